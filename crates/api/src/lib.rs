@@ -1,0 +1,30 @@
+//! Kubernetes API object logic shared by Ferry's API server and controllers:
+//! metadata accessors, name and label validation, and label/field selectors,
+//! all behaving (and wording their errors) like Kubernetes' apimachinery so
+//! that kubectl, client-go and Argo CD see the answers they expect.
+//!
+//! This crate is pure logic over `serde_json::Value` objects: no I/O, no
+//! storage, no HTTP, no async. Typed Argo CD / Kargo kinds will live here
+//! later; the HTTP mapping of errors (400 vs 422 `Status` bodies) belongs to
+//! `ferry-apiserver`.
+//!
+//! Where to start:
+//! * [`meta`] — `name(obj)`, `labels(obj)`, owner references,
+//!   [`GroupVersionKind`].
+//! * [`selector`] — [`LabelSelector::parse`] for `?labelSelector=`,
+//!   [`LabelSelector::from_json`] for `spec.selector`,
+//!   [`FieldSelector::parse`] for `?fieldSelector=`.
+//! * [`validation`] — [`validate_object_meta`] on create/update, the
+//!   individual rules (`dns1123_subdomain`, `qualified_name`, ...) and
+//!   [`generate_name`].
+
+pub mod meta;
+pub mod selector;
+pub mod validation;
+
+pub use meta::{GroupVersionKind, OwnerReference};
+pub use selector::{
+    FieldOperator, FieldRequirement, FieldSelector, LabelSelector, Operator, Requirement,
+    SelectorError,
+};
+pub use validation::{NameRule, generate_name, validate_object_meta};

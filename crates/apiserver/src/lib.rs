@@ -1,0 +1,173 @@
+//! Ferry's embedded Kubernetes-compatible API server: Kubernetes REST (discovery, CRUD,
+//! list/watch, patch, server-side apply, status, CRDs) over a [`ferry_store::Store`], plus
+//! the controllers a cluster runs behind its API (garbage collection, namespace lifecycle,
+//! simulated workloads) so that `kubectl` and kube-rs clients see a small, working cluster.
+//!
+//! It is not a full kube-apiserver: no admission webhooks, no aggregation, no protobuf.
+//! Start at [`ApiServer::start`]; request handling is in `http`, object semantics in
+//! `objects`.
+
+mod defaults;
+mod discovery;
+mod error;
+mod gc;
+mod http;
+mod objects;
+mod openapi;
+pub mod patch;
+mod resources;
+pub mod sim;
+mod table;
+mod tls;
+mod watch;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch as signal;
+use tokio::task::JoinHandle;
+
+pub use error::{ApiError, ApiResult};
+pub use objects::Objects;
+pub use resources::{ResourceType, Resources};
+pub use tls::TlsIdentity;
+
+/// How the server listens and whom it lets in.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The bearer token every request but health checks must present.
+    pub token: String,
+    /// Events older than this many revisions behind the head are compacted.
+    pub keep_revisions: u64,
+    /// Serve HTTPS with this identity; plain HTTP when `None`.
+    pub tls: Option<TlsIdentity>,
+    /// How simulated workloads behave.
+    pub sim: sim::SimConfig,
+}
+
+impl ServerConfig {
+    pub fn new(listen: SocketAddr, token: impl Into<String>) -> Self {
+        Self {
+            listen,
+            token: token.into(),
+            keep_revisions: 100_000,
+            tls: None,
+            sim: sim::SimConfig::default(),
+        }
+    }
+}
+
+/// A running server; dropping it does not stop it, [`ApiServer::shutdown`] does.
+pub struct ApiServer {
+    addr: SocketAddr,
+    objects: Objects,
+    stop: signal::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ApiServer {
+    /// Binds `config.listen` and serves until [`ApiServer::shutdown`].
+    pub async fn start(store: Store, config: ServerConfig) -> std::io::Result<Self> {
+        let objects = Objects::new(store, Resources::new());
+        let loaded = objects.clone();
+        tokio::task::spawn_blocking(move || loaded.load_crds())
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?;
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(http::AppState {
+            objects: objects.clone(),
+            token: config.token.clone(),
+            address: addr.to_string(),
+        });
+        let (stop, stopped) = signal::channel(false);
+        let mut tasks = Vec::new();
+        let mut stopped_http = stopped.clone();
+        let app = http::router(state);
+        let shutdown = async move {
+            let _ = stopped_http.wait_for(|s| *s).await;
+        };
+        tasks.push(match &config.tls {
+            Some(identity) => {
+                let listener = tls::TlsListener::new(listener, identity)?;
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                    {
+                        tracing::error!("API server stopped: {e}");
+                    }
+                })
+            }
+            None => tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!("API server stopped: {e}");
+                }
+            }),
+        });
+        tasks.push(tokio::spawn(gc::run(objects.clone(), stopped.clone())));
+        tasks.push(tokio::spawn(sim::run(
+            objects.clone(),
+            config.sim.clone(),
+            stopped.clone(),
+        )));
+        tasks.push(tokio::spawn(compact_periodically(
+            objects.store.clone(),
+            config.keep_revisions,
+            stopped,
+        )));
+        Ok(Self {
+            addr,
+            objects,
+            stop,
+            tasks,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The object layer, for in-process controllers.
+    pub fn objects(&self) -> &Objects {
+        &self.objects
+    }
+
+    /// Stops accepting requests, ends open watches and waits for the background tasks.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+    }
+}
+
+/// Keeps the event log bounded, as kube-apiserver compacts etcd every five minutes.
+async fn compact_periodically(store: Store, keep: u64, mut stopped: signal::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {
+                let store = store.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let head = store.revision()?;
+                    if head > keep {
+                        store.compact(head - keep)?;
+                    }
+                    Ok::<_, ferry_store::StoreError>(())
+                })
+                .await;
+            }
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Server-side printing: the `meta.k8s.io/v1` `Table` kubectl asks for on `get`, with the
+//! columns kube-apiserver prints for common built-in kinds and a CRD's
+//! `additionalPrinterColumns`.
+
+use serde_json::{Value, json};
+
+use crate::resources::ResourceType;
+
+type Cell = fn(&Value) -> Value;
+
+/// Renders `objects` of type `t` as a Table with one row each.
+pub fn render(t: &ResourceType, objects: &[Value]) -> Value {
+    let columns = columns(t);
+    let definitions: Vec<Value> = columns
+        .iter()
+        .map(|c| json!({"name": c.name, "type": c.type_, "format": c.format, "description": "", "priority": 0}))
+        .collect();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let cells: Vec<Value> = columns.iter().map(|c| c.cell(o)).collect();
+            json!({"cells": cells, "object": o})
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {},
+        "columnDefinitions": definitions,
+        "rows": rows,
+    })
+}
+
+struct Column {
+    name: String,
+    type_: &'static str,
+    format: &'static str,
+    value: ColumnValue,
+}
+
+enum ColumnValue {
+    Builtin(Cell),
+    Path(String),
+}
+
+impl Column {
+    fn builtin(name: &str, cell: Cell) -> Self {
+        Self {
+            name: name.into(),
+            type_: "string",
+            format: "",
+            value: ColumnValue::Builtin(cell),
+        }
+    }
+
+    fn cell(&self, obj: &Value) -> Value {
+        match &self.value {
+            ColumnValue::Builtin(f) => f(obj),
+            ColumnValue::Path(p) => json_path(obj, p).cloned().unwrap_or(Value::Null),
+        }
+    }
+}
+
+fn columns(t: &ResourceType) -> Vec<Column> {
+    let mut cols = vec![Column {
+        name: "Name".into(),
+        type_: "string",
+        format: "name",
+        value: ColumnValue::Builtin(name),
+    }];
+    let extra: &[(&str, Cell)] = match (t.group.as_str(), t.plural.as_str()) {
+        ("", "namespaces") => &[("Status", |o| str_at(o, "/status/phase"))],
+        ("", "pods") => &[
+            ("Ready", pod_ready),
+            ("Status", |o| str_at(o, "/status/phase")),
+            ("Restarts", pod_restarts),
+        ],
+        ("apps", "deployments") => &[
+            ("Ready", |o| {
+                json!(format!(
+                    "{}/{}",
+                    int_at(o, "/status/readyReplicas"),
+                    int_at(o, "/spec/replicas")
+                ))
+            }),
+            ("Up-to-date", |o| {
+                json!(int_at(o, "/status/updatedReplicas"))
+            }),
+            ("Available", |o| {
+                json!(int_at(o, "/status/availableReplicas"))
+            }),
+        ],
+        ("apps", "statefulsets") => &[("Ready", |o| {
+            json!(format!(
+                "{}/{}",
+                int_at(o, "/status/readyReplicas"),
+                int_at(o, "/spec/replicas")
+            ))
+        })],
+        ("apps", "replicasets") => &[
+            ("Desired", |o| json!(int_at(o, "/spec/replicas"))),
+            ("Current", |o| json!(int_at(o, "/status/replicas"))),
+            ("Ready", |o| json!(int_at(o, "/status/readyReplicas"))),
+        ],
+        ("apps", "daemonsets") => &[
+            ("Desired", |o| {
+                json!(int_at(o, "/status/desiredNumberScheduled"))
+            }),
+            ("Current", |o| {
+                json!(int_at(o, "/status/currentNumberScheduled"))
+            }),
+            ("Ready", |o| json!(int_at(o, "/status/numberReady"))),
+        ],
+        ("batch", "jobs") => &[("Completions", |o| {
+            json!(format!(
+                "{}/{}",
+                int_at(o, "/status/succeeded"),
+                o.pointer("/spec/completions")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1)
+            ))
+        })],
+        ("", "services") => &[
+            ("Type", |o| str_at(o, "/spec/type")),
+            ("Cluster-IP", |o| str_at(o, "/spec/clusterIP")),
+            ("Ports", service_ports),
+        ],
+        ("", "configmaps") => &[("Data", |o| json!(count(o, "data") + count(o, "binaryData")))],
+        ("", "secrets") => &[
+            ("Type", |o| str_at(o, "/type")),
+            ("Data", |o| json!(count(o, "data"))),
+        ],
+        ("", "persistentvolumeclaims") => &[("Status", |o| str_at(o, "/status/phase"))],
+        _ => &[],
+    };
+    cols.extend(extra.iter().map(|(n, f)| Column::builtin(n, *f)));
+    for c in &t.printer_columns {
+        cols.push(Column {
+            name: c.name.clone(),
+            type_: "string",
+            format: "",
+            value: ColumnValue::Path(c.json_path.clone()),
+        });
+    }
+    if t.printer_columns
+        .iter()
+        .all(|c| !c.name.eq_ignore_ascii_case("age"))
+    {
+        cols.push(Column::builtin("Age", age));
+    }
+    cols
+}
+
+fn name(o: &Value) -> Value {
+    str_at(o, "/metadata/name")
+}
+
+fn str_at(o: &Value, p: &str) -> Value {
+    json!(o.pointer(p).and_then(Value::as_str).unwrap_or(""))
+}
+
+fn int_at(o: &Value, p: &str) -> i64 {
+    o.pointer(p).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn count(o: &Value, field: &str) -> usize {
+    o.get(field)
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len())
+}
+
+fn pod_ready(o: &Value) -> Value {
+    let total = o
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let ready = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |s| {
+            s.iter().filter(|c| c["ready"] == json!(true)).count()
+        });
+    json!(format!("{ready}/{total}"))
+}
+
+fn pod_restarts(o: &Value) -> Value {
+    let restarts: i64 = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |s| {
+            s.iter().filter_map(|c| c["restartCount"].as_i64()).sum()
+        });
+    json!(restarts)
+}
+
+fn service_ports(o: &Value) -> Value {
+    let ports: Vec<String> = o
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP")))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!(if ports.is_empty() {
+        "<none>".to_string()
+    } else {
+        ports.join(",")
+    })
+}
+
+fn age(o: &Value) -> Value {
+    let Some(created) = o
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+    else {
+        return json!("<unknown>");
+    };
+    match chrono::DateTime::parse_from_rfc3339(created) {
+        Ok(t) => json!(human_duration(
+            chrono::Utc::now().signed_duration_since(t).num_seconds()
+        )),
+        Err(_) => json!("<invalid>"),
+    }
+}
+
+/// Kubernetes' `duration.HumanDuration`: two significant units, coarser as time passes.
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let s = seconds.max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86400);
+    let y = d / 365;
+    if s < 120 {
+        format!("{s}s")
+    } else if m < 10 {
+        if s % 60 == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{}s", s % 60)
+        }
+    } else if m < 180 {
+        format!("{m}m")
+    } else if h < 8 {
+        if m % 60 == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{}m", m % 60)
+        }
+    } else if h < 48 {
+        format!("{h}h")
+    } else if h < 192 {
+        if h % 24 == 0 {
+            format!("{d}d")
+        } else {
+            format!("{d}d{}h", h % 24)
+        }
+    } else if y < 2 {
+        format!("{d}d")
+    } else if y < 8 {
+        if d % 365 == 0 {
+            format!("{y}y")
+        } else {
+            format!("{y}y{}d", d % 365)
+        }
+    } else {
+        format!("{y}y")
+    }
+}
+
+/// A CRD printer column's JSONPath, in the simple `.a.b.c` form CRDs use.
+fn json_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut node = obj;
+    for part in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|p| !p.is_empty())
+    {
+        node = node.get(part)?;
+    }
+    Some(node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn human_durations_match_kubernetes() {
+        for (secs, want) in [
+            (0, "0s"),
+            (59, "59s"),
+            (119, "119s"),
+            (125, "2m5s"),
+            (600, "10m"),
+            (7200, "120m"),
+            (3 * 3600 + 60, "3h1m"),
+            (10 * 3600, "10h"),
+            (50 * 3600, "2d2h"),
+            (400 * 86400, "400d"),
+            (3 * 365 * 86400, "3y"),
+        ] {
+            assert_eq!(human_duration(secs), want, "{secs}s");
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! The machine's `kubectl` as the conformance client: every command here is one a Ferry
+//! user runs against the embedded cluster.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::TestCluster;
+
+/// `kubectl create namespace/configmap` send protobuf, which the server does not decode yet;
+/// these create the same objects from YAML.
+fn create_namespace(c: &TestCluster, name: &str) {
+    c.ok_stdin(
+        &["create", "-f", "-"],
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"),
+    );
+}
+
+fn create_configmap(c: &TestCluster, name: &str, namespace: &str, data: &[(&str, &str)]) {
+    let data: String = data
+        .iter()
+        .map(|(k, v)| format!("  {k}: \"{v}\"\n"))
+        .collect();
+    c.ok_stdin(
+        &["create", "-f", "-"],
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n{data}"),
+    );
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+const DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+        ports: [{containerPort: 80}]
+        env: [{name: A, value: "1"}]
+      - name: sidecar
+        image: busybox:1.36
+"#;
+
+#[test]
+fn api_resources_lists_builtins_with_short_names() {
+    let c = TestCluster::start();
+    let out = c.ok(&["api-resources"]);
+    for line in [
+        "deployments",
+        "configmaps",
+        "customresourcedefinitions",
+        "namespaces",
+    ] {
+        assert!(out.contains(line), "{line} missing from:\n{out}");
+    }
+    let deploy = out.lines().find(|l| l.starts_with("deployments ")).unwrap();
+    assert!(
+        deploy.contains("deploy")
+            && deploy.contains("apps/v1")
+            && deploy.contains("true")
+            && deploy.contains("Deployment"),
+        "{deploy}"
+    );
+    let ns = c.ok(&["api-resources", "--namespaced=false", "-o", "name"]);
+    assert!(
+        ns.lines().any(|l| l == "namespaces") && !ns.lines().any(|l| l == "configmaps"),
+        "{ns}"
+    );
+}
+
+#[test]
+fn namespaces_create_get_and_delete() {
+    let c = TestCluster::start();
+    create_namespace(&c, "team-a");
+    let out = c.ok(&["get", "ns"]);
+    assert!(
+        out.contains("team-a") && out.contains("Active") && out.contains("default"),
+        "{out}"
+    );
+    let err = String::from_utf8_lossy(
+        &c.stdin(
+            &["create", "-f", "-"],
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n",
+        )
+        .stderr,
+    )
+    .into_owned();
+    assert!(
+        err.contains("AlreadyExists") || err.contains("already exists"),
+        "{err}"
+    );
+    let err = String::from_utf8_lossy(
+        &c.stdin(
+            &["create", "-f", "-"],
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Bad_Name\n",
+        )
+        .stderr,
+    )
+    .into_owned();
+    assert!(err.contains("Invalid") || err.contains("invalid"), "{err}");
+    create_configmap(&c, "inside", "team-a", &[("k", "v")]);
+    c.ok(&[
+        "delete",
+        "namespace",
+        "team-a",
+        "--wait=true",
+        "--timeout=20s",
+    ]);
+    let err = c.fails(&["get", "configmap", "inside", "-n", "team-a"]);
+    assert!(
+        err.contains("NotFound") || err.contains("not found"),
+        "{err}"
+    );
+    let err = c.fails(&["get", "ns", "team-a"]);
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn client_side_apply_uses_strategic_merge() {
+    let c = TestCluster::start();
+    let out = c.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT);
+    assert!(out.contains("deployment.apps/web created"), "{out}");
+    let out = c.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT);
+    assert!(out.contains("unchanged"), "{out}");
+    let changed = DEPLOYMENT
+        .replace("nginx:1.25", "nginx:1.27")
+        .replace("replicas: 2", "replicas: 3");
+    let out = c.ok_stdin(&["apply", "-f", "-"], &changed);
+    assert!(out.contains("configured"), "{out}");
+    let d = json(&c.ok(&["get", "deploy", "web", "-o", "json"]));
+    assert_eq!(d["spec"]["replicas"], 3);
+    let containers = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(containers.len(), 2, "{containers:?}");
+    assert_eq!(containers[0]["image"], "nginx:1.27");
+    assert_eq!(containers[1]["name"], "sidecar");
+    assert_eq!(d["metadata"]["generation"], 2);
+    assert!(
+        d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .is_string()
+    );
+}
+
+#[test]
+fn server_side_apply_conflicts_and_force() {
+    let c = TestCluster::start();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n  size: m\n";
+    let out = c.ok_stdin(&["apply", "--server-side", "-f", "-"], cm);
+    assert!(
+        out.contains("configmap/settings serverside-applied"),
+        "{out}"
+    );
+    let other =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: red\n";
+    let out = c.stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=team-b",
+            "-f",
+            "-",
+        ],
+        other,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("conflict") && err.contains("kubectl") && err.contains(".data.color"),
+        "{err}"
+    );
+    let out = c.ok_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=team-b",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        other,
+    );
+    assert!(out.contains("serverside-applied"), "{out}");
+    let got = json(&c.ok(&[
+        "get",
+        "cm",
+        "settings",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]));
+    assert_eq!(got["data"]["color"], "red");
+    assert_eq!(got["data"]["size"], "m");
+    let managers: Vec<&str> = got["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap())
+        .collect();
+    assert!(
+        managers.contains(&"team-b") && managers.contains(&"kubectl"),
+        "{managers:?}"
+    );
+    // The first manager stops applying `size`: the field goes.
+    let out = c.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata: {}\n",
+    );
+    assert!(out.contains("serverside-applied"), "{out}");
+    let got = json(&c.ok(&["get", "cm", "settings", "-o", "json"]));
+    assert_eq!(got["data"], serde_json::json!({"color": "red"}));
+}
+
+#[test]
+fn get_yaml_labels_annotations_and_selectors() {
+    let c = TestCluster::start();
+    create_configmap(&c, "a", "default", &[("x", "1")]);
+    create_configmap(&c, "b", "default", &[("x", "2")]);
+    c.ok(&["label", "cm", "a", "tier=web", "env=prod"]);
+    c.ok(&["label", "cm", "b", "tier=db"]);
+    c.ok(&["annotate", "cm", "a", "owner=team-a"]);
+    let yaml = c.ok(&["get", "cm", "a", "-o", "yaml"]);
+    assert!(
+        yaml.contains("tier: web")
+            && yaml.contains("owner: team-a")
+            && yaml.contains("resourceVersion:"),
+        "{yaml}"
+    );
+    let names = |sel: &str| c.ok(&["get", "cm", "-l", sel, "-o", "name"]);
+    assert_eq!(names("tier=web"), "configmap/a\n");
+    assert_eq!(names("tier!=web"), "configmap/b\n");
+    assert_eq!(names("tier in (web,db)"), "configmap/a\nconfigmap/b\n");
+    assert_eq!(names("env"), "configmap/a\n");
+    assert_eq!(names("!env"), "configmap/b\n");
+    let err = c.fails(&["get", "cm", "-l", "tier in (web"]);
+    assert!(
+        err.to_lowercase().contains("parse") || err.contains("BadRequest"),
+        "{err}"
+    );
+    c.ok(&["label", "cm", "a", "env-"]);
+    assert_eq!(names("env"), "");
+    let by_field = c.ok(&[
+        "get",
+        "cm",
+        "--field-selector",
+        "metadata.name=b",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(by_field, "configmap/b\n");
+}
+
+#[test]
+fn patch_merge_json_and_strategic() {
+    let c = TestCluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT);
+    c.ok(&[
+        "patch",
+        "deploy",
+        "web",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"replicas":5}}"#,
+    ]);
+    c.ok(&[
+        "patch",
+        "deploy",
+        "web",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/metadata/labels/patched","value":"yes"}]"#,
+    ]);
+    c.ok(&["patch", "deploy", "web", "--type", "strategic", "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1.37"}]}}}}"#]);
+    let d = json(&c.ok(&["get", "deploy", "web", "-o", "json"]));
+    assert_eq!(d["spec"]["replicas"], 5);
+    assert_eq!(d["metadata"]["labels"]["patched"], "yes");
+    let containers = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(containers.len(), 2);
+    assert_eq!(containers[0]["image"], "nginx:1.25");
+    assert_eq!(containers[1]["image"], "busybox:1.37");
+    let err = c.fails(&[
+        "patch",
+        "deploy",
+        "web",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"test","path":"/spec/replicas","value":9}]"#,
+    ]);
+    assert!(!err.is_empty());
+    let err = c.fails(&["patch", "deploy", "missing", "--type", "merge", "-p", "{}"]);
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn watch_receives_changes() {
+    let c = TestCluster::start();
+    create_configmap(&c, "watched", "default", &[("v", "1")]);
+    let mut child = c
+        .kubectl_cmd(&[
+            "get",
+            "cm",
+            "watched",
+            "-w",
+            "-o",
+            "jsonpath={.data.v}{\"\\n\"}",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(15)).unwrap(), "1");
+    c.ok(&[
+        "patch",
+        "cm",
+        "watched",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"v":"2"}}"#,
+    ]);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(15)).unwrap(), "2");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn custom_resource_definitions_serve_their_kind() {
+    let c = TestCluster::start();
+    let crd = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"#;
+    c.ok_stdin(&["apply", "-f", "-"], crd);
+    c.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/crontabs.stable.example.com",
+        "--timeout=10s",
+    ]);
+    let cr = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata:\n  name: nightly\nspec:\n  schedule: '0 3 * * *'\n";
+    let out = c.ok_stdin(&["apply", "-f", "-"], cr);
+    assert!(
+        out.contains("crontab.stable.example.com/nightly created"),
+        "{out}"
+    );
+    let out = c.ok(&["get", "ct"]);
+    assert!(out.contains("nightly"), "{out}");
+    c.ok(&[
+        "patch",
+        "crontab",
+        "nightly",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"schedule":"0 4 * * *"}}"#,
+    ]);
+    let got = json(&c.ok(&["get", "crontab", "nightly", "-o", "json"]));
+    assert_eq!(got["spec"]["schedule"], "0 4 * * *");
+    assert_eq!(got["metadata"]["generation"], 2);
+    let err = c.fails(&[
+        "patch",
+        "crontab",
+        "nightly",
+        "--type",
+        "strategic",
+        "-p",
+        r#"{"spec":{"x":1}}"#,
+    ]);
+    assert!(
+        err.contains("UnsupportedMediaType")
+            || err.contains("unknown format")
+            || err.contains("strategic"),
+        "{err}"
+    );
+    c.ok(&["delete", "crd", "crontabs.stable.example.com"]);
+    let err = c.fails(&["get", "crontabs"]);
+    assert!(
+        err.contains("the server doesn't have a resource type")
+            || err.contains("could not find the requested resource"),
+        "{err}"
+    );
+}
+
+#[test]
+fn delete_cascades_through_owner_references() {
+    let c = TestCluster::start();
+    let owner = json(&c.ok_stdin(
+        &["create", "-o", "json", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owner\n",
+    ));
+    let uid = owner["metadata"]["uid"].as_str().unwrap();
+    for name in ["dep-1", "dep-2"] {
+        let dep = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  ownerReferences:\n  - apiVersion: v1\n    kind: ConfigMap\n    name: owner\n    uid: {uid}\n"
+        );
+        c.ok_stdin(&["create", "-f", "-"], &dep);
+    }
+    c.ok(&["delete", "cm", "owner", "--cascade=orphan"]);
+    let dep = json(&c.ok(&["get", "cm", "dep-1", "-o", "json"]));
+    c.eventually("orphaned dependents lose their owner reference", || {
+        let d = json(&c.ok(&["get", "cm", "dep-2", "-o", "json"]));
+        d["metadata"]["ownerReferences"]
+            .as_array()
+            .is_none_or(|r| r.is_empty())
+    });
+    assert_eq!(dep["metadata"]["name"], "dep-1");
+
+    let owner = json(&c.ok_stdin(
+        &["create", "-o", "json", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owner2\n",
+    ));
+    let uid = owner["metadata"]["uid"].as_str().unwrap();
+    let dep = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dep-3\n  ownerReferences:\n  - apiVersion: v1\n    kind: ConfigMap\n    name: owner2\n    uid: {uid}\n"
+    );
+    c.ok_stdin(&["create", "-f", "-"], &dep);
+    c.ok(&["delete", "cm", "owner2", "--cascade=foreground"]);
+    c.eventually("foreground deletion removes dependent and owner", || {
+        !c.kubectl(&["get", "cm", "dep-3"]).status.success()
+            && !c.kubectl(&["get", "cm", "owner2"]).status.success()
+    });
+}
+
+#[test]
+fn diff_shows_pending_changes_via_dry_run() {
+    let c = TestCluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT);
+    let out = c.stdin(&["diff", "-f", "-"], DEPLOYMENT);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = c.stdin(
+        &["diff", "-f", "-"],
+        &DEPLOYMENT.replace("nginx:1.25", "nginx:1.26"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("-        image: nginx:1.25") && text.contains("+        image: nginx:1.26"),
+        "{text}"
+    );
+    // The dry run changed nothing.
+    let d = json(&c.ok(&["get", "deploy", "web", "-o", "json"]));
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.25"
+    );
+}
+
+#[test]
+fn deployments_become_available_and_roll_out() {
+    let c = TestCluster::start();
+    c.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT);
+    c.ok(&[
+        "wait",
+        "--for=condition=Available",
+        "deployment/web",
+        "--timeout=20s",
+    ]);
+    let out = c.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let pods = c.ok(&["get", "pods", "-l", "app=web", "-o", "name"]);
+    assert_eq!(pods.lines().count(), 2, "{pods}");
+    let table = c.ok(&["get", "deploy", "web"]);
+    assert!(table.contains("2/2"), "{table}");
+    c.ok_stdin(
+        &["apply", "-f", "-"],
+        &DEPLOYMENT.replace("nginx:1.25", "nginx:1.27"),
+    );
+    let out = c.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let rs = c.ok(&["get", "rs", "-o", "name"]);
+    assert_eq!(rs.lines().count(), 2, "old and new ReplicaSet: {rs}");
+    c.ok(&["delete", "deployment", "web"]);
+    c.eventually("ReplicaSets and Pods are garbage collected", || {
+        c.ok(&["get", "rs,pods", "-o", "name"]).trim().is_empty()
+    });
+}

@@ -1,0 +1,207 @@
+//! `ferry get KIND [NAME] [-o yaml|json]`: a table by default, like kubectl.
+
+use kube::api::{Api, DynamicObject, ListParams};
+use serde_json::Value;
+
+use super::Target;
+use crate::kubeclient;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Resource type: plural, singular, short name or kind (`deploy`, `deployments.apps`).
+    kind: String,
+    /// Object name; all objects when omitted.
+    name: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    output: Output,
+    /// List across all namespaces.
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    /// Label selector (`app=web,tier!=db`).
+    #[arg(short = 'l', long)]
+    selector: Option<String>,
+    #[command(flatten)]
+    target: Target,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    Table,
+    Yaml,
+    Json,
+    Name,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let (client, default_ns) = kubeclient::connect(args.target.kubeconfig.as_deref()).await?;
+    let resources = kubeclient::discover(&client).await?;
+    let r = kubeclient::resolve(&resources, &args.kind)?;
+    let ns = args.target.namespace.clone().unwrap_or(default_ns);
+    if args.output == Output::Table {
+        let scope =
+            (r.namespaced && !(args.all_namespaces && args.name.is_none())).then_some(ns.as_str());
+        return print_table(&client, r, scope, &args).await;
+    }
+    let api: Api<DynamicObject> = if !r.namespaced || (args.all_namespaces && args.name.is_none()) {
+        Api::all_with(client, &r.api)
+    } else {
+        Api::namespaced_with(client, &ns, &r.api)
+    };
+    let objects: Vec<Value> = match &args.name {
+        Some(name) => vec![serde_json::to_value(
+            api.get(name)
+                .await
+                .map_err(not_found(&r.api.plural, name))?,
+        )?],
+        None => {
+            let mut lp = ListParams::default();
+            if let Some(s) = &args.selector {
+                lp = lp.labels(s);
+            }
+            let list = api.list(&lp).await?;
+            list.items
+                .into_iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?
+        }
+    };
+    match args.output {
+        Output::Json if args.name.is_some() => {
+            println!("{}", serde_json::to_string_pretty(&objects[0])?)
+        }
+        Output::Json => println!("{}", serde_json::to_string_pretty(&list_doc(objects))?),
+        Output::Yaml if args.name.is_some() => print!("{}", yaml_serde::to_string(&objects[0])?),
+        Output::Yaml => print!("{}", yaml_serde::to_string(&list_doc(objects))?),
+        Output::Name => {
+            for o in &objects {
+                println!(
+                    "{}/{}",
+                    r.api.kind.to_lowercase(),
+                    o.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                );
+            }
+        }
+        Output::Table => unreachable!("tables are printed above"),
+    }
+    Ok(())
+}
+
+fn not_found(plural: &str, name: &str) -> impl FnOnce(kube::Error) -> anyhow::Error {
+    let what = format!("{plural} \"{name}\" not found");
+    move |e| match e {
+        kube::Error::Api(s) if s.code == 404 => anyhow::anyhow!(what),
+        other => other.into(),
+    }
+}
+
+fn list_doc(items: Vec<Value>) -> Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+/// Prints the server's own table (the columns kubectl would show).
+async fn print_table(
+    client: &kube::Client,
+    r: &kubeclient::Resource,
+    ns: Option<&str>,
+    args: &Args,
+) -> anyhow::Result<()> {
+    let mut path = if r.api.group.is_empty() {
+        format!("/api/{}", r.api.version)
+    } else {
+        format!("/apis/{}/{}", r.api.group, r.api.version)
+    };
+    if let Some(ns) = ns {
+        path.push_str(&format!("/namespaces/{ns}"));
+    }
+    path.push_str(&format!("/{}", r.api.plural));
+    if let Some(name) = &args.name {
+        path.push_str(&format!("/{name}"));
+    } else if let Some(s) = &args.selector {
+        path.push_str(&format!("?labelSelector={}", percent_encode(s)));
+    }
+    let request = http::Request::get(&path)
+        .header(
+            http::header::ACCEPT,
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+        )
+        .body(Vec::new())?;
+    let table: Value = client.request(request).await.map_err(|e| match e {
+        kube::Error::Api(s) if s.code == 404 => anyhow::anyhow!("{}", s.message),
+        other => other.into(),
+    })?;
+    let rows = table["rows"].as_array().cloned().unwrap_or_default();
+    if rows.is_empty() {
+        match ns {
+            Some(ns) => eprintln!("No resources found in {ns} namespace."),
+            None => eprintln!("No resources found"),
+        }
+        return Ok(());
+    }
+    let with_namespace = r.namespaced && ns.is_none();
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    let mut header: Vec<String> = table["columnDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c["name"].as_str().unwrap_or("").to_uppercase())
+        .collect();
+    if with_namespace {
+        header.insert(0, "NAMESPACE".into());
+    }
+    lines.push(header);
+    for row in rows {
+        let mut cells: Vec<String> = row["cells"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| match c {
+                Value::String(s) => s.clone(),
+                Value::Null => "<none>".into(),
+                other => other.to_string(),
+            })
+            .collect();
+        if with_namespace {
+            cells.insert(
+                0,
+                row.pointer("/object/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .into(),
+            );
+        }
+        lines.push(cells);
+    }
+    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l.get(c).map_or(0, String::len))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for line in lines {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", cells.join("   ").trim_end());
+    }
+    Ok(())
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

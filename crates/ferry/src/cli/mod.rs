@@ -1,0 +1,57 @@
+//! The command line: one file per subcommand.
+
+mod apply;
+mod delete;
+mod get;
+mod up;
+mod version;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ferry",
+    version,
+    about = "GitOps delivery and promotion in one binary"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where a client command finds the cluster.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Target {
+    /// Kubeconfig to use (default: $KUBECONFIG, then the one `ferry up` wrote, then ~/.kube/config).
+    #[arg(long, global = true, env = "FERRY_KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
+    /// Namespace for namespaced objects (default: the object's own, then `default`).
+    #[arg(short = 'n', long, global = true)]
+    namespace: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start the embedded Kubernetes-compatible API server (and, later, Ferry's controllers).
+    Up(up::Args),
+    /// Create or update objects from YAML files with server-side apply.
+    Apply(apply::Args),
+    /// Show objects.
+    Get(get::Args),
+    /// Delete objects.
+    Delete(delete::Args),
+    /// Print the client and server versions.
+    Version(version::Args),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Up(a) => up::run(a).await,
+        Command::Apply(a) => apply::run(a).await,
+        Command::Get(a) => get::run(a).await,
+        Command::Delete(a) => delete::run(a).await,
+        Command::Version(a) => version::run(a).await,
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of the `ferry` binary: `ferry up` as a user starts it, then `kubectl`
+//! and Ferry's own CLI against it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod up;
