@@ -31,6 +31,8 @@ pub struct AppState {
     pub token: String,
     /// `host:port` clients reach this server at, for `/api`'s address list.
     pub address: String,
+    /// Becomes true on shutdown; open watches end then.
+    pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -221,13 +223,29 @@ async fn handle(
         (Method::GET, None) if is_watch => {
             let params = WatchParams::from_query(&query)?;
             let namespace = path.namespace.clone().filter(|_| t.namespaced);
-            Ok(watch::serve(objects, t, namespace, params, want_table).await)
+            Ok(watch::serve(
+                objects,
+                t,
+                namespace,
+                params,
+                want_table,
+                state.stopped.clone(),
+            )
+            .await)
         }
         (Method::GET, Some(name)) if is_watch => {
             let mut params = WatchParams::from_query(&query)?;
             params.single_name = Some(name);
             let namespace = path.namespace.clone().filter(|_| t.namespaced);
-            Ok(watch::serve(objects, t, namespace, params, want_table).await)
+            Ok(watch::serve(
+                objects,
+                t,
+                namespace,
+                params,
+                want_table,
+                state.stopped.clone(),
+            )
+            .await)
         }
         (Method::GET, None) => {
             let opts = list_options(&query)?;

@@ -80,12 +80,13 @@ impl ApiServer {
             .map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let (stop, stopped) = signal::channel(false);
         let state = Arc::new(http::AppState {
             objects: objects.clone(),
             token: config.token.clone(),
             address: addr.to_string(),
+            stopped: stopped.clone(),
         });
-        let (stop, stopped) = signal::channel(false);
         let mut tasks = Vec::new();
         let mut stopped_http = stopped.clone();
         let app = http::router(state);
@@ -145,8 +146,13 @@ impl ApiServer {
     /// Stops accepting requests, ends open watches and waits for the background tasks.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        for mut t in self.tasks {
+            if tokio::time::timeout(Duration::from_secs(5), &mut t)
+                .await
+                .is_err()
+            {
+                t.abort();
+            }
         }
     }
 }

@@ -88,11 +88,18 @@ pub async fn serve(
     namespace: Option<String>,
     params: WatchParams,
     table: bool,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     tokio::spawn(async move {
-        if let Err(e) = run(&objects, &t, namespace, &params, table, &tx).await {
-            let _ = tx.send(line("ERROR", &e.to_status())).await;
+        tokio::select! {
+            // Server shutdown ends the stream, so clients reconnect (to the next server).
+            _ = async { let _ = stopped.wait_for(|s| *s).await; } => {}
+            result = run(&objects, &t, namespace, &params, table, &tx) => {
+                if let Err(e) = result {
+                    let _ = tx.send(line("ERROR", &e.to_status())).await;
+                }
+            }
         }
     });
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
