@@ -220,35 +220,15 @@ async fn handle(
     let objects = state.objects.clone();
     let write_opts = write_options(&query, headers)?;
     match (method.clone(), path.name.clone()) {
-        (Method::GET, None) if is_watch => {
-            let params = WatchParams::from_query(&query)?;
-            let namespace = path.namespace.clone().filter(|_| t.namespaced);
-            Ok(watch::serve(
-                objects,
-                t,
-                namespace,
-                params,
-                want_table,
-                state.stopped.clone(),
-            )
-            .await)
-        }
-        (Method::GET, Some(name)) if is_watch => {
+        (Method::GET, name) if is_watch => {
             let mut params = WatchParams::from_query(&query)?;
-            params.single_name = Some(name);
+            params.single_name = name;
             let namespace = path.namespace.clone().filter(|_| t.namespaced);
-            Ok(watch::serve(
-                objects,
-                t,
-                namespace,
-                params,
-                want_table,
-                state.stopped.clone(),
-            )
-            .await)
+            let stopped = state.stopped.clone();
+            Ok(watch::serve(objects, t, namespace, params, want_table, stopped).await)
         }
         (Method::GET, None) => {
-            let opts = list_options(&query)?;
+            let opts = ListOptions::from_query(&query)?;
             let namespace = path.namespace.clone();
             let t2 = t.clone();
             let result = blocking(move || objects.list(&t2, namespace.as_deref(), &opts)).await?;
@@ -313,7 +293,7 @@ async fn handle(
             let list_opts = ListOptions {
                 limit: None,
                 continue_token: None,
-                ..list_options(&query)?
+                ..ListOptions::from_query(&query)?
             };
             let namespace = path.namespace.clone();
             let t2 = t.clone();
@@ -423,39 +403,6 @@ fn patch_type(headers: &HeaderMap, query: &HashMap<String, String>) -> ApiResult
                 "the body of the request was in an unknown format ({other:?}) - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
             )));
         }
-    })
-}
-
-fn list_options(query: &HashMap<String, String>) -> ApiResult<ListOptions> {
-    let labels = match query.get("labelSelector").filter(|s| !s.is_empty()) {
-        Some(s) => Some(
-            ferry_api::selector::LabelSelector::parse(s)
-                .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
-        ),
-        None => None,
-    };
-    let fields = match query.get("fieldSelector").filter(|s| !s.is_empty()) {
-        Some(s) => {
-            let sel = ferry_api::selector::FieldSelector::parse(s)
-                .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
-            Some(sel)
-        }
-        None => None,
-    };
-    let limit = match query.get("limit").filter(|s| !s.is_empty()) {
-        Some(l) => match l.parse::<i64>() {
-            Ok(n) if n > 0 => Some(n as usize),
-            Ok(_) => None,
-            Err(_) => return Err(ApiError::bad_request(format!("invalid limit {l:?}"))),
-        },
-        None => None,
-    };
-    let continue_token = query.get("continue").filter(|s| !s.is_empty()).cloned();
-    Ok(ListOptions {
-        labels,
-        fields,
-        limit,
-        continue_token,
     })
 }
 

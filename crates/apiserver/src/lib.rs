@@ -94,25 +94,12 @@ impl ApiServer {
             let _ = stopped_http.wait_for(|s| *s).await;
         };
         tasks.push(match &config.tls {
-            Some(identity) => {
-                let listener = tls::TlsListener::new(listener, identity)?;
-                tokio::spawn(async move {
-                    if let Err(e) = axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown)
-                        .await
-                    {
-                        tracing::error!("API server stopped: {e}");
-                    }
-                })
-            }
-            None => tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
-                    tracing::error!("API server stopped: {e}");
-                }
-            }),
+            Some(identity) => tokio::spawn(serve(
+                tls::TlsListener::new(listener, identity)?,
+                app,
+                shutdown,
+            )),
+            None => tokio::spawn(serve(listener, app, shutdown)),
         });
         tasks.push(tokio::spawn(gc::run(objects.clone(), stopped.clone())));
         tasks.push(tokio::spawn(sim::run(
@@ -154,6 +141,22 @@ impl ApiServer {
                 t.abort();
             }
         }
+    }
+}
+
+async fn serve<L>(
+    listener: L,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!("API server stopped: {e}");
     }
 }
 

@@ -74,6 +74,35 @@ pub struct ListOptions {
     pub continue_token: Option<String>,
 }
 
+impl ListOptions {
+    /// `labelSelector`, `fieldSelector`, `limit` and `continue` from a query string.
+    pub fn from_query(query: &std::collections::HashMap<String, String>) -> ApiResult<Self> {
+        let param = |k: &str| query.get(k).filter(|s| !s.is_empty());
+        let labels = param("labelSelector")
+            .map(|s| LabelSelector::parse(s))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+        let fields = param("fieldSelector")
+            .map(|s| FieldSelector::parse(s))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
+        let limit = match param("limit") {
+            Some(l) => match l.parse::<i64>() {
+                Ok(n) if n > 0 => Some(n as usize),
+                Ok(_) => None,
+                Err(_) => return Err(ApiError::bad_request(format!("invalid limit {l:?}"))),
+            },
+            None => None,
+        };
+        Ok(Self {
+            labels,
+            fields,
+            limit,
+            continue_token: param("continue").cloned(),
+        })
+    }
+}
+
 /// One page of matching objects.
 pub struct ListResult {
     pub items: Vec<StoredObject>,

@@ -41,20 +41,7 @@ pub struct WatchParams {
 impl WatchParams {
     pub fn from_query(q: &HashMap<String, String>) -> ApiResult<Self> {
         let flag = |k: &str| matches!(q.get(k).map(String::as_str), Some("1" | "true" | "True"));
-        let labels =
-            match q.get("labelSelector").filter(|s| !s.is_empty()) {
-                Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
-                    ApiError::bad_request(format!("unable to parse requirement: {e}"))
-                })?),
-                None => None,
-            };
-        let fields = match q.get("fieldSelector").filter(|s| !s.is_empty()) {
-            Some(s) => Some(
-                FieldSelector::parse(s)
-                    .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?,
-            ),
-            None => None,
-        };
+        let ListOptions { labels, fields, .. } = ListOptions::from_query(q)?;
         let timeout = match q.get("timeoutSeconds").filter(|s| !s.is_empty()) {
             Some(s) => Some(Duration::from_secs(s.parse().map_err(|_| {
                 ApiError::bad_request(format!("invalid timeoutSeconds {s:?}"))

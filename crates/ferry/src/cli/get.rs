@@ -38,53 +38,55 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let resources = kubeclient::discover(&client).await?;
     let r = kubeclient::resolve(&resources, &args.kind)?;
     let ns = args.target.namespace.clone().unwrap_or(default_ns);
+    let cluster_wide = !r.namespaced || (args.all_namespaces && args.name.is_none());
+    let scope = (!cluster_wide).then_some(ns.as_str());
     if args.output == Output::Table {
-        let scope =
-            (r.namespaced && !(args.all_namespaces && args.name.is_none())).then_some(ns.as_str());
         return print_table(&client, r, scope, &args).await;
     }
-    let api: Api<DynamicObject> = if !r.namespaced || (args.all_namespaces && args.name.is_none()) {
-        Api::all_with(client, &r.api)
-    } else {
-        Api::namespaced_with(client, &ns, &r.api)
+    let api: Api<DynamicObject> = match scope {
+        None => Api::all_with(client, &r.api),
+        Some(ns) => Api::namespaced_with(client, ns, &r.api),
     };
-    let objects: Vec<Value> = match &args.name {
-        Some(name) => vec![serde_json::to_value(
-            api.get(name)
+    // One object when named, else a `List` of them, as kubectl prints.
+    let (objects, document) = match &args.name {
+        Some(name) => {
+            let obj = api
+                .get(name)
                 .await
-                .map_err(not_found(&r.api.plural, name))?,
-        )?],
+                .map_err(not_found(&r.api.plural, name))?;
+            let obj = serde_json::to_value(obj)?;
+            (vec![obj.clone()], obj)
+        }
         None => {
             let mut lp = ListParams::default();
             if let Some(s) = &args.selector {
                 lp = lp.labels(s);
             }
-            let list = api.list(&lp).await?;
-            list.items
+            let items: Vec<Value> = api
+                .list(&lp)
+                .await?
+                .items
                 .into_iter()
                 .map(serde_json::to_value)
-                .collect::<Result<_, _>>()?
+                .collect::<Result<_, _>>()?;
+            (
+                items.clone(),
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
+            )
         }
     };
     match args.output {
-        Output::Json if args.name.is_some() => {
-            println!("{}", serde_json::to_string_pretty(&objects[0])?)
-        }
-        Output::Json => println!("{}", serde_json::to_string_pretty(&list_doc(objects))?),
-        Output::Yaml if args.name.is_some() => print!("{}", yaml_serde::to_string(&objects[0])?),
-        Output::Yaml => print!("{}", yaml_serde::to_string(&list_doc(objects))?),
-        Output::Name => {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&document)?),
+        Output::Yaml => print!("{}", yaml_serde::to_string(&document)?),
+        Output::Name | Output::Table => {
             for o in &objects {
-                println!(
-                    "{}/{}",
-                    r.api.kind.to_lowercase(),
-                    o.pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                );
+                let name = o
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                println!("{}/{name}", r.api.kind.to_lowercase());
             }
         }
-        Output::Table => unreachable!("tables are printed above"),
     }
     Ok(())
 }
@@ -95,10 +97,6 @@ fn not_found(plural: &str, name: &str) -> impl FnOnce(kube::Error) -> anyhow::Er
         kube::Error::Api(s) if s.code == 404 => anyhow::anyhow!(what),
         other => other.into(),
     }
-}
-
-fn list_doc(items: Vec<Value>) -> Value {
-    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})
 }
 
 /// Prints the server's own table (the columns kubectl would show).
