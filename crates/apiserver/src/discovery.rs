@@ -83,6 +83,13 @@ pub fn render(doc: &Doc, resources: &Resources, address: &str) -> ApiResult<Valu
                         "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"],
                     }));
                 }
+                if crate::scale::scalable(t) {
+                    list.push(json!({
+                        "name": format!("{}/scale", t.plural), "singularName": "",
+                        "namespaced": t.namespaced, "group": "autoscaling", "version": "v1",
+                        "kind": "Scale", "verbs": ["get", "patch", "update"],
+                    }));
+                }
                 if t.is("", "namespaces") {
                     list.push(json!({
                         "name": "namespaces/finalize", "singularName": "",

@@ -19,6 +19,7 @@ use crate::objects::{
     WriteOptions, to_json,
 };
 use crate::resources::ResourceType;
+use crate::scale;
 use crate::table;
 use crate::watch::{self, WatchParams};
 
@@ -206,6 +207,9 @@ async fn handle(
     if t.namespaced && path.namespace.is_none() && path.name.is_some() {
         return Err(ApiError::no_route(uri.path()));
     }
+    if path.subresource.as_deref() == Some("scale") && scale::scalable(&t) && path.name.is_some() {
+        return serve_scale(state, method, &path, &t, headers, &query, body).await;
+    }
     let sub = match path.subresource.as_deref() {
         None => None,
         Some("status") if t.has_status => Some(Subresource::Status),
@@ -321,6 +325,44 @@ async fn handle(
             uri.path()
         ))),
     }
+}
+
+async fn serve_scale(
+    state: &Arc<AppState>,
+    method: &Method,
+    path: &ResourcePath,
+    t: &Arc<ResourceType>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (objects, t) = (state.objects.clone(), t.clone());
+    let ns = path.namespace.clone().unwrap_or_default();
+    let name = path.name.clone().unwrap_or_default();
+    let patch_type = match *method {
+        Method::GET => None,
+        Method::PUT => {
+            check_body_type(headers)?;
+            None
+        }
+        Method::PATCH => Some(patch_type(headers, query)?),
+        ref m => {
+            return Err(ApiError::method_not_allowed(format!(
+                "{m} is not supported on scale"
+            )));
+        }
+    };
+    let opts = write_options(query, headers)?;
+    let write = *method != Method::GET;
+    let scale = blocking(move || {
+        if write {
+            scale::write(&objects, &t, &ns, &name, patch_type, &body, &opts)
+        } else {
+            scale::get(&objects, &t, &ns, &name)
+        }
+    })
+    .await?;
+    Ok(json_response(StatusCode::OK, &scale))
 }
 
 /// Runs store work off the async threads.

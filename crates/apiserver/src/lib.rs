@@ -16,6 +16,7 @@ mod objects;
 mod openapi;
 pub mod patch;
 mod resources;
+mod scale;
 pub mod sim;
 mod table;
 mod tls;

@@ -525,6 +525,24 @@ fn deployments_become_available_and_roll_out() {
     assert!(out.contains("successfully rolled out"), "{out}");
     let rs = c.ok(&["get", "rs", "-o", "name"]);
     assert_eq!(rs.lines().count(), 2, "old and new ReplicaSet: {rs}");
+    let out = c.ok(&["scale", "deployment/web", "--replicas=4"]);
+    assert!(out.contains("scaled"), "{out}");
+    c.eventually("four pods after scaling", || {
+        c.ok(&["get", "pods", "-l", "app=web", "-o", "name"])
+            .lines()
+            .count()
+            == 4
+    });
+    let err = c.fails(&[
+        "scale",
+        "deployment/web",
+        "--replicas=1",
+        "--resource-version=1",
+    ]);
+    assert!(
+        err.contains("resource version") || err.contains("modified"),
+        "{err}"
+    );
     c.ok(&["delete", "deployment", "web"]);
     c.eventually("ReplicaSets and Pods are garbage collected", || {
         c.ok(&["get", "rs,pods", "-o", "name"]).trim().is_empty()
