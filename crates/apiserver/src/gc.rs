@@ -236,10 +236,7 @@ impl Collector {
     }
 
     fn write(&self, t: &ResourceType, key: &ObjectKey, obj: Value, sub: Option<Subresource>) {
-        let opts = WriteOptions {
-            dry_run: false,
-            field_manager: Some(MANAGER.into()),
-        };
+        let opts = WriteOptions::manager(MANAGER);
         if let Err(e) = self
             .objects
             .update(t, &key.namespace, &key.name, obj, sub, &opts)

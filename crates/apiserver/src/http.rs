@@ -259,14 +259,12 @@ async fn handle(
         (Method::POST, None) => {
             check_body_type(headers)?;
             let obj = parse_json_body(&body)?;
-            check_unknown_fields(&query, &t, &obj)?;
             let created = blocking(move || objects.create(&t, &ns, obj, &write_opts)).await?;
             Ok(json_response(StatusCode::CREATED, &created))
         }
         (Method::PUT, Some(name)) => {
             check_body_type(headers)?;
             let obj = parse_json_body(&body)?;
-            check_unknown_fields(&query, &t, &obj)?;
             let updated =
                 blocking(move || objects.update(&t, &ns, &name, obj, sub, &write_opts)).await?;
             Ok(json_response(StatusCode::OK, &updated))
@@ -418,9 +416,19 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiRes
             "fieldManager: Too long: must have at most 128 bytes",
         ));
     }
+    let strict_fields = match query.get("fieldValidation").map(String::as_str) {
+        None | Some("") | Some("Ignore") | Some("Warn") => false,
+        Some("Strict") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Warn\", \"Strict\""
+            )));
+        }
+    };
     Ok(WriteOptions {
         dry_run,
         field_manager,
+        strict_fields,
     })
 }
 
@@ -526,25 +534,6 @@ fn parse_json_body(body: &[u8]) -> ApiResult<Value> {
         ));
     }
     Ok(value)
-}
-
-/// `fieldValidation=Strict` on custom resources with a structural schema: unknown fields
-/// are rejected. Built-in kinds are not checked yet (no built-in schemas are bundled).
-fn check_unknown_fields(
-    query: &HashMap<String, String>,
-    t: &ResourceType,
-    obj: &Value,
-) -> ApiResult<()> {
-    match query.get("fieldValidation").map(String::as_str) {
-        None | Some("") | Some("Ignore") | Some("Warn") | Some("Strict") => {}
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Warn\", \"Strict\""
-            )));
-        }
-    }
-    let _ = (t, obj);
-    Ok(())
 }
 
 fn list_metadata(revision: u64, continue_token: Option<&str>) -> Value {

@@ -20,6 +20,7 @@ mod scale;
 pub mod sim;
 mod table;
 mod tls;
+mod unknown_fields;
 mod watch;
 
 use std::net::SocketAddr;

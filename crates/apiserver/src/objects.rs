@@ -31,6 +31,19 @@ pub struct Objects {
 pub struct WriteOptions {
     pub dry_run: bool,
     pub field_manager: Option<String>,
+    /// `fieldValidation=Strict`: fields a custom resource's schema does not declare are
+    /// rejected instead of kept.
+    pub strict_fields: bool,
+}
+
+impl WriteOptions {
+    /// A plain write by `manager`, as controllers make them.
+    pub fn manager(manager: &str) -> Self {
+        Self {
+            field_manager: Some(manager.into()),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,6 +246,7 @@ impl Objects {
         opts: &WriteOptions,
     ) -> ApiResult<Value> {
         check_type(t, &obj)?;
+        check_fields(t, &obj, opts)?;
         let name = self.prepare_create(t, namespace, &mut obj)?;
         let manager = opts.field_manager.as_deref().unwrap_or("unknown");
         patch::track_update(
@@ -433,6 +447,7 @@ impl Objects {
             })?;
             let applied = parse_apply_body(body)?;
             check_type(t, &applied)?;
+            check_fields(t, &applied, opts)?;
             if let Some(n) = applied.pointer("/metadata/name").and_then(Value::as_str)
                 && n != name
             {
@@ -570,6 +585,7 @@ impl Objects {
             let current = to_json(t, &stored)?;
             let mut next = change(&current)?;
             check_type(t, &next)?;
+            check_fields(t, &next, opts)?;
             prepare_update(t, &current, &mut next, sub)?;
             validate(t, &next, name)?;
             if same_object(&current, &next) {
@@ -998,6 +1014,26 @@ pub fn check_type(t: &ResourceType, obj: &Value) -> ApiResult<()> {
     Ok(())
 }
 
+/// Strict field validation (`fieldValidation=Strict`) against a custom resource's schema:
+/// 400 naming every undeclared field, as kube-apiserver's strict decoding does.
+fn check_fields(t: &ResourceType, obj: &Value, opts: &WriteOptions) -> ApiResult<()> {
+    let Some(schema) = t.schema.as_deref().filter(|_| opts.strict_fields) else {
+        return Ok(());
+    };
+    let unknown = crate::unknown_fields::unknown_fields(schema, obj);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    Err(ApiError::bad_request(format!(
+        "strict decoding error: {}",
+        fields.join(", ")
+    )))
+}
+
 /// Metadata validation as `ValidateObjectMeta` does it (422 with one cause each).
 fn validate(t: &ResourceType, obj: &Value, name: &str) -> ApiResult<()> {
     use ferry_api::validation::{NameRule, validate_object_meta};
@@ -1077,10 +1113,7 @@ impl Objects {
         let Some(t) = self.resources.lookup("", "v1", "namespaces") else {
             return Err(ApiError::internal("namespaces are not served"));
         };
-        let opts = WriteOptions {
-            dry_run: false,
-            field_manager: Some("ferry".into()),
-        };
+        let opts = WriteOptions::manager("ferry");
         for name in names {
             let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
             match self.create(&t, "", ns, &opts) {

@@ -22,6 +22,8 @@ pub struct ResourceType {
     pub custom: bool,
     /// For CRDs: `additionalPrinterColumns` of this version, for table output.
     pub printer_columns: Vec<PrinterColumn>,
+    /// For CRDs: this version's `openAPIV3Schema`, for strict field validation.
+    pub schema: Option<Arc<Value>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -165,6 +167,7 @@ impl Resources {
                 has_status: b.has_status,
                 custom: false,
                 printer_columns: Vec::new(),
+                schema: None,
             };
             catalog.types.insert(key(&t), Arc::new(t));
         }
@@ -358,6 +361,7 @@ pub fn crd_types(crd: &Value) -> Result<(String, Vec<ResourceType>), String> {
             has_status: v.pointer("/subresources/status").is_some(),
             custom: true,
             printer_columns,
+            schema: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
         });
     }
     Ok((name, types))

@@ -72,7 +72,7 @@ fn columns(t: &ResourceType) -> Vec<Column> {
         ("", "namespaces") => &[("Status", |o| str_at(o, "/status/phase"))],
         ("", "pods") => &[
             ("Ready", pod_ready),
-            ("Status", |o| str_at(o, "/status/phase")),
+            ("Status", pod_status),
             ("Restarts", pod_restarts),
         ],
         ("apps", "deployments") => &[
@@ -183,6 +183,37 @@ fn pod_ready(o: &Value) -> Value {
     json!(format!("{ready}/{total}"))
 }
 
+/// The pod STATUS kubectl prints: a container's waiting or terminated reason wins over the
+/// phase (`CrashLoopBackOff`, `Completed`, `Error`), and `Terminating` over everything.
+fn pod_status(o: &Value) -> Value {
+    if o.pointer("/metadata/deletionTimestamp").is_some() {
+        return json!("Terminating");
+    }
+    let mut status = o
+        .pointer("/status/reason")
+        .or_else(|| o.pointer("/status/phase"))
+        .and_then(Value::as_str)
+        .unwrap_or("Unknown")
+        .to_string();
+    for c in o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(reason) = c.pointer("/state/waiting/reason").and_then(Value::as_str) {
+            status = reason.to_string();
+        } else if let Some(terminated) = c.pointer("/state/terminated") {
+            status = match terminated["reason"].as_str() {
+                Some(r) => r.to_string(),
+                None if terminated["exitCode"] == json!(0) => "Completed".into(),
+                None => "Error".into(),
+            };
+        }
+    }
+    json!(status)
+}
+
 fn pod_restarts(o: &Value) -> Value {
     let restarts: i64 = o
         .pointer("/status/containerStatuses")
@@ -286,6 +317,33 @@ fn json_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
 #[cfg(test)]
 mod tests {
     use super::human_duration;
+
+    #[test]
+    fn pod_status_prefers_container_reasons() {
+        use serde_json::json;
+        let cases = [
+            (json!({"status": {"phase": "Running"}}), "Running"),
+            (
+                json!({"status": {"phase": "Running", "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}),
+                "CrashLoopBackOff",
+            ),
+            (
+                json!({"status": {"phase": "Succeeded", "containerStatuses": [{"state": {"terminated": {"exitCode": 0}}}]}}),
+                "Completed",
+            ),
+            (
+                json!({"status": {"phase": "Failed", "containerStatuses": [{"state": {"terminated": {"exitCode": 1}}}]}}),
+                "Error",
+            ),
+            (
+                json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Running"}}),
+                "Terminating",
+            ),
+        ];
+        for (pod, want) in cases {
+            assert_eq!(super::pod_status(&pod), want, "{pod}");
+        }
+    }
 
     #[test]
     fn human_durations_match_kubernetes() {

@@ -628,10 +628,7 @@ impl Sim {
         obj: Value,
         manager: &str,
     ) -> Option<Value> {
-        let opts = WriteOptions {
-            dry_run: false,
-            field_manager: Some(manager.into()),
-        };
+        let opts = WriteOptions::manager(manager);
         match self.objects.create(t, namespace, obj, &opts) {
             Ok(created) => {
                 if let Some(name) = name(&created) {
@@ -673,10 +670,7 @@ impl Sim {
         ) else {
             return None;
         };
-        let opts = WriteOptions {
-            dry_run: false,
-            field_manager: Some(manager.into()),
-        };
+        let opts = WriteOptions::manager(manager);
         match self.objects.update(t, &namespace, &name, obj, sub, &opts) {
             Ok(v) => Some(v),
             Err(e) => {

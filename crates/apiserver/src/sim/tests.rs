@@ -61,10 +61,7 @@ impl Cluster {
     }
 
     fn create(&self, group: &str, plural: &str, obj: Value) -> Value {
-        let opts = WriteOptions {
-            dry_run: false,
-            field_manager: Some("test".into()),
-        };
+        let opts = WriteOptions::manager("test");
         self.objects
             .create(&self.t(group, plural), NS, obj, &opts)
             .unwrap()
@@ -77,10 +74,7 @@ impl Cluster {
     /// Reads, changes and writes back (retrying lost races with the controllers).
     fn modify(&self, group: &str, plural: &str, name: &str, change: impl Fn(&mut Value)) {
         let t = self.t(group, plural);
-        let opts = WriteOptions {
-            dry_run: false,
-            field_manager: Some("test".into()),
-        };
+        let opts = WriteOptions::manager("test");
         for _ in 0..20 {
             let mut obj = self.objects.get_json(&t, NS, name).unwrap();
             change(&mut obj);

@@ -548,3 +548,62 @@ fn deployments_become_available_and_roll_out() {
         c.ok(&["get", "rs,pods", "-o", "name"]).trim().is_empty()
     });
 }
+
+#[test]
+fn strict_field_validation_rejects_undeclared_custom_fields() {
+    let c = TestCluster::start();
+    let crd = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.ferry.dev
+spec:
+  group: example.ferry.dev
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+"#;
+    c.ok_stdin(&["apply", "-f", "-"], crd);
+    c.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.ferry.dev",
+        "--timeout=10s",
+    ]);
+    let bad = "apiVersion: example.ferry.dev/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 1\n  colour: red\n";
+    for args in [
+        &["apply", "-f", "-"][..],
+        &["apply", "--server-side", "-f", "-"][..],
+    ] {
+        let out = c.stdin(args, bad);
+        assert!(
+            !out.status.success(),
+            "{args:?} accepted an undeclared field"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("unknown field \"spec.colour\""),
+            "{args:?}: {err}"
+        );
+    }
+    let out = c.stdin(&["apply", "--validate=false", "-f", "-"], bad);
+    assert!(
+        out.status.success(),
+        "validation off keeps the object: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let good =
+        "apiVersion: example.ferry.dev/v1\nkind: Widget\nmetadata:\n  name: w2\nspec:\n  size: 2\n";
+    c.ok_stdin(&["apply", "-f", "-"], good);
+}
