@@ -168,11 +168,7 @@ impl Collector {
     }
 
     fn type_of(&self, key: &ObjectKey) -> Option<Arc<ResourceType>> {
-        self.objects
-            .resources
-            .storage_types()
-            .into_iter()
-            .find(|t| t.storage_key() == key.resource)
+        self.objects.resources.by_storage_key(&key.resource)
     }
 
     fn load(&self, key: &ObjectKey) -> Option<(Arc<ResourceType>, Value)> {

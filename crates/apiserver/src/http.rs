@@ -285,10 +285,8 @@ async fn handle(
         (Method::DELETE, Some(name)) => {
             let opts = delete_options(&query, &body)?;
             let deleted = blocking(move || objects.delete(&t, &ns, &name, &opts)).await?;
-            Ok(match deleted {
-                Deleted::Gone(obj) => json_response(StatusCode::OK, &obj),
-                Deleted::Pending(obj) => json_response(StatusCode::OK, &obj),
-            })
+            let (Deleted::Gone(obj) | Deleted::Pending(obj)) = deleted;
+            Ok(json_response(StatusCode::OK, &obj))
         }
         (Method::DELETE, None) => {
             let opts = delete_options(&query, &body)?;

@@ -200,6 +200,17 @@ impl Resources {
             .cloned()
     }
 
+    /// The type stored under a store resource key (`plural` or `plural.group`), at its first
+    /// registered version.
+    pub fn by_storage_key(&self, key: &str) -> Option<Arc<ResourceType>> {
+        let (plural, group) = key.split_once('.').unwrap_or((key, ""));
+        self.read()
+            .types
+            .values()
+            .find(|t| t.plural == plural && t.group == group)
+            .cloned()
+    }
+
     /// One type per storage key (the first version), for controllers that scan everything.
     pub fn storage_types(&self) -> Vec<Arc<ResourceType>> {
         let mut seen = std::collections::BTreeSet::new();
