@@ -9,3 +9,4 @@
 //! Start with [`credentials::Credentials`], the one type every client takes.
 
 pub mod credentials;
+pub mod oci;

@@ -1,0 +1,533 @@
+//! [`RegistryClient`]: the HTTP side of the registry API, with authentication, retries,
+//! pagination and per-host rate limiting.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, header};
+use sha2::{Digest as _, Sha256};
+
+use super::auth::Challenge;
+use super::manifest::{self, Manifest};
+use super::rate_limit::RateLimiter;
+use super::reference::ImageRepo;
+use crate::credentials::Credentials;
+
+/// Tags asked for per page; registries may answer with fewer.
+const TAGS_PAGE_SIZE: usize = 1000;
+/// A registry that paginates forever is a broken registry.
+const MAX_TAG_PAGES: usize = 1000;
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+const RETRIES: u32 = 3;
+
+#[derive(Clone, Debug)]
+pub struct RegistryOptions {
+    /// Requests per second per registry host (Kargo's default budget is 20).
+    pub requests_per_second: u32,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Hosts reached over plain HTTP besides loopback ones (`insecure` registries).
+    pub insecure_hosts: Vec<String>,
+    /// First retry delay; doubled for each further attempt.
+    pub retry_backoff: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        Self {
+            requests_per_second: 20,
+            timeout: Duration::from_secs(30),
+            insecure_hosts: Vec::new(),
+            retry_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("registry {registry}: {detail}")]
+    Transport { registry: String, detail: String },
+    #[error("registry {registry} answered {status} for {what}")]
+    Status {
+        registry: String,
+        what: String,
+        status: u16,
+    },
+    #[error(
+        "registry {registry}: authentication failed for {what} ({status}); check the credentials"
+    )]
+    Unauthorized {
+        registry: String,
+        what: String,
+        status: u16,
+    },
+    #[error("registry {registry}: {what} not found")]
+    NotFound { registry: String, what: String },
+    #[error("registry {registry}: malformed {what}: {detail}")]
+    Malformed {
+        registry: String,
+        what: String,
+        detail: String,
+    },
+    #[error("registry {registry}: {what} is larger than {limit} bytes")]
+    TooLarge {
+        registry: String,
+        what: String,
+        limit: usize,
+    },
+    #[error("registry {registry}: {what} has digest {actual}, expected {expected}")]
+    DigestMismatch {
+        registry: String,
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("could not start the HTTP client: {0}")]
+    Client(String),
+}
+
+impl RegistryError {
+    /// Whether trying again later may succeed (server trouble, network trouble).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// A registry client shared by every subscription: one connection pool, one token cache,
+/// one rate limit per host.
+pub struct RegistryClient {
+    http: reqwest::Client,
+    options: RegistryOptions,
+    limiter: RateLimiter,
+    tokens: Mutex<HashMap<TokenKey, CachedToken>>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct TokenKey {
+    host: String,
+    scope: String,
+    username: Option<String>,
+}
+
+struct CachedToken {
+    token: String,
+    expires: Instant,
+}
+
+/// How to authenticate the next attempt of a request.
+#[derive(Clone)]
+enum Auth {
+    None,
+    Basic,
+    Bearer(String),
+}
+
+impl RegistryClient {
+    pub fn new(options: RegistryOptions) -> Result<Self, RegistryError> {
+        // Shares the process's rustls provider; install ring when nobody did (tests, tools).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Client(e.to_string()))?;
+        Ok(Self {
+            limiter: RateLimiter::new(options.requests_per_second),
+            http,
+            options,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn base_url(&self, repo: &ImageRepo) -> String {
+        let host = repo.api_host();
+        let plain = repo.is_loopback() || self.options.insecure_hosts.iter().any(|h| h == host);
+        format!("{}://{host}", if plain { "http" } else { "https" })
+    }
+
+    /// Every tag of a repository, in the registry's order, following `Link` pagination.
+    pub async fn list_tags(
+        &self,
+        repo: &ImageRepo,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<String>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let mut tags = Vec::new();
+        let mut path = format!("/v2/{}/tags/list?n={TAGS_PAGE_SIZE}", repo.repository);
+        for _ in 0..MAX_TAG_PAGES {
+            let response = self.get(repo, &path, "tag list", None, creds).await?;
+            let next = response
+                .headers()
+                .get(header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link);
+            let body = read_limited(repo, "tag list", response, MAX_MANIFEST_BYTES).await?;
+            let page: TagList =
+                serde_json::from_slice(&body).map_err(|e| malformed(repo, "tag list", e))?;
+            tags.extend(page.tags.unwrap_or_default());
+            match next {
+                // Only follow links that stay on this registry's API.
+                Some(link) if link.starts_with("/v2/") && link != path => path = link,
+                Some(_) | None => return Ok(tags),
+            }
+        }
+        Err(RegistryError::Malformed {
+            registry: repo.registry.clone(),
+            what: "tag list".into(),
+            detail: format!("more than {MAX_TAG_PAGES} pages"),
+        })
+    }
+
+    /// The manifest a tag or digest names, with the digest of the bytes served (checked
+    /// against the reference when it is a digest).
+    pub async fn manifest(
+        &self,
+        repo: &ImageRepo,
+        reference: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Manifest, RegistryError> {
+        let what = format!("manifest {reference}");
+        let path = format!("/v2/{}/manifests/{reference}", repo.repository);
+        let response = self
+            .get(repo, &path, &what, Some(manifest::ACCEPT), creds)
+            .await?;
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = read_limited(repo, &what, response, MAX_MANIFEST_BYTES).await?;
+        let digest = sha256_digest(&body);
+        if reference.starts_with("sha256:") && reference != digest {
+            return Err(RegistryError::DigestMismatch {
+                registry: repo.registry.clone(),
+                what,
+                expected: reference.to_string(),
+                actual: digest,
+            });
+        }
+        Manifest::parse(digest, &content_type, &body).map_err(|detail| RegistryError::Malformed {
+            registry: repo.registry.clone(),
+            what,
+            detail,
+        })
+    }
+
+    /// A blob by digest, at most `limit` bytes, its sha256 verified.
+    pub async fn blob(
+        &self,
+        repo: &ImageRepo,
+        digest: &str,
+        limit: usize,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let what = format!("blob {digest}");
+        let path = format!("/v2/{}/blobs/{digest}", repo.repository);
+        let response = self.get(repo, &path, &what, None, creds).await?;
+        let body = read_limited(repo, &what, response, limit).await?;
+        let actual = sha256_digest(&body);
+        if actual != digest {
+            return Err(RegistryError::DigestMismatch {
+                registry: repo.registry.clone(),
+                what,
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(body)
+    }
+
+    /// GET with rate limiting, authentication challenges and retries of transient failures.
+    async fn get(
+        &self,
+        repo: &ImageRepo,
+        path: &str,
+        what: &str,
+        accept: Option<&str>,
+        creds: Option<&Credentials>,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let url = format!("{}{path}", self.base_url(repo));
+        let scope = format!("repository:{}:pull", repo.repository);
+        let mut auth = self.cached_auth(repo, &scope, creds);
+        let mut challenged = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.limiter.acquire(repo.api_host()).await;
+            let mut request = self.http.request(Method::GET, &url);
+            if let Some(accept) = accept {
+                request = request.header(header::ACCEPT, accept);
+            }
+            request = match (&auth, creds) {
+                (Auth::Basic, Some(c)) => {
+                    request.basic_auth(c.username.clone().unwrap_or_default(), c.password.clone())
+                }
+                (Auth::Bearer(token), _) => request.bearer_auth(token),
+                _ => request,
+            };
+            let result = request.send().await;
+            let error = match result {
+                Ok(response) => match response.status() {
+                    s if s.is_success() => return Ok(response),
+                    StatusCode::UNAUTHORIZED if !challenged => {
+                        challenged = true;
+                        let challenge = response
+                            .headers()
+                            .get(header::WWW_AUTHENTICATE)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(Challenge::parse);
+                        auth = match challenge {
+                            Some(Challenge::Basic) if creds.is_some() => Auth::Basic,
+                            Some(Challenge::Bearer {
+                                realm,
+                                service,
+                                scope: challenge_scope,
+                            }) => {
+                                let scope = challenge_scope.unwrap_or_else(|| scope.clone());
+                                let token = self
+                                    .fetch_token(repo, &realm, service.as_deref(), &scope, creds)
+                                    .await?;
+                                Auth::Bearer(token)
+                            }
+                            _ => return Err(unauthorized(repo, what, 401)),
+                        };
+                        attempt -= 1;
+                        continue;
+                    }
+                    s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                        return Err(unauthorized(repo, what, s.as_u16()));
+                    }
+                    StatusCode::NOT_FOUND => {
+                        return Err(RegistryError::NotFound {
+                            registry: repo.registry.clone(),
+                            what: what.to_string(),
+                        });
+                    }
+                    s => RegistryError::Status {
+                        registry: repo.registry.clone(),
+                        what: what.to_string(),
+                        status: s.as_u16(),
+                    },
+                },
+                Err(e) => RegistryError::Transport {
+                    registry: repo.registry.clone(),
+                    detail: describe(&e),
+                },
+            };
+            if !error.is_retryable() || attempt > RETRIES {
+                return Err(error);
+            }
+            tracing::debug!(%error, attempt, "retrying registry request");
+            tokio::time::sleep(self.options.retry_backoff * 2u32.pow(attempt - 1)).await;
+        }
+    }
+
+    fn cached_auth(&self, repo: &ImageRepo, scope: &str, creds: Option<&Credentials>) -> Auth {
+        let key = token_key(repo, scope, creds);
+        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        match tokens.get(&key) {
+            Some(t) if t.expires > Instant::now() => Auth::Bearer(t.token.clone()),
+            _ => Auth::None,
+        }
+    }
+
+    /// The token endpoint of a Bearer challenge, with the credentials (if any) as Basic auth.
+    async fn fetch_token(
+        &self,
+        repo: &ImageRepo,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<String, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct TokenResponse {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+            #[serde(default)]
+            expires_in: Option<u64>,
+        }
+        let mut realm_url =
+            reqwest::Url::parse(realm).map_err(|e| malformed(repo, "token realm", e))?;
+        if !matches!(realm_url.scheme(), "https" | "http") {
+            return Err(malformed(repo, "token realm", "not an http(s) URL"));
+        }
+        self.limiter
+            .acquire(realm_url.host_str().unwrap_or_default())
+            .await;
+        {
+            let mut query = realm_url.query_pairs_mut();
+            query.append_pair("scope", scope);
+            if let Some(service) = service {
+                query.append_pair("service", service);
+            }
+        }
+        let mut request = self.http.get(realm_url);
+        if let Some(c) = creds {
+            request =
+                request.basic_auth(c.username.clone().unwrap_or_default(), c.password.clone());
+        }
+        let response = request.send().await.map_err(|e| RegistryError::Transport {
+            registry: repo.registry.clone(),
+            detail: describe(&e),
+        })?;
+        if !response.status().is_success() {
+            return Err(unauthorized(repo, "token", response.status().as_u16()));
+        }
+        let body = read_limited(repo, "token", response, 1 << 20).await?;
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| malformed(repo, "token", e))?;
+        let token = parsed
+            .token
+            .or(parsed.access_token)
+            .ok_or_else(|| malformed(repo, "token", "no token in the answer"))?;
+        // Docker's default lifetime is 60 s; renew a little early.
+        let lifetime =
+            Duration::from_secs(parsed.expires_in.unwrap_or(60).saturating_sub(5).max(1));
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                token_key(repo, scope, creds),
+                CachedToken {
+                    token: token.clone(),
+                    expires: Instant::now() + lifetime,
+                },
+            );
+        Ok(token)
+    }
+}
+
+fn token_key(repo: &ImageRepo, scope: &str, creds: Option<&Credentials>) -> TokenKey {
+    TokenKey {
+        host: repo.api_host().to_string(),
+        scope: scope.to_string(),
+        username: creds.and_then(|c| c.username.clone()),
+    }
+}
+
+/// The target of a `Link: <...>; rel="next"` header.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params.contains("rel=\"next\"").then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
+    })
+}
+
+async fn read_limited(
+    repo: &ImageRepo,
+    what: &str,
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, RegistryError> {
+    let too_large = || RegistryError::TooLarge {
+        registry: repo.registry.clone(),
+        what: what.to_string(),
+        limit,
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| RegistryError::Transport {
+            registry: repo.registry.clone(),
+            detail: describe(&e),
+        })?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in hash {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+fn unauthorized(repo: &ImageRepo, what: &str, status: u16) -> RegistryError {
+    RegistryError::Unauthorized {
+        registry: repo.registry.clone(),
+        what: what.to_string(),
+        status,
+    }
+}
+
+fn malformed(repo: &ImageRepo, what: &str, detail: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Malformed {
+        registry: repo.registry.clone(),
+        what: what.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+/// A transport error without the URL (ours carry no credentials, but keep messages short).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut detail = kind.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    detail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_next_links_only() {
+        assert_eq!(
+            next_link(r#"</v2/app/tags/list?last=v1.9&n=1000>; rel="next""#).as_deref(),
+            Some("/v2/app/tags/list?last=v1.9&n=1000")
+        );
+        assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn digests_are_sha256_hex() {
+        assert_eq!(
+            sha256_digest(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod flaky;
+mod oci;
+mod registry;
+
+/// A plain reqwest client for test fixtures (the crate shares the process's ring provider).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

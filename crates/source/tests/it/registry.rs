@@ -1,0 +1,243 @@
+//! A real OCI registry for the tests: Debian's `docker-registry` (the CNCF distribution
+//! server) on a free loopback port with its own storage, plus helpers that push images through
+//! the registry HTTP API the way `docker push` does.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+pub struct TestRegistry {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`
+    pub host: String,
+    http: reqwest::Client,
+    basic: Option<(String, String)>,
+}
+
+impl TestRegistry {
+    pub async fn start() -> Self {
+        Self::launch(None).await
+    }
+
+    /// With htpasswd Basic auth, as private registries are commonly run.
+    pub async fn start_with_basic_auth(user: &str, password: &str) -> Self {
+        Self::launch(Some((user.to_string(), password.to_string()))).await
+    }
+
+    async fn launch(basic: Option<(String, String)>) -> Self {
+        let binary = "docker-registry";
+        if Command::new(binary).arg("--version").output().is_err() {
+            panic!(
+                "docker-registry is missing: run scripts/install-test-deps (Debian package docker-registry)"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+             http:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = &basic {
+            let hash = bcrypt::hash(password, 4).unwrap();
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(binary)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Self {
+            child,
+            _dir: dir,
+            host,
+            http: crate::http_client(),
+            basic,
+        };
+        registry.wait_ready().await;
+        registry
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let answer = self
+                .http
+                .get(format!("http://{}/v2/", self.host))
+                .send()
+                .await;
+            if answer.is_ok_and(|r| r.status().is_success() || r.status() == 401) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("docker-registry did not start on {}", self.host);
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, url);
+        match &self.basic {
+            Some((u, p)) => r.basic_auth(u, Some(p)),
+            None => r,
+        }
+    }
+
+    /// Uploads a blob (monolithic upload), returning its digest.
+    pub async fn push_blob(&self, repo: &str, bytes: &[u8]) -> String {
+        let digest = digest_of(bytes);
+        let started = self
+            .request(
+                reqwest::Method::POST,
+                &format!("http://{}/v2/{repo}/blobs/uploads/", self.host),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), 202, "start upload");
+        let location = started.headers()["location"].to_str().unwrap().to_string();
+        let location = if location.starts_with("http") {
+            location
+        } else {
+            format!("http://{}{location}", self.host)
+        };
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let done = self
+            .request(
+                reqwest::Method::PUT,
+                &format!("{location}{sep}digest={digest}"),
+            )
+            .header("content-type", "application/octet-stream")
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), 201, "finish upload");
+        digest
+    }
+
+    /// Puts a manifest under a tag; returns the manifest digest.
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        tag: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> String {
+        let r = self
+            .request(
+                reqwest::Method::PUT,
+                &format!("http://{}/v2/{repo}/manifests/{tag}", self.host),
+            )
+            .header("content-type", media_type)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            201,
+            "put manifest {repo}:{tag}: {}",
+            r.text().await.unwrap()
+        );
+        digest_of(body)
+    }
+
+    /// Pushes a one-layer image whose config says it was built at `created` (RFC 3339).
+    /// Returns the manifest bytes and digest so tests can tag it again cheaply.
+    pub async fn push_image(
+        &self,
+        repo: &str,
+        tag: &str,
+        created: &str,
+        platform: (&str, &str),
+    ) -> (Vec<u8>, String) {
+        let layer = self
+            .push_blob(
+                repo,
+                format!("layer of {repo}:{tag} {platform:?}").as_bytes(),
+            )
+            .await;
+        let config = json!({
+            "created": created,
+            "architecture": platform.1,
+            "os": platform.0,
+            "config": {"Labels": {"tag": tag}},
+            "rootfs": {"type": "layers", "diff_ids": [layer]},
+        });
+        let config_bytes = serde_json::to_vec(&config).unwrap();
+        let config_digest = self.push_blob(repo, &config_bytes).await;
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_bytes.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 40}],
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        let digest = self.put_manifest(repo, tag, OCI_MANIFEST, &bytes).await;
+        (bytes, digest)
+    }
+
+    /// Pushes a multi-arch index over one image per platform.
+    pub async fn push_index(
+        &self,
+        repo: &str,
+        tag: &str,
+        created: &str,
+        platforms: &[(&str, &str)],
+    ) -> String {
+        let mut entries: Vec<Value> = Vec::new();
+        for (i, platform) in platforms.iter().enumerate() {
+            let (bytes, digest) = self
+                .push_image(repo, &format!("{tag}-{i}"), created, *platform)
+                .await;
+            entries.push(json!({
+                "mediaType": OCI_MANIFEST, "digest": digest, "size": bytes.len(),
+                "platform": {"os": platform.0, "architecture": platform.1},
+            }));
+        }
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries});
+        self.put_manifest(repo, tag, OCI_INDEX, &serde_json::to_vec(&index).unwrap())
+            .await
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+pub fn digest_of(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    format!(
+        "sha256:{}",
+        hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
