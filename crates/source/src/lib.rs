@@ -9,4 +9,5 @@
 //! Start with [`credentials::Credentials`], the one type every client takes.
 
 pub mod credentials;
+pub mod helm;
 pub mod oci;

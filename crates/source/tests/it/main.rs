@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod chart_repo;
 mod flaky;
+mod helm_repo;
 mod oci;
 mod registry;
 

@@ -1,0 +1,487 @@
+//! Helm chart repositories: classic HTTP(S) repositories (`index.yaml`, fetched conditionally
+//! by ETag and parsed once per change) and OCI registries (`oci://`), chart downloads with
+//! their digest checked, and safe unpacking.
+
+mod index;
+mod unpack;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+pub use index::{ChartVersion, RepoIndex};
+pub use unpack::{UnpackError, UnpackLimits, unpack_tgz};
+
+use crate::credentials::Credentials;
+use crate::oci::{ImageRepo, ManifestKind, RegistryClient, RegistryError};
+
+const MAX_INDEX_BYTES: usize = 64 << 20;
+const MAX_CHART_BYTES: usize = 32 << 20;
+const CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error("chart repository {repo}: {detail}")]
+    Transport { repo: String, detail: String },
+    #[error("chart repository {repo} answered {status} for {what}")]
+    Status {
+        repo: String,
+        what: String,
+        status: u16,
+    },
+    #[error("chart repository {repo}: {detail}")]
+    Invalid { repo: String, detail: String },
+    #[error("chart {chart} version {version} not found in {repo}")]
+    NotFound {
+        repo: String,
+        chart: String,
+        version: String,
+    },
+    #[error("chart {chart} {version} from {repo}: digest {actual}, index says {expected}")]
+    DigestMismatch {
+        repo: String,
+        chart: String,
+        version: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Unpack(#[from] UnpackError),
+    #[error("chart cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl HelmError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Status { status, .. } => *status == 429 || *status >= 500,
+            Self::Registry(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+/// Reads chart repositories, caching indexes on disk and in memory.
+pub struct HelmRepos {
+    http: reqwest::Client,
+    registry: Arc<RegistryClient>,
+    cache_dir: PathBuf,
+    indexes: Mutex<HashMap<String, CachedIndex>>,
+    limits: UnpackLimits,
+}
+
+struct CachedIndex {
+    etag: String,
+    index: Arc<RepoIndex>,
+}
+
+impl HelmRepos {
+    pub fn new(
+        cache_dir: impl Into<PathBuf>,
+        registry: Arc<RegistryClient>,
+    ) -> Result<Self, HelmError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let cache_dir = cache_dir.into();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HelmError::Transport {
+                repo: String::new(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            registry,
+            cache_dir,
+            indexes: Mutex::new(HashMap::new()),
+            limits: UnpackLimits::default(),
+        })
+    }
+
+    /// The index of an HTTP(S) repository. Unchanged since the last call (same ETag) costs one
+    /// conditional request and no parsing.
+    pub async fn index(
+        &self,
+        repo_url: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Arc<RepoIndex>, HelmError> {
+        let base = repo_url.trim_end_matches('/');
+        let shown = strip_userinfo(base);
+        let dir = self.repo_dir(base);
+        let etag_path = dir.join("etag");
+        let index_path = dir.join("index.yaml");
+        let known_etag = std::fs::read_to_string(&etag_path).ok();
+
+        let mut request = self.http.get(format!("{base}/index.yaml"));
+        if let Some(etag) = &known_etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag.as_str());
+        }
+        if let Some(c) = creds {
+            request =
+                request.basic_auth(c.username.clone().unwrap_or_default(), c.password.clone());
+        }
+        let response = request.send().await.map_err(|e| transport(&shown, &e))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            if let Some(etag) = known_etag {
+                if let Some(cached) = self.memory_index(base, &etag) {
+                    return Ok(cached);
+                }
+                let bytes = std::fs::read(&index_path).map_err(|source| HelmError::Cache {
+                    path: index_path.clone(),
+                    source,
+                })?;
+                return self.remember(base, &shown, etag, &bytes);
+            }
+        }
+        if !status.is_success() {
+            return Err(HelmError::Status {
+                repo: shown,
+                what: "index.yaml".into(),
+                status: status.as_u16(),
+            });
+        }
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = read_limited(&shown, "index.yaml", response, MAX_INDEX_BYTES).await?;
+        let index = self.remember(base, &shown, etag.clone().unwrap_or_default(), &bytes)?;
+        // Cache on disk only what parsed; a bad index never replaces a good one.
+        let cache = |path: &Path, data: &[u8]| {
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| write_atomically(path, data))
+                .map_err(|source| HelmError::Cache {
+                    path: path.to_path_buf(),
+                    source,
+                })
+        };
+        cache(&index_path, &bytes)?;
+        match etag {
+            Some(etag) => cache(&etag_path, etag.as_bytes())?,
+            None => {
+                let _ = std::fs::remove_file(&etag_path);
+            }
+        }
+        Ok(index)
+    }
+
+    fn memory_index(&self, base: &str, etag: &str) -> Option<Arc<RepoIndex>> {
+        let indexes = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
+        indexes
+            .get(base)
+            .filter(|c| c.etag == etag)
+            .map(|c| c.index.clone())
+    }
+
+    fn remember(
+        &self,
+        base: &str,
+        shown: &str,
+        etag: String,
+        bytes: &[u8],
+    ) -> Result<Arc<RepoIndex>, HelmError> {
+        let index = Arc::new(
+            RepoIndex::parse(bytes).map_err(|detail| HelmError::Invalid {
+                repo: shown.to_string(),
+                detail,
+            })?,
+        );
+        self.indexes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                base.to_string(),
+                CachedIndex {
+                    etag,
+                    index: index.clone(),
+                },
+            );
+        Ok(index)
+    }
+
+    /// Every published version of a chart, as written by the repository. For `oci://`
+    /// repositories these are the tags (Helm writes `+` as `_` in tags; it is turned back).
+    pub async fn versions(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<String>, HelmError> {
+        if let Some(repo) = oci_repo(repo_url, chart)? {
+            let tags = self.registry.list_tags(&repo, creds).await?;
+            return Ok(tags.into_iter().map(|t| t.replace('_', "+")).collect());
+        }
+        let index = self.index(repo_url, creds).await?;
+        Ok(index
+            .versions(chart)
+            .iter()
+            .map(|v| v.version.clone())
+            .collect())
+    }
+
+    /// The `.tgz` of one chart version, its digest checked against the index (HTTP) or the
+    /// manifest (OCI).
+    pub async fn download(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        version: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<u8>, HelmError> {
+        if let Some(repo) = oci_repo(repo_url, chart)? {
+            let manifest = self
+                .registry
+                .manifest(&repo, &version.replace('+', "_"), creds)
+                .await?;
+            let ManifestKind::Image(image) = manifest.kind else {
+                return Err(HelmError::Invalid {
+                    repo: repo.to_string(),
+                    detail: format!("{version} is an image index, not a chart"),
+                });
+            };
+            let layer = image
+                .layers
+                .iter()
+                .find(|l| l.media_type == CHART_LAYER)
+                .ok_or_else(|| HelmError::Invalid {
+                    repo: repo.to_string(),
+                    detail: format!("{version} has no {CHART_LAYER} layer"),
+                })?;
+            return Ok(self
+                .registry
+                .blob(&repo, &layer.digest, MAX_CHART_BYTES, creds)
+                .await?);
+        }
+        let base = repo_url.trim_end_matches('/');
+        let shown = strip_userinfo(base);
+        let index = self.index(repo_url, creds).await?;
+        let not_found = || HelmError::NotFound {
+            repo: shown.clone(),
+            chart: chart.to_string(),
+            version: version.to_string(),
+        };
+        let entry = index
+            .versions(chart)
+            .iter()
+            .find(|v| v.version == version)
+            .ok_or_else(not_found)?;
+        let url = entry.urls.first().ok_or_else(not_found)?;
+        let url = chart_url(base, url).map_err(|detail| HelmError::Invalid {
+            repo: shown.clone(),
+            detail,
+        })?;
+        let mut request = self.http.get(url);
+        if let Some(c) = creds {
+            request =
+                request.basic_auth(c.username.clone().unwrap_or_default(), c.password.clone());
+        }
+        let response = request.send().await.map_err(|e| transport(&shown, &e))?;
+        if !response.status().is_success() {
+            return Err(HelmError::Status {
+                repo: shown,
+                what: format!("{chart}-{version}.tgz"),
+                status: response.status().as_u16(),
+            });
+        }
+        let bytes = read_limited(&shown, "chart archive", response, MAX_CHART_BYTES).await?;
+        if let Some(expected) = entry.digest.as_deref().filter(|d| !d.is_empty()) {
+            let actual = hex(&Sha256::digest(&bytes));
+            if !expected
+                .trim_start_matches("sha256:")
+                .eq_ignore_ascii_case(&actual)
+            {
+                return Err(HelmError::DigestMismatch {
+                    repo: shown,
+                    chart: chart.to_string(),
+                    version: version.to_string(),
+                    expected: expected.to_string(),
+                    actual,
+                });
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Downloads and unpacks a chart under `dest`, returning the chart's directory.
+    pub async fn pull(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        version: &str,
+        dest: &Path,
+        creds: Option<&Credentials>,
+    ) -> Result<PathBuf, HelmError> {
+        let bytes = self.download(repo_url, chart, version, creds).await?;
+        std::fs::create_dir_all(dest).map_err(|source| HelmError::Cache {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        let limits = self.limits;
+        let target = dest.to_path_buf();
+        let files =
+            tokio::task::spawn_blocking(move || unpack_tgz(bytes.as_slice(), &target, limits))
+                .await
+                .map_err(|e| HelmError::Invalid {
+                    repo: strip_userinfo(repo_url),
+                    detail: format!("unpacking stopped: {e}"),
+                })??;
+        let top = files
+            .first()
+            .and_then(|f| f.components().next())
+            .map(|c| dest.join(c.as_os_str()))
+            .unwrap_or_else(|| dest.to_path_buf());
+        Ok(top)
+    }
+
+    fn repo_dir(&self, base: &str) -> PathBuf {
+        self.cache_dir
+            .join("helm")
+            .join(&hex(&Sha256::digest(base.as_bytes()))[..32])
+    }
+}
+
+/// `oci://host/path` (+ chart name, as Argo CD splits it) → the repository holding the chart.
+fn oci_repo(repo_url: &str, chart: &str) -> Result<Option<ImageRepo>, HelmError> {
+    let Some(rest) = repo_url.strip_prefix("oci://") else {
+        return Ok(None);
+    };
+    let rest = rest.trim_end_matches('/');
+    let full = if chart.is_empty() || rest.ends_with(&format!("/{chart}")) {
+        rest.to_string()
+    } else {
+        format!("{rest}/{chart}")
+    };
+    ImageRepo::parse(&full)
+        .map(Some)
+        .map_err(|detail| HelmError::Invalid {
+            repo: strip_userinfo(repo_url),
+            detail,
+        })
+}
+
+/// Index URLs may be relative to the repository; absolute ones must be http(s).
+fn chart_url(base: &str, url: &str) -> Result<String, String> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        return Ok(url.to_string());
+    }
+    if url.contains("://") || url.starts_with('/') {
+        return Err(format!("chart URL {url:?} is neither http(s) nor relative"));
+    }
+    Ok(format!("{base}/{url}"))
+}
+
+fn strip_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            if path.is_empty() {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+fn transport(repo: &str, e: &reqwest::Error) -> HelmError {
+    let mut detail = if e.is_timeout() {
+        "timed out"
+    } else {
+        "request failed"
+    }
+    .to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    HelmError::Transport {
+        repo: repo.to_string(),
+        detail,
+    }
+}
+
+async fn read_limited(
+    repo: &str,
+    what: &str,
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, HelmError> {
+    let too_large = || HelmError::Invalid {
+        repo: repo.to_string(),
+        detail: format!("{what} is larger than {limit} bytes"),
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(repo, &e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_urls_and_userinfo() {
+        assert_eq!(
+            chart_url("https://r.io/charts", "a-1.0.0.tgz").unwrap(),
+            "https://r.io/charts/a-1.0.0.tgz"
+        );
+        assert_eq!(
+            chart_url("https://r.io", "https://cdn.io/a.tgz").unwrap(),
+            "https://cdn.io/a.tgz"
+        );
+        assert!(chart_url("https://r.io", "file:///etc/passwd").is_err());
+        assert!(chart_url("https://r.io", "/abs.tgz").is_err());
+        assert_eq!(
+            strip_userinfo("https://u:p@r.io/charts"),
+            "https://r.io/charts"
+        );
+        assert_eq!(strip_userinfo("https://r.io"), "https://r.io");
+    }
+
+    #[test]
+    fn oci_chart_repositories() {
+        let repo = oci_repo("oci://ghcr.io/org/charts", "podinfo")
+            .unwrap()
+            .unwrap();
+        assert_eq!(repo.to_string(), "ghcr.io/org/charts/podinfo");
+        let kargo_style = oci_repo("oci://ghcr.io/org/charts/podinfo", "")
+            .unwrap()
+            .unwrap();
+        assert_eq!(kargo_style, repo);
+        assert!(oci_repo("https://charts.io", "x").unwrap().is_none());
+    }
+}
