@@ -6,8 +6,12 @@
 //! This crate does network and disk I/O but knows nothing of Applications or Stages: callers
 //! pass subscription settings in and get candidates out.
 //!
-//! Start with [`credentials::Credentials`], the one type every client takes.
+//! Start with [`credentials::Credentials`], the one type every client takes. Before any
+//! input reaches a client it passes [`url::RepoUrl::parse`] and [`url::validate_ref`];
+//! [`semver`] orders tags and chart versions and evaluates Masterminds-style constraints.
 
 pub mod credentials;
 pub mod helm;
 pub mod oci;
+pub mod semver;
+pub mod url;

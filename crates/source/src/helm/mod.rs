@@ -17,6 +17,7 @@ pub use unpack::{UnpackError, UnpackLimits, unpack_tgz};
 
 use crate::credentials::Credentials;
 use crate::oci::{ImageRepo, ManifestKind, RegistryClient, RegistryError};
+use crate::url::{RepoUrl, Scheme, UrlPolicy};
 
 const MAX_INDEX_BYTES: usize = 64 << 20;
 const MAX_CHART_BYTES: usize = 32 << 20;
@@ -115,8 +116,8 @@ impl HelmRepos {
         repo_url: &str,
         creds: Option<&Credentials>,
     ) -> Result<Arc<RepoIndex>, HelmError> {
-        let base = repo_url.trim_end_matches('/');
-        let shown = strip_userinfo(base);
+        let (base, shown) = http_repo(repo_url)?;
+        let base = base.as_str();
         let dir = self.repo_dir(base);
         let etag_path = dir.join("etag");
         let index_path = dir.join("index.yaml");
@@ -132,17 +133,15 @@ impl HelmRepos {
         }
         let response = request.send().await.map_err(|e| transport(&shown, &e))?;
         let status = response.status();
-        if status == reqwest::StatusCode::NOT_MODIFIED {
-            if let Some(etag) = known_etag {
-                if let Some(cached) = self.memory_index(base, &etag) {
-                    return Ok(cached);
-                }
-                let bytes = std::fs::read(&index_path).map_err(|source| HelmError::Cache {
-                    path: index_path.clone(),
-                    source,
-                })?;
-                return self.remember(base, &shown, etag, &bytes);
+        if let Some(etag) = known_etag.filter(|_| status == reqwest::StatusCode::NOT_MODIFIED) {
+            if let Some(cached) = self.memory_index(base, &etag) {
+                return Ok(cached);
             }
+            let bytes = std::fs::read(&index_path).map_err(|source| HelmError::Cache {
+                path: index_path.clone(),
+                source,
+            })?;
+            return self.remember(base, &shown, etag, &bytes);
         }
         if !status.is_success() {
             return Err(HelmError::Status {
@@ -264,8 +263,7 @@ impl HelmRepos {
                 .blob(&repo, &layer.digest, MAX_CHART_BYTES, creds)
                 .await?);
         }
-        let base = repo_url.trim_end_matches('/');
-        let shown = strip_userinfo(base);
+        let (base, shown) = http_repo(repo_url)?;
         let index = self.index(repo_url, creds).await?;
         let not_found = || HelmError::NotFound {
             repo: shown.clone(),
@@ -278,7 +276,7 @@ impl HelmRepos {
             .find(|v| v.version == version)
             .ok_or_else(not_found)?;
         let url = entry.urls.first().ok_or_else(not_found)?;
-        let url = chart_url(base, url).map_err(|detail| HelmError::Invalid {
+        let url = chart_url(&base, url).map_err(|detail| HelmError::Invalid {
             repo: shown.clone(),
             detail,
         })?;
@@ -334,7 +332,7 @@ impl HelmRepos {
             tokio::task::spawn_blocking(move || unpack_tgz(bytes.as_slice(), &target, limits))
                 .await
                 .map_err(|e| HelmError::Invalid {
-                    repo: strip_userinfo(repo_url),
+                    repo: shown_url(repo_url),
                     detail: format!("unpacking stopped: {e}"),
                 })??;
         let top = files
@@ -366,9 +364,35 @@ fn oci_repo(repo_url: &str, chart: &str) -> Result<Option<ImageRepo>, HelmError>
     ImageRepo::parse(&full)
         .map(Some)
         .map_err(|detail| HelmError::Invalid {
-            repo: strip_userinfo(repo_url),
+            repo: shown_url(repo_url),
             detail,
         })
+}
+
+/// An HTTP(S) repository URL, checked: its base (no trailing `/`) and its printable form.
+fn http_repo(repo_url: &str) -> Result<(String, String), HelmError> {
+    let invalid = |detail: String| HelmError::Invalid {
+        repo: "(refused URL)".into(),
+        detail,
+    };
+    let url = RepoUrl::parse(repo_url, &UrlPolicy::NETWORK).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(url.scheme(), Scheme::Https | Scheme::Http) {
+        return Err(invalid(
+            "a chart repository URL is https://, http:// or oci://".into(),
+        ));
+    }
+    Ok((repo_url.trim_end_matches('/').to_string(), url.redacted()))
+}
+
+/// A repository URL as it may appear in errors: without userinfo.
+fn shown_url(repo_url: &str) -> String {
+    let network = match repo_url.strip_prefix("oci://") {
+        Some(rest) => format!("https://{rest}"),
+        None => repo_url.to_string(),
+    };
+    RepoUrl::parse(&network, &UrlPolicy::NETWORK)
+        .map(|u| u.redacted())
+        .unwrap_or_else(|_| "(refused URL)".into())
 }
 
 /// Index URLs may be relative to the repository; absolute ones must be http(s).
@@ -380,21 +404,6 @@ fn chart_url(base: &str, url: &str) -> Result<String, String> {
         return Err(format!("chart URL {url:?} is neither http(s) nor relative"));
     }
     Ok(format!("{base}/{url}"))
-}
-
-fn strip_userinfo(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            if path.is_empty() {
-                format!("{scheme}://{host}")
-            } else {
-                format!("{scheme}://{host}/{path}")
-            }
-        }
-        None => url.to_string(),
-    }
 }
 
 fn transport(repo: &str, e: &reqwest::Error) -> HelmError {
@@ -466,10 +475,12 @@ mod tests {
         assert!(chart_url("https://r.io", "file:///etc/passwd").is_err());
         assert!(chart_url("https://r.io", "/abs.tgz").is_err());
         assert_eq!(
-            strip_userinfo("https://u:p@r.io/charts"),
+            http_repo("https://u:p@r.io/charts/").unwrap().1,
             "https://r.io/charts"
         );
-        assert_eq!(strip_userinfo("https://r.io"), "https://r.io");
+        assert!(http_repo("ssh://git@r.io/charts").is_err());
+        assert!(http_repo("file:///etc").is_err());
+        assert_eq!(shown_url("oci://u:p@r.io/charts"), "https://r.io/charts");
     }
 
     #[test]

@@ -13,8 +13,12 @@ mod client;
 mod manifest;
 mod rate_limit;
 mod reference;
+mod select;
 
 pub use auth::DockerConfig;
 pub use client::{RegistryClient, RegistryError, RegistryOptions};
 pub use manifest::{Descriptor, ImageManifest, IndexEntry, Manifest, ManifestKind, Platform};
 pub use reference::ImageRepo;
+pub use select::{
+    DiscoveredImage, DiscoveryError, ImageMetadataCache, ImageSelection, ImageSelectionStrategy,
+};

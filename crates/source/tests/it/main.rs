@@ -3,6 +3,7 @@
 mod chart_repo;
 mod flaky;
 mod helm_repo;
+mod image_discovery;
 mod oci;
 mod registry;
 

@@ -29,7 +29,7 @@ async fn lists_5000_tags_across_pages() {
     let (manifest, _) = registry
         .push_image(
             "big/app",
-            "seed",
+            Some("seed"),
             "2024-01-01T00:00:00Z",
             ("linux", "amd64"),
         )
@@ -65,7 +65,12 @@ async fn lists_5000_tags_across_pages() {
 async fn manifests_indexes_and_blobs_with_digests_checked() {
     let registry = TestRegistry::start().await;
     let (_, image_digest) = registry
-        .push_image("team/app", "v1", "2024-03-01T10:00:00Z", ("linux", "amd64"))
+        .push_image(
+            "team/app",
+            Some("v1"),
+            "2024-03-01T10:00:00Z",
+            ("linux", "amd64"),
+        )
         .await;
     let index_digest = registry
         .push_index(
@@ -124,7 +129,7 @@ async fn basic_auth_registry() {
     registry
         .push_image(
             "private/app",
-            "1.0.0",
+            Some("1.0.0"),
             "2024-01-01T00:00:00Z",
             ("linux", "amd64"),
         )
@@ -165,7 +170,7 @@ async fn retries_a_registry_answering_500_then_200() {
     registry
         .push_image(
             "flaky/app",
-            "2.0.0",
+            Some("2.0.0"),
             "2024-01-01T00:00:00Z",
             ("linux", "amd64"),
         )

@@ -157,15 +157,17 @@ impl TestRegistry {
         digest_of(body)
     }
 
-    /// Pushes a one-layer image whose config says it was built at `created` (RFC 3339).
-    /// Returns the manifest bytes and digest so tests can tag it again cheaply.
+    /// Pushes a one-layer image whose config says it was built at `created` (RFC 3339), under
+    /// `reference` (a tag, or `None` to push it by digest only). Returns the manifest bytes
+    /// and digest so tests can tag it again cheaply.
     pub async fn push_image(
         &self,
         repo: &str,
-        tag: &str,
+        reference: Option<&str>,
         created: &str,
         platform: (&str, &str),
     ) -> (Vec<u8>, String) {
+        let tag = reference.unwrap_or("untagged");
         let layer = self
             .push_blob(
                 repo,
@@ -188,7 +190,10 @@ impl TestRegistry {
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 40}],
         });
         let bytes = serde_json::to_vec(&manifest).unwrap();
-        let digest = self.put_manifest(repo, tag, OCI_MANIFEST, &bytes).await;
+        let reference = reference.map_or_else(|| digest_of(&bytes), str::to_string);
+        let digest = self
+            .put_manifest(repo, &reference, OCI_MANIFEST, &bytes)
+            .await;
         (bytes, digest)
     }
 
@@ -201,10 +206,8 @@ impl TestRegistry {
         platforms: &[(&str, &str)],
     ) -> String {
         let mut entries: Vec<Value> = Vec::new();
-        for (i, platform) in platforms.iter().enumerate() {
-            let (bytes, digest) = self
-                .push_image(repo, &format!("{tag}-{i}"), created, *platform)
-                .await;
+        for platform in platforms {
+            let (bytes, digest) = self.push_image(repo, None, created, *platform).await;
             entries.push(json!({
                 "mediaType": OCI_MANIFEST, "digest": digest, "size": bytes.len(),
                 "platform": {"os": platform.0, "architecture": platform.1},
