@@ -172,24 +172,7 @@ async fn print_table(
         }
         lines.push(cells);
     }
-    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l.get(c).map_or(0, String::len))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for line in lines {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("{}", cells.join("   ").trim_end());
-    }
+    super::table::print_columns(&lines);
     Ok(())
 }
 

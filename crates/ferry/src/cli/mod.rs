@@ -2,7 +2,9 @@
 
 mod apply;
 mod delete;
+mod discover;
 mod get;
+mod table;
 mod up;
 mod version;
 
@@ -42,6 +44,8 @@ enum Command {
     Get(get::Args),
     /// Delete objects.
     Delete(delete::Args),
+    /// Show what a Warehouse subscription would select: image tags, chart versions.
+    Discover(discover::Args),
     /// Print the client and server versions.
     Version(version::Args),
 }
@@ -52,6 +56,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply(a) => apply::run(a).await,
         Command::Get(a) => get::run(a).await,
         Command::Delete(a) => delete::run(a).await,
+        Command::Discover(a) => discover::run(a).await,
         Command::Version(a) => version::run(a).await,
     }
 }

@@ -17,6 +17,7 @@ pub use unpack::{UnpackError, UnpackLimits, unpack_tgz};
 
 use crate::credentials::Credentials;
 use crate::oci::{ImageRepo, ManifestKind, RegistryClient, RegistryError};
+use crate::semver::{Constraint, Version};
 use crate::url::{RepoUrl, Scheme, UrlPolicy};
 
 const MAX_INDEX_BYTES: usize = 64 << 20;
@@ -230,6 +231,39 @@ impl HelmRepos {
             .collect())
     }
 
+    /// Kargo's chart discovery: the versions satisfying `semver_constraint` (all releases
+    /// without one; prereleases only when the constraint names one), newest first, at most
+    /// `limit`. Versions that are not semver are skipped.
+    pub async fn discover_versions(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        semver_constraint: Option<&str>,
+        limit: usize,
+        creds: Option<&Credentials>,
+    ) -> Result<Vec<String>, HelmError> {
+        let constraint = Constraint::parse(semver_constraint.unwrap_or_default()).map_err(|e| {
+            HelmError::Invalid {
+                repo: shown_url(repo_url),
+                detail: format!("semverConstraint: {e}"),
+            }
+        })?;
+        let mut versions: Vec<Version> = self
+            .versions(repo_url, chart, creds)
+            .await?
+            .iter()
+            .filter_map(|v| Version::parse(v).ok())
+            .filter(|v| constraint.matches(v))
+            .collect();
+        versions.sort_by(|a, b| b.cmp(a));
+        versions.dedup_by(|a, b| a.cmp_precedence(b).is_eq());
+        Ok(versions
+            .into_iter()
+            .take(limit)
+            .map(|v| v.original().to_string())
+            .collect())
+    }
+
     /// The `.tgz` of one chart version, its digest checked against the index (HTTP) or the
     /// manifest (OCI).
     pub async fn download(
@@ -371,17 +405,18 @@ fn oci_repo(repo_url: &str, chart: &str) -> Result<Option<ImageRepo>, HelmError>
 
 /// An HTTP(S) repository URL, checked: its base (no trailing `/`) and its printable form.
 fn http_repo(repo_url: &str) -> Result<(String, String), HelmError> {
+    let base = repo_url.trim_end_matches('/');
     let invalid = |detail: String| HelmError::Invalid {
         repo: "(refused URL)".into(),
         detail,
     };
-    let url = RepoUrl::parse(repo_url, &UrlPolicy::NETWORK).map_err(|e| invalid(e.to_string()))?;
+    let url = RepoUrl::parse(base, &UrlPolicy::NETWORK).map_err(|e| invalid(e.to_string()))?;
     if !matches!(url.scheme(), Scheme::Https | Scheme::Http) {
         return Err(invalid(
             "a chart repository URL is https://, http:// or oci://".into(),
         ));
     }
-    Ok((repo_url.trim_end_matches('/').to_string(), url.redacted()))
+    Ok((base.to_string(), url.redacted()))
 }
 
 /// A repository URL as it may appear in errors: without userinfo.

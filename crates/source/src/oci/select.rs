@@ -189,9 +189,7 @@ impl RegistryClient {
         let candidates: Vec<String> = match selection.strategy {
             ImageSelectionStrategy::Digest => {
                 let tag = selection.constraint.as_deref().unwrap_or_default();
-                let image = self
-                    .resolve(repo, tag, &compiled, creds, cache, false)
-                    .await?;
+                let image = self.resolve(repo, tag, &compiled, creds, cache).await?;
                 return Ok(image.into_iter().collect());
             }
             ImageSelectionStrategy::SemVer => {
@@ -240,7 +238,7 @@ impl RegistryClient {
             }
             let resolved: Vec<Result<Option<DiscoveredImage>, DiscoveryError>> =
                 futures_util::stream::iter(batch.iter())
-                    .map(|tag| self.resolve(repo, tag, &compiled, creds, cache, newest_build))
+                    .map(|tag| self.resolve(repo, tag, &compiled, creds, cache))
                     .buffered(CONCURRENCY)
                     .collect()
                     .await;
@@ -263,8 +261,8 @@ impl RegistryClient {
         Ok(selected)
     }
 
-    /// One tag's digest (of the platform's manifest when a platform is asked for) and, when
-    /// wanted, its build date. `None` when the image is not built for the platform.
+    /// One tag's digest (of the platform's manifest when a platform is asked for) and its
+    /// build date. `None` when the image is not built for the platform.
     async fn resolve(
         &self,
         repo: &ImageRepo,
@@ -272,7 +270,6 @@ impl RegistryClient {
         compiled: &Compiled,
         creds: Option<&Credentials>,
         cache: &ImageMetadataCache,
-        want_created: bool,
     ) -> Result<Option<DiscoveredImage>, DiscoveryError> {
         let mut manifest = self.manifest(repo, tag, creds).await?;
         let mut platform_checked = false;
@@ -290,7 +287,7 @@ impl RegistryClient {
         }
         let check_platform = compiled.platform.as_ref().filter(|_| !platform_checked);
         let (annotations, created_at) = match &manifest.kind {
-            ManifestKind::Image(image) if want_created || check_platform.is_some() => {
+            ManifestKind::Image(image) => {
                 let config = self
                     .image_config(repo, &image.config.digest, creds, cache)
                     .await?;
@@ -301,12 +298,10 @@ impl RegistryClient {
                 }
                 (image.annotations.clone(), config.created)
             }
-            ManifestKind::Image(image) => (image.annotations.clone(), None),
-            ManifestKind::Index(entries) if want_created => (
+            ManifestKind::Index(entries) => (
                 BTreeMap::new(),
                 self.newest_entry_date(repo, entries, creds, cache).await?,
             ),
-            ManifestKind::Index(_) => (BTreeMap::new(), None),
         };
         Ok(Some(DiscoveredImage {
             tag: tag.to_string(),

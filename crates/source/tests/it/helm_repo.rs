@@ -44,6 +44,19 @@ async fn http_repository_index_etag_download_and_unpack() {
         .unwrap();
     assert_eq!(server.full_responses(), 1);
 
+    let discover = |constraint: Option<&'static str>, limit| {
+        repos.discover_versions(&server.url, "guestbook", constraint, limit, None)
+    };
+    assert_eq!(discover(None, 20).await.unwrap(), ["0.2.0", "0.1.0"]);
+    assert_eq!(discover(None, 1).await.unwrap(), ["0.2.0"]);
+    assert_eq!(discover(Some("^0.1"), 20).await.unwrap(), ["0.1.0"]);
+    assert_eq!(
+        discover(Some(">=1.0.0-0"), 20).await.unwrap(),
+        ["1.0.0-rc.1"]
+    );
+    let bad = discover(Some("^^"), 20).await.unwrap_err();
+    assert!(bad.to_string().contains("semverConstraint"), "{bad}");
+
     let dest = work.path().join("out");
     let chart_dir = repos
         .pull(&server.url, "guestbook", "0.2.0", &dest, None)
