@@ -1,7 +1,7 @@
 //! [`RegistryClient`]: the HTTP side of the registry API, with authentication, retries,
 //! pagination and per-host rate limiting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -105,13 +105,17 @@ pub struct RegistryClient {
     options: RegistryOptions,
     limiter: RateLimiter,
     tokens: Mutex<HashMap<TokenKey, CachedToken>>,
+    /// Hosts that asked for Basic auth: later requests send it up front.
+    basic_hosts: Mutex<HashSet<String>>,
 }
 
+/// Tokens are per host, scope and exact credentials (a digest of them: a wrong password must
+/// never reuse the token a right one earned).
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct TokenKey {
     host: String,
     scope: String,
-    username: Option<String>,
+    identity: Option<String>,
 }
 
 struct CachedToken {
@@ -143,6 +147,7 @@ impl RegistryClient {
             http,
             options,
             tokens: Mutex::new(HashMap::new()),
+            basic_hosts: Mutex::new(HashSet::new()),
         })
     }
 
@@ -289,7 +294,13 @@ impl RegistryClient {
                             .and_then(|v| v.to_str().ok())
                             .and_then(Challenge::parse);
                         auth = match challenge {
-                            Some(Challenge::Basic) if creds.is_some() => Auth::Basic,
+                            Some(Challenge::Basic) if creds.is_some() => {
+                                self.basic_hosts
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .insert(repo.api_host().to_string());
+                                Auth::Basic
+                            }
                             Some(Challenge::Bearer {
                                 realm,
                                 service,
@@ -335,6 +346,14 @@ impl RegistryClient {
     }
 
     fn cached_auth(&self, repo: &ImageRepo, scope: &str, creds: Option<&Credentials>) -> Auth {
+        let basic_host = self
+            .basic_hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(repo.api_host());
+        if basic_host && creds.is_some() {
+            return Auth::Basic;
+        }
         let key = token_key(repo, scope, creds);
         let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
         match tokens.get(&key) {
@@ -416,7 +435,13 @@ fn token_key(repo: &ImageRepo, scope: &str, creds: Option<&Credentials>) -> Toke
     TokenKey {
         host: repo.api_host().to_string(),
         scope: scope.to_string(),
-        username: creds.and_then(|c| c.username.clone()),
+        identity: creds.map(|c| {
+            let mut hasher = Sha256::new();
+            hasher.update(c.username.as_deref().unwrap_or_default());
+            hasher.update([0]);
+            hasher.update(c.password.as_deref().unwrap_or_default());
+            hex(&hasher.finalize())
+        }),
     }
 }
 
@@ -466,13 +491,11 @@ async fn read_limited(
 }
 
 fn sha256_digest(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in hash {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unauthorized(repo: &ImageRepo, what: &str, status: u16) -> RegistryError {

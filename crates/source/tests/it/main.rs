@@ -6,6 +6,7 @@ mod helm_repo;
 mod image_discovery;
 mod oci;
 mod registry;
+mod token_server;
 
 /// A plain reqwest client for test fixtures (the crate shares the process's ring provider).
 pub fn http_client() -> reqwest::Client {

@@ -9,6 +9,7 @@ use futures_util::StreamExt as _;
 
 use crate::flaky::FlakyFront;
 use crate::registry::{OCI_MANIFEST, TestRegistry};
+use crate::token_server::TokenServer;
 
 fn client() -> RegistryClient {
     RegistryClient::new(RegistryOptions {
@@ -200,4 +201,61 @@ async fn retries_a_registry_answering_500_then_200() {
         4,
         "one try and three retries"
     );
+}
+
+#[tokio::test]
+async fn bearer_token_registry_anonymous_and_with_credentials() {
+    // Anonymous pulls allowed, as on Docker Hub and GHCR for public images.
+    let tokens = TokenServer::start("ci", "s3cret-token-pw", true).await;
+    let registry = TestRegistry::start_with_token_auth(&tokens, "ci", "s3cret-token-pw").await;
+    registry
+        .push_image(
+            "public/app",
+            Some("1.0.0"),
+            "2024-01-01T00:00:00Z",
+            ("linux", "amd64"),
+        )
+        .await;
+    let client = client();
+    let repo = repo(&registry.host, "public/app");
+    let issued_before = tokens.issued.load(Ordering::SeqCst);
+    assert_eq!(client.list_tags(&repo, None).await.unwrap(), ["1.0.0"]);
+    // The token is cached for its lifetime: the manifest fetch needs no new one.
+    client.manifest(&repo, "1.0.0", None).await.unwrap();
+    assert_eq!(tokens.issued.load(Ordering::SeqCst), issued_before + 1);
+
+    let with_creds = Credentials::basic("ci", "s3cret-token-pw");
+    assert_eq!(
+        client.list_tags(&repo, Some(&with_creds)).await.unwrap(),
+        ["1.0.0"]
+    );
+
+    let wrong = Credentials::basic("ci", "nope-not-it");
+    let err = client.list_tags(&repo, Some(&wrong)).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err}");
+    assert!(!err.to_string().contains("nope-not-it"), "{err}");
+}
+
+#[tokio::test]
+async fn bearer_token_registry_private() {
+    let tokens = TokenServer::start("ci", "pw", false).await;
+    let registry = TestRegistry::start_with_token_auth(&tokens, "ci", "pw").await;
+    registry
+        .push_image(
+            "private/app",
+            Some("2.0.0"),
+            "2024-01-01T00:00:00Z",
+            ("linux", "amd64"),
+        )
+        .await;
+    let client = client();
+    let repo = repo(&registry.host, "private/app");
+    // An anonymous token grants nothing: the registry refuses it.
+    let err = client.list_tags(&repo, None).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err}");
+    let tags = client
+        .list_tags(&repo, Some(&Credentials::basic("ci", "pw")))
+        .await
+        .unwrap();
+    assert_eq!(tags, ["2.0.0"]);
 }

@@ -16,19 +16,47 @@ pub struct TestRegistry {
     pub host: String,
     http: reqwest::Client,
     basic: Option<(String, String)>,
+    token_realm: Option<String>,
+}
+
+enum Auth {
+    None,
+    Basic(String, String),
+    Token {
+        realm: String,
+        cert_pem: String,
+        user: String,
+        password: String,
+    },
 }
 
 impl TestRegistry {
     pub async fn start() -> Self {
-        Self::launch(None).await
+        Self::launch(Auth::None).await
     }
 
     /// With htpasswd Basic auth, as private registries are commonly run.
     pub async fn start_with_basic_auth(user: &str, password: &str) -> Self {
-        Self::launch(Some((user.to_string(), password.to_string()))).await
+        Self::launch(Auth::Basic(user.to_string(), password.to_string())).await
     }
 
-    async fn launch(basic: Option<(String, String)>) -> Self {
+    /// With token authentication (as Docker Hub, GHCR and Harbor run): clients get a Bearer
+    /// challenge naming `token_server`'s realm. Pushes by the fixture use `user`/`password`.
+    pub async fn start_with_token_auth(
+        token_server: &crate::token_server::TokenServer,
+        user: &str,
+        password: &str,
+    ) -> Self {
+        Self::launch(Auth::Token {
+            realm: token_server.realm.clone(),
+            cert_pem: token_server.cert_pem.clone(),
+            user: user.to_string(),
+            password: password.to_string(),
+        })
+        .await
+    }
+
+    async fn launch(auth: Auth) -> Self {
         let binary = "docker-registry";
         if Command::new(binary).arg("--version").output().is_err() {
             panic!(
@@ -44,15 +72,39 @@ impl TestRegistry {
              http:\n  addr: {host}\n",
             dir.path().join("data").display()
         );
-        if let Some((user, password)) = &basic {
-            let hash = bcrypt::hash(password, 4).unwrap();
-            let htpasswd = dir.path().join("htpasswd");
-            std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n",
-                htpasswd.display()
-            ));
-        }
+        let token_realm = match &auth {
+            Auth::Token { realm, .. } => Some(realm.clone()),
+            _ => None,
+        };
+        let basic = match auth {
+            Auth::None => None,
+            Auth::Basic(user, password) => {
+                let hash = bcrypt::hash(&password, 4).unwrap();
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n",
+                    htpasswd.display()
+                ));
+                Some((user, password))
+            }
+            Auth::Token {
+                realm,
+                cert_pem,
+                user,
+                password,
+            } => {
+                let bundle = dir.path().join("token-ca.pem");
+                std::fs::write(&bundle, cert_pem).unwrap();
+                config.push_str(&format!(
+                    "auth:\n  token:\n    realm: {realm}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                    crate::token_server::SERVICE,
+                    crate::token_server::ISSUER,
+                    bundle.display()
+                ));
+                Some((user, password))
+            }
+        };
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let child = Command::new(binary)
@@ -68,6 +120,7 @@ impl TestRegistry {
             host,
             http: crate::http_client(),
             basic,
+            token_realm,
         };
         registry.wait_ready().await;
         registry
@@ -89,11 +142,35 @@ impl TestRegistry {
         panic!("docker-registry did not start on {}", self.host);
     }
 
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+    /// A request for `repo` carrying the fixture's credentials: Basic, or a push token fetched
+    /// from the token service.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        repo: &str,
+    ) -> reqwest::RequestBuilder {
         let r = self.http.request(method, url);
-        match &self.basic {
-            Some((u, p)) => r.basic_auth(u, Some(p)),
-            None => r,
+        match (&self.basic, &self.token_realm) {
+            (Some((u, p)), Some(realm)) => {
+                let answer = self
+                    .http
+                    .get(format!(
+                        "{realm}?service={}&scope=repository:{repo}:pull,push",
+                        crate::token_server::SERVICE
+                    ))
+                    .basic_auth(u, Some(p))
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                let answer: Value = serde_json::from_slice(&answer).unwrap();
+                r.bearer_auth(answer["token"].as_str().unwrap())
+            }
+            (Some((u, p)), None) => r.basic_auth(u, Some(p)),
+            _ => r,
         }
     }
 
@@ -104,7 +181,9 @@ impl TestRegistry {
             .request(
                 reqwest::Method::POST,
                 &format!("http://{}/v2/{repo}/blobs/uploads/", self.host),
+                repo,
             )
+            .await
             .send()
             .await
             .unwrap();
@@ -120,7 +199,9 @@ impl TestRegistry {
             .request(
                 reqwest::Method::PUT,
                 &format!("{location}{sep}digest={digest}"),
+                repo,
             )
+            .await
             .header("content-type", "application/octet-stream")
             .body(bytes.to_vec())
             .send()
@@ -142,7 +223,9 @@ impl TestRegistry {
             .request(
                 reqwest::Method::PUT,
                 &format!("http://{}/v2/{repo}/manifests/{tag}", self.host),
+                repo,
             )
+            .await
             .header("content-type", media_type)
             .body(body.to_vec())
             .send()
