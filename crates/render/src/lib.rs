@@ -1,0 +1,15 @@
+//! Manifest generation: from a tree of files (a local directory, or a Git tree at a commit) to
+//! the Kubernetes objects an Application deploys, the way Argo CD's repo-server makes them,
+//! but in-process.
+//!
+//! [`tree::Tree`] is what renderers read through: paths are relative to the repository root
+//! and can never leave it. [`manifest`] parses YAML/JSON documents with errors that name the
+//! file and line. Renderers: [`directory`] (plain YAML/JSON directories).
+//!
+//! This crate does not fetch anything: callers hand it a tree (see `ferry-source` for Git).
+
+pub mod directory;
+pub mod manifest;
+pub mod tree;
+
+pub use manifest::Manifest;

@@ -1,0 +1,183 @@
+//! Read access to a repository tree, confined to it: renderers ask for repository-relative
+//! paths; `..` past the root, absolute paths and symlinks that resolve outside are refused.
+
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    #[error("{0}: path leaves the repository")]
+    Escapes(String),
+    #[error("{0}: no such file or directory")]
+    NotFound(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// One entry of a directory listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Repository-relative path with `/` separators.
+    pub path: String,
+    pub is_dir: bool,
+}
+
+/// A repository tree. Paths are relative to its root, `/`-separated, without `..`.
+pub trait Tree: Send + Sync {
+    fn read(&self, path: &str) -> Result<Vec<u8>, TreeError>;
+    /// Entries of a directory, sorted by name.
+    fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError>;
+    fn is_dir(&self, path: &str) -> bool;
+    fn exists(&self, path: &str) -> bool;
+}
+
+/// Joins `base` (a directory) and `rel`, resolving `.` and `..` lexically; `None` when the
+/// result climbs above the root. A leading `/` in `rel` means the repository root, as in
+/// Argo CD's value files.
+pub fn join(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    let start = if rel.starts_with('/') { "" } else { base };
+    for part in start.split('/').chain(rel.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// A directory on disk as a tree.
+pub struct LocalTree {
+    root: PathBuf,
+}
+
+impl LocalTree {
+    pub fn new(root: impl AsRef<Path>) -> Result<Self, TreeError> {
+        let root = root.as_ref();
+        let root = root.canonicalize().map_err(|source| TreeError::Io {
+            path: root.display().to_string(),
+            source,
+        })?;
+        Ok(Self { root })
+    }
+
+    /// The file for a repository path, with every symlink resolved and checked to stay inside.
+    fn resolve(&self, path: &str) -> Result<PathBuf, TreeError> {
+        let rel = Path::new(path);
+        if rel.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        }) {
+            return Err(TreeError::Escapes(path.to_string()));
+        }
+        let full = self.root.join(rel);
+        let real = full.canonicalize().map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => TreeError::NotFound(path.to_string()),
+            _ => TreeError::Io {
+                path: path.to_string(),
+                source,
+            },
+        })?;
+        if !real.starts_with(&self.root) {
+            return Err(TreeError::Escapes(path.to_string()));
+        }
+        Ok(real)
+    }
+}
+
+impl Tree for LocalTree {
+    fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+        let file = self.resolve(path)?;
+        std::fs::read(file).map_err(|source| TreeError::Io {
+            path: path.to_string(),
+            source,
+        })
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError> {
+        let real = self.resolve(dir)?;
+        let io = |source| TreeError::Io {
+            path: dir.to_string(),
+            source,
+        };
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(&real).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = join(dir, &name).unwrap_or_default();
+            // Links are followed only when they stay inside (a link out is skipped here and
+            // refused if read by name).
+            let Ok(target) = self.resolve(&path) else {
+                continue;
+            };
+            entries.push(Entry {
+                path,
+                is_dir: target.is_dir(),
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        self.resolve(path).is_ok_and(|p| p.is_dir())
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.resolve(path).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_inside_the_root_only() {
+        assert_eq!(
+            join("apps/web", "values.yaml").as_deref(),
+            Some("apps/web/values.yaml")
+        );
+        assert_eq!(join("apps/web", "../base").as_deref(), Some("apps/base"));
+        assert_eq!(
+            join("apps/web", "/env/dev/v.yaml").as_deref(),
+            Some("env/dev/v.yaml")
+        );
+        assert_eq!(join("apps", "../../etc/passwd"), None);
+        assert_eq!(join("", "./a/./b").as_deref(), Some("a/b"));
+    }
+
+    #[test]
+    fn local_tree_refuses_escapes() {
+        let outer = tempfile::tempdir().unwrap();
+        let repo = outer.path().join("repo");
+        std::fs::create_dir_all(repo.join("app")).unwrap();
+        std::fs::write(outer.path().join("secret"), "s").unwrap();
+        std::fs::write(repo.join("app/cm.yaml"), "kind: ConfigMap").unwrap();
+        std::os::unix::fs::symlink("../../secret", repo.join("app/out")).unwrap();
+        std::os::unix::fs::symlink("cm.yaml", repo.join("app/in")).unwrap();
+        let tree = LocalTree::new(&repo).unwrap();
+        assert_eq!(tree.read("app/in").unwrap(), b"kind: ConfigMap");
+        assert!(matches!(tree.read("app/out"), Err(TreeError::Escapes(_))));
+        assert!(matches!(tree.read("../secret"), Err(TreeError::Escapes(_))));
+        assert!(matches!(
+            tree.read("/etc/passwd"),
+            Err(TreeError::Escapes(_))
+        ));
+        assert!(matches!(tree.read("app/none"), Err(TreeError::NotFound(_))));
+        let listed: Vec<_> = tree
+            .list("app")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(listed, ["app/cm.yaml", "app/in"]);
+    }
+}
