@@ -1,6 +1,6 @@
 //! Defaulting on create, where kube-apiserver fills fields a client leaves out and other
-//! parts of the system rely on: namespace phase and finalizer, Service cluster IPs,
-//! Deployment replicas and strategy, CRD acceptance conditions.
+//! parts of the system rely on: namespace phase and finalizer, Service cluster IPs, Secret
+//! type, Deployment replicas and strategy, CRD acceptance conditions.
 
 use serde_json::{Value, json};
 
@@ -19,15 +19,21 @@ pub fn on_create(
             obj["status"] = json!({"phase": "Active"});
         }
         ("", "services") => service(objects, obj)?,
+        ("", "secrets") => default_at(obj, "/type", json!("Opaque")),
         ("apps", "deployments") => {
             default_at(obj, "/spec/replicas", json!(1));
             default_at(obj, "/spec/revisionHistoryLimit", json!(10));
             default_at(obj, "/spec/progressDeadlineSeconds", json!(600));
-            default_at(
-                obj,
-                "/spec/strategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
-            );
+            // `strategy: {}` (what typed clients send) is defaulted field by field.
+            default_at(obj, "/spec/strategy/type", json!("RollingUpdate"));
+            if obj.pointer("/spec/strategy/type") == Some(&json!("RollingUpdate")) {
+                default_at(obj, "/spec/strategy/rollingUpdate/maxSurge", json!("25%"));
+                default_at(
+                    obj,
+                    "/spec/strategy/rollingUpdate/maxUnavailable",
+                    json!("25%"),
+                );
+            }
         }
         ("apps", "statefulsets") => {
             default_at(obj, "/spec/replicas", json!(1));
@@ -84,9 +90,11 @@ fn service(objects: &Objects, obj: &mut Value) -> Result<(), (String, String)> {
             if p.get("protocol").is_none() {
                 p["protocol"] = json!("TCP");
             }
-            if p.get("targetPort").is_none()
-                && let Some(port) = p.get("port").cloned()
-            {
+            // An unset target port is 0 or "" when it comes from a typed client.
+            let target_unset = matches!(p.get("targetPort"), None | Some(Value::Null))
+                || p["targetPort"] == json!(0)
+                || p["targetPort"] == json!("");
+            if target_unset && let Some(port) = p.get("port").cloned() {
                 p["targetPort"] = port;
             }
         }

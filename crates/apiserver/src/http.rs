@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 use crate::discovery;
 use crate::error::{ApiError, ApiResult};
 use crate::objects::{
-    DeleteOptions, Deleted, ListOptions, Objects, PatchType, Propagation, Subresource,
-    WriteOptions, to_json,
+    DeleteOptions, Deleted, FieldValidation, ListOptions, Objects, PatchType, Propagation,
+    Subresource, WriteOptions, to_json,
 };
+use crate::protobuf::{self, ProtobufError};
 use crate::resources::ResourceType;
 use crate::scale;
 use crate::table;
@@ -257,39 +258,44 @@ async fn handle(
             Ok(json_response(StatusCode::OK, &obj))
         }
         (Method::POST, None) => {
-            check_body_type(headers)?;
-            let obj = parse_json_body(&body)?;
-            let created = blocking(move || objects.create(&t, &ns, obj, &write_opts)).await?;
-            Ok(json_response(StatusCode::CREATED, &created))
+            let obj = decode_body(headers, &t, &body)?;
+            let opts = write_opts.clone();
+            let created = blocking(move || objects.create(&t, &ns, obj, &opts)).await?;
+            Ok(with_warnings(
+                json_response(StatusCode::CREATED, &created),
+                &write_opts,
+            ))
         }
         (Method::PUT, Some(name)) => {
-            check_body_type(headers)?;
-            let obj = parse_json_body(&body)?;
-            let updated =
-                blocking(move || objects.update(&t, &ns, &name, obj, sub, &write_opts)).await?;
-            Ok(json_response(StatusCode::OK, &updated))
+            let obj = decode_body(headers, &t, &body)?;
+            let opts = write_opts.clone();
+            let updated = blocking(move || objects.update(&t, &ns, &name, obj, sub, &opts)).await?;
+            Ok(with_warnings(
+                json_response(StatusCode::OK, &updated),
+                &write_opts,
+            ))
         }
         (Method::PATCH, Some(name)) => {
             let patch_type = patch_type(headers, &query)?;
-            let (obj, created) = blocking(move || {
-                objects.patch(&t, &ns, &name, patch_type, &body, sub, &write_opts)
-            })
-            .await?;
+            let opts = write_opts.clone();
+            let (obj, created) =
+                blocking(move || objects.patch(&t, &ns, &name, patch_type, &body, sub, &opts))
+                    .await?;
             let code = if created {
                 StatusCode::CREATED
             } else {
                 StatusCode::OK
             };
-            Ok(json_response(code, &obj))
+            Ok(with_warnings(json_response(code, &obj), &write_opts))
         }
         (Method::DELETE, Some(name)) => {
-            let opts = delete_options(&query, &body)?;
+            let opts = delete_options(&query, headers, &t, &body)?;
             let deleted = blocking(move || objects.delete(&t, &ns, &name, &opts)).await?;
             let (Deleted::Gone(obj) | Deleted::Pending(obj)) = deleted;
             Ok(json_response(StatusCode::OK, &obj))
         }
         (Method::DELETE, None) => {
-            let opts = delete_options(&query, &body)?;
+            let opts = delete_options(&query, headers, &t, &body)?;
             let list_opts = ListOptions {
                 limit: None,
                 continue_token: None,
@@ -335,10 +341,14 @@ async fn serve_scale(
     let (objects, t) = (state.objects.clone(), t.clone());
     let ns = path.namespace.clone().unwrap_or_default();
     let name = path.name.clone().unwrap_or_default();
+    let mut body = body;
     let patch_type = match *method {
         Method::GET => None,
         Method::PUT => {
-            check_body_type(headers)?;
+            if is_protobuf_body(headers) {
+                let scale = decode_body(headers, &t, &body)?;
+                body = Bytes::from(serde_json::to_vec(&scale).unwrap_or_default());
+            }
             None
         }
         Method::PATCH => Some(patch_type(headers, query)?),
@@ -348,7 +358,8 @@ async fn serve_scale(
             )));
         }
     };
-    let opts = write_options(query, headers)?;
+    let write_opts = write_options(query, headers)?;
+    let opts = write_opts.clone();
     let write = *method != Method::GET;
     let scale = blocking(move || {
         if write {
@@ -358,7 +369,10 @@ async fn serve_scale(
         }
     })
     .await?;
-    Ok(json_response(StatusCode::OK, &scale))
+    Ok(with_warnings(
+        json_response(StatusCode::OK, &scale),
+        &write_opts,
+    ))
 }
 
 /// Runs store work off the async threads.
@@ -414,9 +428,11 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiRes
             "fieldManager: Too long: must have at most 128 bytes",
         ));
     }
-    let strict_fields = match query.get("fieldValidation").map(String::as_str) {
-        None | Some("") | Some("Ignore") | Some("Warn") => false,
-        Some("Strict") => true,
+    // Kubernetes' default is Warn.
+    let field_validation = match query.get("fieldValidation").map(String::as_str) {
+        None | Some("") | Some("Warn") => FieldValidation::Warn,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some("Strict") => FieldValidation::Strict,
         Some(other) => {
             return Err(ApiError::bad_request(format!(
                 "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Warn\", \"Strict\""
@@ -426,7 +442,8 @@ fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiRes
     Ok(WriteOptions {
         dry_run,
         field_manager,
-        strict_fields,
+        field_validation,
+        warnings: Default::default(),
     })
 }
 
@@ -454,10 +471,17 @@ fn patch_type(headers: &HeaderMap, query: &HashMap<String, String>) -> ApiResult
     })
 }
 
-fn delete_options(query: &HashMap<String, String>, body: &[u8]) -> ApiResult<DeleteOptions> {
+fn delete_options(
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    t: &ResourceType,
+    body: &[u8],
+) -> ApiResult<DeleteOptions> {
     let mut opts = DeleteOptions::default();
     let body_opts: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if is_protobuf_body(headers) {
+        decode_body(headers, t, body)?
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
@@ -498,18 +522,40 @@ fn delete_options(query: &HashMap<String, String>, body: &[u8]) -> ApiResult<Del
     Ok(opts)
 }
 
-/// Bodies must be JSON (or YAML); protobuf gets 415, on which clients retry with JSON.
-fn check_body_type(headers: &HeaderMap) -> ApiResult<()> {
-    let content_type = headers
+fn is_protobuf_body(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.contains("protobuf") {
+        .is_some_and(protobuf::is_protobuf)
+}
+
+/// A create, update or delete body as JSON: JSON or YAML as sent, or decoded from protobuf for
+/// built-in kinds. Custom resources take no protobuf (415), as in Kubernetes.
+fn decode_body(headers: &HeaderMap, t: &ResourceType, body: &[u8]) -> ApiResult<Value> {
+    if !is_protobuf_body(headers) {
+        return parse_json_body(body);
+    }
+    if t.custom {
         return Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml ({content_type})"
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml ({})",
+            protobuf::MEDIA_TYPE
         )));
     }
-    Ok(())
+    protobuf::decode(body).map_err(|e| match e {
+        ProtobufError::Schema(_) => ApiError::internal(e.to_string()),
+        e => ApiError::bad_request(format!("unable to decode the protobuf body: {e}")),
+    })
+}
+
+/// Adds the request's warnings as `Warning: 299 - "text"` headers.
+fn with_warnings(mut response: Response, opts: &WriteOptions) -> Response {
+    for text in opts.warnings.take() {
+        let quoted = text.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(value) = HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }
 
 fn parse_json_body(body: &[u8]) -> ApiResult<Value> {

@@ -3,10 +3,12 @@
 //! the controllers a cluster runs behind its API (garbage collection, namespace lifecycle,
 //! simulated workloads) so that `kubectl` and kube-rs clients see a small, working cluster.
 //!
-//! It is not a full kube-apiserver: no admission webhooks, no aggregation, no protobuf.
+//! It is not a full kube-apiserver: no admission webhooks, no aggregation, and protobuf only
+//! for request bodies of built-in kinds (responses are JSON).
 //! Start at [`ApiServer::start`]; request handling is in `http`, object semantics in
 //! `objects`.
 
+mod builtin_schema;
 mod defaults;
 mod discovery;
 mod error;
@@ -15,6 +17,7 @@ mod http;
 mod objects;
 mod openapi;
 pub mod patch;
+mod protobuf;
 mod resources;
 mod scale;
 pub mod sim;

@@ -5,6 +5,9 @@
 //! selectors and pagination. HTTP lives in `http`; background controllers (garbage
 //! collection, namespaces, simulated workloads) call this same layer.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use base64::Engine as _;
 use ferry_api::selector::{FieldSelector, LabelSelector};
 use ferry_store::{ObjectKey, Revision, Store, StoreError, StoredObject};
@@ -14,6 +17,7 @@ use crate::defaults;
 use crate::error::{ApiError, ApiResult};
 use crate::patch::{self, PatchError, Schema};
 use crate::resources::{ResourceType, Resources};
+use crate::unknown_fields::{self, FieldPath, Step};
 
 /// How many times a write retries after losing an optimistic-concurrency race when the
 /// caller did not ask for a precondition.
@@ -31,9 +35,51 @@ pub struct Objects {
 pub struct WriteOptions {
     pub dry_run: bool,
     pub field_manager: Option<String>,
-    /// `fieldValidation=Strict`: fields a custom resource's schema does not declare are
-    /// rejected instead of kept.
-    pub strict_fields: bool,
+    /// What to do with fields the kind's schema does not declare.
+    pub field_validation: FieldValidation,
+    /// Where warnings for the client go (`Warning` response headers).
+    pub warnings: Warnings,
+}
+
+/// `fieldValidation`: what a write does with fields its kind's schema does not declare.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FieldValidation {
+    /// Keep them, silently: in-process writers and `fieldValidation=Ignore`.
+    #[default]
+    Ignore,
+    /// Keep them and warn: kube-apiserver's default for requests.
+    Warn,
+    /// Reject the write with 400.
+    Strict,
+}
+
+/// The warnings of one request, shared by the clones of its options, as kube-apiserver's
+/// request context collects them for `Warning` headers.
+#[derive(Clone, Debug, Default)]
+pub struct Warnings(Arc<Mutex<Vec<String>>>);
+
+impl Warnings {
+    pub fn add(&self, warning: String) {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !list.contains(&warning) {
+            list.push(warning);
+        }
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// What strict field validation judges; Kubernetes words each case differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checked {
+    /// A create or update body, decoded strictly.
+    Body,
+    /// The result of a JSON, merge or strategic merge patch.
+    Patch,
+    /// A server-side apply configuration, converted to the kind's type.
+    Apply,
 }
 
 impl WriteOptions {
@@ -246,7 +292,7 @@ impl Objects {
         opts: &WriteOptions,
     ) -> ApiResult<Value> {
         check_type(t, &obj)?;
-        check_fields(t, &obj, opts)?;
+        check_fields(t, Checked::Body, &obj, None, opts)?;
         let name = self.prepare_create(t, namespace, &mut obj)?;
         let manager = opts.field_manager.as_deref().unwrap_or("unknown");
         patch::track_update(
@@ -408,6 +454,7 @@ impl Objects {
             name,
             precondition,
             opts,
+            Some(Checked::Body),
             |current| {
                 let mut next = obj.clone();
                 patch::track_update(
@@ -447,7 +494,7 @@ impl Objects {
             })?;
             let applied = parse_apply_body(body)?;
             check_type(t, &applied)?;
-            check_fields(t, &applied, opts)?;
+            check_fields(t, Checked::Apply, &applied, None, opts)?;
             if let Some(n) = applied.pointer("/metadata/name").and_then(Value::as_str)
                 && n != name
             {
@@ -488,6 +535,7 @@ impl Objects {
                 name,
                 precondition,
                 opts,
+                None,
                 |current| {
                     let applied = match sub {
                         // An apply to a subresource only carries its part: keep it to that.
@@ -526,6 +574,7 @@ impl Objects {
             name,
             None,
             opts,
+            Some(Checked::Patch),
             |current| {
                 let mut next = match patch_type {
                     PatchType::Json => patch::apply_json_patch(current, body),
@@ -573,6 +622,7 @@ impl Objects {
         name: &str,
         precondition: Option<Revision>,
         opts: &WriteOptions,
+        checked: Option<Checked>,
         change: impl Fn(&Value) -> ApiResult<Value>,
         sub: Option<Subresource>,
     ) -> ApiResult<(Value, bool)> {
@@ -585,7 +635,10 @@ impl Objects {
             let current = to_json(t, &stored)?;
             let mut next = change(&current)?;
             check_type(t, &next)?;
-            check_fields(t, &next, opts)?;
+            if let Some(checked) = checked {
+                // Fields already stored (written without validation) are not the request's.
+                check_fields(t, checked, &next, Some(&current), opts)?;
+            }
             prepare_update(t, &current, &mut next, sub)?;
             validate(t, &next, name)?;
             if same_object(&current, &next) {
@@ -1014,24 +1067,102 @@ pub fn check_type(t: &ResourceType, obj: &Value) -> ApiResult<()> {
     Ok(())
 }
 
-/// Strict field validation (`fieldValidation=Strict`) against a custom resource's schema:
-/// 400 naming every undeclared field, as kube-apiserver's strict decoding does.
-fn check_fields(t: &ResourceType, obj: &Value, opts: &WriteOptions) -> ApiResult<()> {
-    let Some(schema) = t.schema.as_deref().filter(|_| opts.strict_fields) else {
+/// Server-side field validation: fields `obj` has that its kind's schema does not declare
+/// (and `before` did not have) are a 400 under `Strict` and warnings under `Warn`.
+fn check_fields(
+    t: &ResourceType,
+    checked: Checked,
+    obj: &Value,
+    before: Option<&Value>,
+    opts: &WriteOptions,
+) -> ApiResult<()> {
+    if opts.field_validation == FieldValidation::Ignore {
         return Ok(());
-    };
-    let unknown = crate::unknown_fields::unknown_fields(schema, obj);
+    }
+    let mut unknown = unknown_fields::of_object(t, obj);
+    if let Some(before) = before
+        && !unknown.is_empty()
+    {
+        let old: HashSet<FieldPath> = unknown_fields::of_object(t, before).into_iter().collect();
+        unknown.retain(|p| !old.contains(p));
+    }
     if unknown.is_empty() {
         return Ok(());
     }
     let fields: Vec<String> = unknown
         .iter()
-        .map(|f| format!("unknown field \"{f}\""))
+        .map(|p| format!("unknown field \"{}\"", unknown_fields::decoding_path(p)))
         .collect();
-    Err(ApiError::bad_request(format!(
-        "strict decoding error: {}",
-        fields.join(", ")
-    )))
+    if opts.field_validation == FieldValidation::Warn {
+        for field in fields {
+            opts.warnings.add(field);
+        }
+        return Ok(());
+    }
+    let decoding = format!("strict decoding error: {}", fields.join(", "));
+    Err(ApiError::bad_request(match checked {
+        Checked::Body => format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: {decoding}",
+            kind = t.kind,
+            version = t.version
+        ),
+        Checked::Patch => decoding,
+        Checked::Apply => apply_error(t, obj, &unknown),
+    }))
+}
+
+/// Server-side apply's wording: structured-merge-diff's paths (`.spec.containers[name="c"].x`)
+/// in its typed-conversion error.
+fn apply_error(t: &ResourceType, obj: &Value, unknown: &[FieldPath]) -> String {
+    let errors: Vec<String> = unknown
+        .iter()
+        .map(|p| format!("{}: field not declared in schema", apply_path(t, obj, p)))
+        .collect();
+    let errors = match errors.as_slice() {
+        [one] => one.clone(),
+        many => format!("errors:\n  {}", many.join("\n  ")),
+    };
+    format!(
+        "failed to create typed patch object ({}/{}; {}/{}, Kind={}): {errors}",
+        obj.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        obj.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        t.group,
+        t.version,
+        t.kind
+    )
+}
+
+/// A path in structured-merge-diff's form: associative-list items by their keys.
+fn apply_path(t: &ResourceType, obj: &Value, path: &[Step]) -> String {
+    let schema = schema(t);
+    let mut names: Vec<&str> = Vec::new();
+    let mut node = obj;
+    let mut elements = Vec::new();
+    for step in path {
+        match step {
+            Step::Field(name) => {
+                elements.push(patch::PathElement::Field(name.clone()));
+                names.push(name);
+                node = &node[name.as_str()];
+            }
+            Step::Index(i) => {
+                let item = &node[*i];
+                let element = match schema.list_strategy(&names) {
+                    strategy @ patch::ListStrategy::Map { .. } => {
+                        patch::list_item_element(item, strategy).ok()
+                    }
+                    _ => None,
+                };
+                elements.push(element.unwrap_or(patch::PathElement::Index(*i)));
+                node = item;
+            }
+        }
+    }
+    patch::path_to_string(&elements)
 }
 
 /// Metadata validation as `ValidateObjectMeta` does it (422 with one cause each).

@@ -24,6 +24,7 @@ mod strategic;
 pub use apply::{
     APPLY_RESET_FIELDS, BEFORE_FIRST_APPLY, STRIPPED_META_FIELDS, server_side_apply, track_update,
 };
+pub(crate) use fields::list_item_element;
 pub use fields::{FieldSet, PathElement, path_to_string};
 pub use json::apply_json_patch;
 pub use merge::apply_merge_patch;

@@ -55,6 +55,7 @@ const TYPES: &[&str] = &[
     "application/json-patch+json",
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
+    "application/vnd.kubernetes.protobuf",
     "text/plain",
     "",
 ];
@@ -72,6 +73,11 @@ const BODIES: &[&str] = &[
     "{\"metadata\":{\"resourceVersion\":\"abc\"}}",
     "a: [b, {c: &x d}, *x]",
     "\u{0}\u{1}\u{2}",
+    // Protobuf: the bare prefix, a truncated envelope, an unknown kind, a truncated object.
+    "k8s\u{0}",
+    "k8s\u{0}\n\u{7f}",
+    "k8s\u{0}\n\u{8}\n\u{2}v1\u{12}\u{2}Xx",
+    "k8s\u{0}\n\u{f}\n\u{2}v1\u{12}\u{9}ConfigMap\u{12}\u{5}\n\u{9}",
 ];
 
 #[test]

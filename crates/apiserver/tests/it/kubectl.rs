@@ -10,26 +10,6 @@ use serde_json::Value;
 
 use crate::support::TestCluster;
 
-/// `kubectl create namespace/configmap` send protobuf, which the server does not decode yet;
-/// these create the same objects from YAML.
-fn create_namespace(c: &TestCluster, name: &str) {
-    c.ok_stdin(
-        &["create", "-f", "-"],
-        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"),
-    );
-}
-
-fn create_configmap(c: &TestCluster, name: &str, namespace: &str, data: &[(&str, &str)]) {
-    let data: String = data
-        .iter()
-        .map(|(k, v)| format!("  {k}: \"{v}\"\n"))
-        .collect();
-    c.ok_stdin(
-        &["create", "-f", "-"],
-        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n{data}"),
-    );
-}
-
 fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
@@ -87,34 +67,28 @@ fn api_resources_lists_builtins_with_short_names() {
 #[test]
 fn namespaces_create_get_and_delete() {
     let c = TestCluster::start();
-    create_namespace(&c, "team-a");
+    let out = c.ok(&["create", "namespace", "team-a"]);
+    assert_eq!(out, "namespace/team-a created\n");
     let out = c.ok(&["get", "ns"]);
     assert!(
         out.contains("team-a") && out.contains("Active") && out.contains("default"),
         "{out}"
     );
-    let err = String::from_utf8_lossy(
-        &c.stdin(
-            &["create", "-f", "-"],
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n",
-        )
-        .stderr,
-    )
-    .into_owned();
+    let err = c.fails(&["create", "namespace", "team-a"]);
     assert!(
         err.contains("AlreadyExists") || err.contains("already exists"),
         "{err}"
     );
-    let err = String::from_utf8_lossy(
-        &c.stdin(
-            &["create", "-f", "-"],
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: Bad_Name\n",
-        )
-        .stderr,
-    )
-    .into_owned();
+    let err = c.fails(&["create", "namespace", "Bad_Name"]);
     assert!(err.contains("Invalid") || err.contains("invalid"), "{err}");
-    create_configmap(&c, "inside", "team-a", &[("k", "v")]);
+    c.ok(&[
+        "create",
+        "configmap",
+        "inside",
+        "-n",
+        "team-a",
+        "--from-literal=k=v",
+    ]);
     c.ok(&[
         "delete",
         "namespace",
@@ -230,8 +204,8 @@ fn server_side_apply_conflicts_and_force() {
 #[test]
 fn get_yaml_labels_annotations_and_selectors() {
     let c = TestCluster::start();
-    create_configmap(&c, "a", "default", &[("x", "1")]);
-    create_configmap(&c, "b", "default", &[("x", "2")]);
+    c.ok(&["create", "configmap", "a", "--from-literal=x=1"]);
+    c.ok(&["create", "configmap", "b", "--from-literal=x=2"]);
     c.ok(&["label", "cm", "a", "tier=web", "env=prod"]);
     c.ok(&["label", "cm", "b", "tier=db"]);
     c.ok(&["annotate", "cm", "a", "owner=team-a"]);
@@ -316,7 +290,7 @@ fn patch_merge_json_and_strategic() {
 #[test]
 fn watch_receives_changes() {
     let c = TestCluster::start();
-    create_configmap(&c, "watched", "default", &[("v", "1")]);
+    c.ok(&["create", "configmap", "watched", "--from-literal=v=1"]);
     let mut child = c
         .kubectl_cmd(&[
             "get",
@@ -582,9 +556,15 @@ spec:
         "--timeout=10s",
     ]);
     let bad = "apiVersion: example.ferry.dev/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 1\n  colour: red\n";
-    for args in [
-        &["apply", "-f", "-"][..],
-        &["apply", "--server-side", "-f", "-"][..],
+    for (args, message) in [
+        (
+            &["apply", "-f", "-"][..],
+            "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.colour\"",
+        ),
+        (
+            &["apply", "--server-side", "-f", "-"][..],
+            ".spec.colour: field not declared in schema",
+        ),
     ] {
         let out = c.stdin(args, bad);
         assert!(
@@ -592,10 +572,7 @@ spec:
             "{args:?} accepted an undeclared field"
         );
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("unknown field \"spec.colour\""),
-            "{args:?}: {err}"
-        );
+        assert!(err.contains(message), "{args:?}: {err}");
     }
     let out = c.stdin(&["apply", "--validate=false", "-f", "-"], bad);
     assert!(
@@ -606,4 +583,195 @@ spec:
     let good =
         "apiVersion: example.ferry.dev/v1\nkind: Widget\nmetadata:\n  name: w2\nspec:\n  size: 2\n";
     c.ok_stdin(&["apply", "-f", "-"], good);
+}
+
+/// `kubectl create <kind>` and `kubectl run` send protobuf; the objects come out as if sent as
+/// JSON, with Go's JSON rules (no empty strings or zero values the user did not set).
+#[test]
+fn typed_create_commands_send_protobuf() {
+    let c = TestCluster::start();
+    let get = |what: &str, name: &str| json(&c.ok(&["get", what, name, "-o", "json"]));
+
+    let out = c.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=2",
+    ]);
+    assert_eq!(out, "deployment.apps/web created\n");
+    let out = c.ok(&["rollout", "status", "deployment/web", "--timeout=20s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let d = get("deployment", "web");
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "web");
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+    let container = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["name"], "nginx");
+    assert_eq!(container["image"], "nginx");
+    for unset in ["stdin", "tty", "workingDir", "imagePullPolicy"] {
+        assert!(container.get(unset).is_none(), "{unset} in {container}");
+    }
+    assert!(d["metadata"].get("generateName").is_none(), "{d}");
+    assert!(d["metadata"].get("selfLink").is_none(), "{d}");
+    assert_eq!(d["metadata"]["generation"], 1);
+    // An explicit zero of a pointer field is kept.
+    c.ok(&[
+        "create",
+        "deployment",
+        "idle",
+        "--image=nginx",
+        "--replicas=0",
+    ]);
+    assert_eq!(get("deployment", "idle")["spec"]["replicas"], 0);
+
+    c.ok(&["create", "secret", "generic", "s", "--from-literal=k=v"]);
+    let secret = get("secret", "s");
+    assert_eq!(secret["type"], "Opaque");
+    let value = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        secret["data"]["k"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(value, b"v");
+
+    c.ok(&["create", "serviceaccount", "robot"]);
+    assert_eq!(get("serviceaccount", "robot")["metadata"]["name"], "robot");
+
+    c.ok(&["create", "service", "clusterip", "svc", "--tcp=80:8080"]);
+    let svc = get("service", "svc");
+    assert_eq!(svc["spec"]["type"], "ClusterIP");
+    assert_eq!(
+        svc["spec"]["ports"][0],
+        serde_json::json!({"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080})
+    );
+    assert!(
+        svc["spec"]["clusterIP"]
+            .as_str()
+            .unwrap()
+            .starts_with("10."),
+        "{svc}"
+    );
+
+    c.ok(&["create", "job", "j", "--image=busybox"]);
+    let job = get("job", "j");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "busybox"
+    );
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+
+    c.ok(&["run", "p", "--image=nginx"]);
+    assert_eq!(get("pod", "p")["spec"]["containers"][0]["image"], "nginx");
+
+    c.ok(&["create", "role", "r", "--verb=get", "--resource=pods"]);
+    assert_eq!(
+        get("role", "r")["rules"],
+        serde_json::json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}])
+    );
+    c.ok(&["create", "rolebinding", "rb", "--role=r", "--user=alice"]);
+    let rb = get("rolebinding", "rb");
+    assert_eq!(
+        rb["roleRef"],
+        serde_json::json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"})
+    );
+    assert_eq!(rb["subjects"][0]["name"], "alice");
+    c.ok(&[
+        "create",
+        "clusterrole",
+        "cr",
+        "--verb=list",
+        "--resource=namespaces",
+    ]);
+    c.ok(&[
+        "create",
+        "clusterrolebinding",
+        "crb",
+        "--clusterrole=cr",
+        "--group=ops",
+    ]);
+    assert_eq!(
+        get("clusterrolebinding", "crb")["subjects"][0]["kind"],
+        "Group"
+    );
+}
+
+const TYPO_DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: typo
+spec:
+  replicaz: 2
+  selector:
+    matchLabels: {app: typo}
+  template:
+    metadata:
+      labels: {app: typo}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+"#;
+
+#[test]
+fn strict_field_validation_of_built_in_kinds() {
+    let c = TestCluster::start();
+    // kubectl sends fieldValidation=Strict by default: the server rejects the typo.
+    let out = c.stdin(&["apply", "-f", "-"], TYPO_DEPLOYMENT);
+    assert!(!out.status.success(), "the typo was accepted");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("strict decoding error: unknown field \"spec.replicaz\""),
+        "{err}"
+    );
+    assert!(
+        c.fails(&["get", "deployment", "typo"])
+            .contains("not found")
+    );
+    let out = c.stdin(&["apply", "--server-side", "-f", "-"], TYPO_DEPLOYMENT);
+    assert!(!out.status.success(), "the typo was accepted");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(".spec.replicaz: field not declared in schema"),
+        "{err}"
+    );
+    let nested = TYPO_DEPLOYMENT
+        .replace("replicaz", "replicas")
+        .replace(
+            "image: nginx",
+            "image: nginx\n        imagePullPolicyy: Always",
+        )
+        .replace("name: typo\n", "name: typo\n  labelz: {a: b}\n");
+    let err =
+        String::from_utf8_lossy(&c.stdin(&["create", "-f", "-"], &nested).stderr).into_owned();
+    assert!(
+        err.contains("unknown field \"metadata.labelz\"")
+            && err.contains("unknown field \"spec.template.spec.containers[0].imagePullPolicyy\""),
+        "{err}"
+    );
+    // Warn keeps the object and tells; Ignore (--validate=false) keeps it silently.
+    let out = c.stdin(&["apply", "--validate=warn", "-f", "-"], TYPO_DEPLOYMENT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Warning: unknown field \"spec.replicaz\""),
+        "{err}"
+    );
+    let out = c.stdin(
+        &["apply", "--validate=false", "-f", "-"],
+        &TYPO_DEPLOYMENT.replace("name: typo", "name: typo-2"),
+    );
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Warning"));
+    // A valid manifest passes, and a later strict apply is not blamed for stored fields.
+    c.ok_stdin(&["apply", "-f", "-"], DEPLOYMENT);
+    let out = c.ok_stdin(
+        &["apply", "-f", "-"],
+        &TYPO_DEPLOYMENT.replace("replicaz: 2", "replicaz: 2\n  minReadySeconds: 1"),
+    );
+    assert!(
+        out.contains("configured") || out.contains("unchanged"),
+        "{out}"
+    );
 }
