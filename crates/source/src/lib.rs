@@ -6,6 +6,8 @@
 //! This crate does network and disk I/O but knows nothing of Applications or Stages: callers
 //! pass subscription settings in and get candidates out.
 //!
-//! Start with [`credentials::Credentials`], the one type every client takes.
+//! Start with [`credentials::Credentials`], the one type every client takes, and
+//! [`git::GitCache`] for reading Git or [`git::GitWriter`] for promotion steps that write it.
 
 pub mod credentials;
+pub mod git;
