@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/it/registry.rs"]
+#[allow(dead_code)]
 mod registry;
 #[path = "../tests/it/token_server.rs"]
 #[allow(dead_code)]
@@ -71,7 +72,7 @@ async fn run() {
     let mut bare = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let mut next = Some(format!("/v2/bench/app/tags/list?n=1000"));
+        let mut next = Some("/v2/bench/app/tags/list?n=1000".to_string());
         let mut count = 0;
         while let Some(path) = next.take() {
             let response = http

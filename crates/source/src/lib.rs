@@ -6,11 +6,14 @@
 //! This crate does network and disk I/O but knows nothing of Applications or Stages: callers
 //! pass subscription settings in and get candidates out.
 //!
-//! Start with [`credentials::Credentials`], the one type every client takes. Before any
-//! input reaches a client it passes [`url::RepoUrl::parse`] and [`url::validate_ref`];
-//! [`semver`] orders tags and chart versions and evaluates Masterminds-style constraints.
+//! Start with [`credentials::Credentials`], the one type every client takes, then
+//! [`git::GitCache`] for reading Git, [`git::GitWriter`] for promotion steps that write it,
+//! [`oci::RegistryClient`] for images and [`helm::HelmRepos`] for charts. Before any input
+//! reaches a client it passes [`url::RepoUrl::parse`] and [`url::validate_ref`]; [`semver`]
+//! orders tags and chart versions and evaluates Masterminds-style constraints.
 
 pub mod credentials;
+pub mod git;
 pub mod helm;
 pub mod oci;
 pub mod semver;

@@ -1,0 +1,143 @@
+//! Errors of the git client. Each says, through [`GitError::disposition`], whether the same
+//! call may succeed later (network trouble, a timeout, a remote that kept moving) or will fail
+//! the same way until something changes (bad input, wrong credentials, a real conflict).
+//!
+//! Messages never carry credentials: URLs are shown without userinfo and git's own output is
+//! scrubbed of the password before it lands here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What a caller should do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Transient: retry the same call later, with backoff.
+    Retry,
+    /// Permanent for this input: report it and wait for the input (spec, credentials,
+    /// repository content) to change.
+    GiveUp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The repository URL is malformed or uses a scheme that is not allowed.
+    #[error("invalid repository URL: {0}")]
+    InvalidUrl(String),
+    /// A revision, branch or tag name that git would misread (or that is no ref name).
+    #[error("invalid revision {revision:?}: {reason}")]
+    InvalidRevision {
+        revision: String,
+        reason: std::borrow::Cow<'static, str>,
+    },
+    /// A repository path that is absolute, climbs out with `..`, or holds bad bytes.
+    #[error("invalid path {path:?}: {reason}")]
+    InvalidPath { path: String, reason: &'static str },
+    /// An `includePaths`/`excludePaths` pattern that does not parse.
+    #[error("invalid path pattern {pattern:?}: {reason}")]
+    InvalidPattern { pattern: String, reason: String },
+    /// No branch, tag, commit or matching version is called this in the fetched refs.
+    #[error("cannot resolve revision {revision:?} in {url}")]
+    RevisionNotFound { url: String, revision: String },
+    /// The path does not exist at the commit.
+    #[error("{path:?} not found at commit {commit}")]
+    PathNotFound { commit: String, path: String },
+    /// A symlink that points outside the repository tree (or is absolute).
+    #[error("out-of-bounds symlink {path:?}")]
+    OutOfBoundsSymlink { path: String },
+    /// A symlink that dangles, loops, or goes through a file as if it were a directory.
+    #[error("symlink {path:?} is {problem}")]
+    BrokenSymlink { path: String, problem: &'static str },
+    /// A file or a whole read is larger than the configured limit.
+    #[error("{what} exceeds the limit of {limit} bytes")]
+    LimitExceeded { what: String, limit: u64 },
+    /// The remote refused the credentials, or wanted some and got none.
+    #[error("authentication to {url} failed: {detail}")]
+    Auth { url: String, detail: String },
+    /// Credentials would travel in clear text over `http://`, which is not enabled.
+    #[error("refusing to send credentials to {url} over plain http")]
+    InsecureCredentials { url: String },
+    /// The remote says there is no such repository (or hides it from these credentials).
+    #[error("repository {url} not found")]
+    RepositoryNotFound { url: String },
+    /// A read on a repository that has never been fetched into the cache.
+    #[error("repository {url} has not been fetched yet")]
+    NotFetched { url: String },
+    /// A branch to check out does not exist and was not asked to be created.
+    #[error("branch {branch:?} does not exist in {url}")]
+    BranchNotFound { url: String, branch: String },
+    /// git ran longer than the per-call timeout and was killed.
+    #[error("git {op} on {url} timed out after {timeout:?}")]
+    Timeout {
+        op: &'static str,
+        url: String,
+        timeout: Duration,
+    },
+    /// git failed; `retryable` tells network trouble from everything else.
+    #[error("git {op} on {url} failed: {message}")]
+    Command {
+        op: &'static str,
+        url: String,
+        message: String,
+        retryable: bool,
+    },
+    /// Integrating the remote's new commits conflicts with ours in these files.
+    #[error("push to branch {branch:?} conflicts with the remote in {}", .files.join(", "))]
+    Conflict { branch: String, files: Vec<String> },
+    /// The remote refused the push for a reason other than a moved branch (a hook, a
+    /// protected branch).
+    #[error("push to branch {branch:?} rejected: {reason}")]
+    PushRejected { branch: String, reason: String },
+    /// Every attempt found the branch moved again.
+    #[error(
+        "push to branch {branch:?} still rejected after {attempts} attempts: the branch keeps moving"
+    )]
+    PushRetriesExhausted { branch: String, attempts: u32 },
+    /// An author or committer git would reject or silently change.
+    #[error("invalid signature {value:?}: {reason}")]
+    InvalidSignature { value: String, reason: &'static str },
+    /// A work dir that is not a usable git worktree.
+    #[error("work dir {}: {problem}", .dir.display())]
+    Workdir { dir: PathBuf, problem: String },
+    /// Output from git that does not parse.
+    #[error("unexpected output from git {op}: {detail}")]
+    Parse { op: &'static str, detail: String },
+    /// The git binary could not be started.
+    #[error("cannot run {}: {source}", .path.display())]
+    GitUnavailable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Local disk trouble.
+    #[error("I/O error on {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl GitError {
+    /// Whether retrying the same call later may succeed.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            GitError::Timeout { .. }
+            | GitError::PushRetriesExhausted { .. }
+            | GitError::Io { .. }
+            | GitError::GitUnavailable { .. } => Disposition::Retry,
+            GitError::Command { retryable, .. } if *retryable => Disposition::Retry,
+            _ => Disposition::GiveUp,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.disposition() == Disposition::Retry
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        GitError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type GitResult<T> = Result<T, GitError>;

@@ -1,0 +1,35 @@
+//! Test support: the smart-HTTP server, fixture repositories, and clients configured for
+//! them.
+
+pub mod seed;
+pub mod server;
+
+use std::path::Path;
+use std::time::Duration;
+
+use ferry_source::credentials::Credentials;
+use ferry_source::git::{GitCache, GitOptions, GitWriter};
+
+pub use seed::Seed;
+pub use server::{GitServer, PASSWORD, USER};
+
+pub fn creds() -> Credentials {
+    Credentials::basic(USER, PASSWORD)
+}
+
+/// Options for talking to the loopback server: credentials over plain http allowed.
+pub fn options() -> GitOptions {
+    GitOptions {
+        allow_http_credentials: true,
+        timeout: Duration::from_secs(30),
+        ..GitOptions::default()
+    }
+}
+
+pub fn cache(dir: &Path) -> GitCache {
+    GitCache::with_options(dir, options()).unwrap()
+}
+
+pub fn writer(dir: &Path) -> GitWriter {
+    GitWriter::with_options(dir, options()).unwrap()
+}
