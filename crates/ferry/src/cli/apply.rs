@@ -64,7 +64,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         api.patch(name, &params, &Patch::Apply(&doc.value))
             .await
             .with_context(|| format!("{}: applying {kind} {name:?}", doc.source))?;
-        println!("{}/{} serverside-applied", r.singular_or_kind(), name);
+        super::stdout::line(format!(
+            "{}/{} serverside-applied",
+            r.singular_or_kind(),
+            name
+        ));
     }
     Ok(())
 }

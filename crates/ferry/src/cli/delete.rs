@@ -88,7 +88,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Api::all_with(client.clone(), &r.api)
         };
         match api.delete(&name, &params).await {
-            Ok(_) => println!("{} \"{name}\" deleted", r.api.kind.to_lowercase()),
+            Ok(_) => {
+                super::stdout::line(format!("{} \"{name}\" deleted", r.api.kind.to_lowercase()))
+            }
             Err(kube::Error::Api(s)) if s.code == 404 && args.ignore_not_found => {}
             Err(kube::Error::Api(s)) if s.code == 404 => {
                 bail!("{} \"{name}\" not found", r.api.plural)

@@ -1,4 +1,4 @@
-//! `ferry discover image|chart`: what a Warehouse subscription with these settings would
+//! `ferry discover image|chart|git`: what a Warehouse subscription with these settings would
 //! select right now, newest first. Flags are the subscription's fields in kebab case (older
 //! names accepted with a warning), with Kargo's defaults, so a table here is a dry run of
 //! the Warehouse.
@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ferry_source::credentials::Credentials;
+use ferry_source::git::{CommitSelection, GitCache, GitOptions};
 use ferry_source::helm::HelmRepos;
 use ferry_source::oci::{
     DockerConfig, ImageMetadataCache, ImageRepo, ImageSelection, RegistryClient, RegistryOptions,
@@ -26,6 +27,8 @@ enum What {
     Image(ImageArgs),
     /// Versions of a Helm chart, as a `chart` subscription selects them.
     Chart(ChartArgs),
+    /// Commits of a Git repository, as a `git` subscription selects them.
+    Git(GitArgs),
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,11 +97,102 @@ struct ChartArgs {
     output: Output,
 }
 
+#[derive(clap::Args, Debug)]
+struct GitArgs {
+    /// Repository URL (https://, http://; file:// with --allow-file-urls).
+    repo_url: String,
+    /// NewestFromBranch, SemVer, Lexical or NewestTag.
+    #[arg(long, default_value = "NewestFromBranch")]
+    commit_selection_strategy: String,
+    /// Branch for NewestFromBranch (default: the remote's default branch).
+    #[arg(long)]
+    branch: Option<String>,
+    /// Semver range the tags must satisfy (SemVer).
+    #[arg(long)]
+    semver_constraint: Option<String>,
+    /// Only tags that are strict semvers count for SemVer.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    strict_semvers: bool,
+    /// Keep only tags matching one of these regexes (repeatable).
+    #[arg(long, visible_alias = "allow-tags")]
+    allow_tags_regexes: Vec<String>,
+    /// Drop tags matching any of these regexes (repeatable).
+    #[arg(long, visible_alias = "ignore-tags")]
+    ignore_tags_regexes: Vec<String>,
+    /// Only commits touching these paths (prefix, `glob:` or `regex:`; repeatable).
+    #[arg(long)]
+    include_paths: Vec<String>,
+    /// Ignore commits touching only these paths (repeatable).
+    #[arg(long)]
+    exclude_paths: Vec<String>,
+    /// Only commits or tags created at or after this RFC 3339 time.
+    #[arg(long)]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// How many commits to report (1..100).
+    #[arg(long, default_value_t = 20)]
+    discovery_limit: usize,
+    /// Username for the repository; the password comes from $FERRY_GIT_PASSWORD.
+    #[arg(long)]
+    username: Option<String>,
+    /// Accept file:// URLs (local mirrors, tests).
+    #[arg(long)]
+    allow_file_urls: bool,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    output: Output,
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         What::Image(a) => image(a).await,
         What::Chart(a) => chart(a).await,
+        What::Git(a) => git(a).await,
     }
+}
+
+async fn git(args: GitArgs) -> anyhow::Result<()> {
+    let selection = CommitSelection {
+        strategy: args
+            .commit_selection_strategy
+            .parse()
+            .map_err(anyhow::Error::msg)?,
+        branch: args.branch,
+        semver_constraint: args.semver_constraint,
+        strict_semvers: args.strict_semvers,
+        allow_tags_regexes: args.allow_tags_regexes,
+        ignore_tags_regexes: args.ignore_tags_regexes,
+        include_paths: args.include_paths,
+        exclude_paths: args.exclude_paths,
+        since: args.since,
+        discovery_limit: args.discovery_limit,
+    };
+    let creds = match (args.username, std::env::var("FERRY_GIT_PASSWORD").ok()) {
+        (Some(user), Some(password)) => Some(Credentials::basic(user, password)),
+        (Some(_), None) => anyhow::bail!("--username needs the password in $FERRY_GIT_PASSWORD"),
+        (None, _) => None,
+    };
+    let options = GitOptions {
+        allow_file_urls: args.allow_file_urls,
+        ..GitOptions::default()
+    };
+    let cache = GitCache::with_options(crate::datadir::default_dir().join("cache/git"), options)?;
+    let mirror = cache.repo(&args.repo_url)?;
+    mirror.fetch(creds.as_ref()).await?;
+    let commits = mirror.discover_commits(&selection).await?;
+    match args.output {
+        Output::Json => super::stdout::line(serde_json::to_string_pretty(&commits)?),
+        Output::Table => {
+            let rows = commits.into_iter().map(|c| {
+                vec![
+                    c.tag.unwrap_or_else(|| "-".into()),
+                    c.id.chars().take(12).collect(),
+                    c.creator_date,
+                    c.subject,
+                ]
+            });
+            print_table(&["TAG", "COMMIT", "DATE", "SUBJECT"], rows);
+        }
+    }
+    Ok(())
 }
 
 async fn image(args: ImageArgs) -> anyhow::Result<()> {
@@ -151,7 +245,7 @@ async fn image(args: ImageArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("discovering images in {repo}"))?;
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&images)?),
+        Output::Json => super::stdout::line(serde_json::to_string_pretty(&images)?),
         Output::Table => {
             let rows = images.iter().map(|i| {
                 vec![
@@ -201,7 +295,7 @@ async fn chart(args: ChartArgs) -> anyhow::Result<()> {
         )
         .await?;
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&versions)?),
+        Output::Json => super::stdout::line(serde_json::to_string_pretty(&versions)?),
         Output::Table => print_table(&["VERSION"], versions.into_iter().map(|v| vec![v])),
     }
     Ok(())

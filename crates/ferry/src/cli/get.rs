@@ -76,15 +76,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     match args.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&document)?),
-        Output::Yaml => print!("{}", yaml_serde::to_string(&document)?),
+        Output::Json => super::stdout::line(serde_json::to_string_pretty(&document)?),
+        Output::Yaml => super::stdout::write(&yaml_serde::to_string(&document)?),
         Output::Name | Output::Table => {
             for o in &objects {
                 let name = o
                     .pointer("/metadata/name")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                println!("{}/{name}", r.api.kind.to_lowercase());
+                super::stdout::line(format!("{}/{name}", r.api.kind.to_lowercase()));
             }
         }
     }

@@ -4,6 +4,7 @@ mod apply;
 mod delete;
 mod discover;
 mod get;
+mod stdout;
 mod table;
 mod up;
 mod version;

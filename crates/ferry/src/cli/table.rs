@@ -18,6 +18,6 @@ pub fn print_columns(lines: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", cells.join("   ").trim_end());
+        super::stdout::line(cells.join("   ").trim_end());
     }
 }

@@ -35,6 +35,9 @@ pub enum GitError {
     /// An `includePaths`/`excludePaths` pattern that does not parse.
     #[error("invalid path pattern {pattern:?}: {reason}")]
     InvalidPattern { pattern: String, reason: String },
+    /// Subscription settings that contradict each other or do not parse.
+    #[error("invalid git subscription: {0}")]
+    InvalidSubscription(String),
     /// No branch, tag, commit or matching version is called this in the fetched refs.
     #[error("cannot resolve revision {revision:?} in {url}")]
     RevisionNotFound { url: String, revision: String },

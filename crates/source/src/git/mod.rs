@@ -17,6 +17,7 @@ mod history;
 mod mirror;
 mod path_filter;
 mod read;
+mod select;
 mod validate;
 mod worktree;
 
@@ -28,6 +29,7 @@ pub use history::{CommitInfo, CommitQuery, Person, TagInfo};
 pub use mirror::{FetchOutcome, GitCache, Mirror, RefKind, Resolved, SemverTags, TagSelector};
 pub use path_filter::PathFilter;
 pub use read::{EntryKind, FileContent, Tree, TreeEntry, TreeFile};
+pub use select::{CommitSelection, CommitSelectionStrategy, DiscoveredCommit};
 pub use validate::{normalize_repo_path, validate_ref_name};
 pub use worktree::{
     Checkout, CommitOutcome, GitWriter, IfMissing, PushOptions, PushOutcome, Signature, Worktree,

@@ -6,6 +6,7 @@
 
 mod chart_repo;
 mod flaky;
+mod git_discovery;
 mod helm_repo;
 mod history;
 mod image_discovery;

@@ -1,0 +1,210 @@
+//! Kargo's Git discovery: which commits a Warehouse `git` subscription selects, newest first
+//! (`commitSelectionStrategy` NewestFromBranch, SemVer, Lexical, NewestTag; `branch`,
+//! `semverConstraint`, `strictSemvers`, tag regexes, `includePaths`/`excludePaths`, `since`,
+//! `discoveryLimit`).
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde::Serialize;
+
+use super::error::{GitError, GitResult};
+use super::history::CommitQuery;
+use super::mirror::Mirror;
+use super::path_filter::PathFilter;
+use crate::semver::{Constraint, Version};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum CommitSelectionStrategy {
+    #[default]
+    NewestFromBranch,
+    SemVer,
+    Lexical,
+    NewestTag,
+}
+
+impl std::str::FromStr for CommitSelectionStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "NewestFromBranch" => Ok(Self::NewestFromBranch),
+            "SemVer" => Ok(Self::SemVer),
+            "Lexical" => Ok(Self::Lexical),
+            "NewestTag" => Ok(Self::NewestTag),
+            other => Err(format!(
+                "unknown commitSelectionStrategy {other:?}: NewestFromBranch, SemVer, Lexical or NewestTag"
+            )),
+        }
+    }
+}
+
+/// The settings of one `git` subscription, with Kargo's defaults.
+#[derive(Clone, Debug)]
+pub struct CommitSelection {
+    pub strategy: CommitSelectionStrategy,
+    /// NewestFromBranch only; the remote's default branch when unset.
+    pub branch: Option<String>,
+    pub semver_constraint: Option<String>,
+    pub strict_semvers: bool,
+    pub allow_tags_regexes: Vec<String>,
+    pub ignore_tags_regexes: Vec<String>,
+    pub include_paths: Vec<String>,
+    pub exclude_paths: Vec<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub discovery_limit: usize,
+}
+
+impl Default for CommitSelection {
+    fn default() -> Self {
+        Self {
+            strategy: CommitSelectionStrategy::NewestFromBranch,
+            branch: None,
+            semver_constraint: None,
+            strict_semvers: true,
+            allow_tags_regexes: Vec::new(),
+            ignore_tags_regexes: Vec::new(),
+            include_paths: Vec::new(),
+            exclude_paths: Vec::new(),
+            since: None,
+            discovery_limit: 20,
+        }
+    }
+}
+
+/// One selected commit, as Kargo records it in `discoveredArtifacts.git[].commits[]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveredCommit {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    pub subject: String,
+    pub author: String,
+    pub committer: String,
+    /// Commit date for branch commits; tagger date for annotated tags.
+    pub creator_date: String,
+}
+
+fn invalid(message: String) -> GitError {
+    GitError::InvalidSubscription(message)
+}
+
+impl Mirror {
+    /// The commits a subscription selects, best first, at most `discovery_limit`. The mirror
+    /// must have been fetched.
+    pub async fn discover_commits(
+        &self,
+        selection: &CommitSelection,
+    ) -> GitResult<Vec<DiscoveredCommit>> {
+        if !(1..=100).contains(&selection.discovery_limit) {
+            return Err(invalid(format!(
+                "discoveryLimit {} is outside 1..100",
+                selection.discovery_limit
+            )));
+        }
+        let filter = PathFilter::new(&selection.include_paths, &selection.exclude_paths)?;
+        if selection.strategy == CommitSelectionStrategy::NewestFromBranch {
+            let branch = match &selection.branch {
+                Some(b) => Some(b.clone()),
+                None => self.default_branch().await?,
+            };
+            let commits = self
+                .list_commits(&CommitQuery {
+                    branch: branch.clone(),
+                    filter,
+                    limit: selection.discovery_limit,
+                    since: selection.since,
+                })
+                .await?;
+            return Ok(commits
+                .into_iter()
+                .map(|c| DiscoveredCommit {
+                    id: c.id.to_string(),
+                    branch: branch.clone(),
+                    tag: None,
+                    subject: c.subject,
+                    author: c.author.to_string(),
+                    committer: c.committer.to_string(),
+                    creator_date: c.committer_date.to_rfc3339(),
+                })
+                .collect());
+        }
+        if !filter.is_empty() {
+            return Err(invalid(
+                "includePaths/excludePaths apply to NewestFromBranch only in this version".into(),
+            ));
+        }
+        if selection.branch.is_some() {
+            return Err(invalid(format!(
+                "branch applies to NewestFromBranch only, not {:?}",
+                selection.strategy
+            )));
+        }
+        let regexes = |patterns: &[String], field: &str| {
+            patterns
+                .iter()
+                .map(|p| Regex::new(p).map_err(|e| invalid(format!("{field} {p:?}: {e}"))))
+                .collect::<GitResult<Vec<_>>>()
+        };
+        let allow = regexes(&selection.allow_tags_regexes, "allowTagsRegexes")?;
+        let ignore = regexes(&selection.ignore_tags_regexes, "ignoreTagsRegexes")?;
+        let constraint = match selection
+            .semver_constraint
+            .as_deref()
+            .filter(|c| !c.is_empty())
+        {
+            Some(c) => {
+                Some(Constraint::parse(c).map_err(|e| invalid(format!("semverConstraint: {e}")))?)
+            }
+            None => None,
+        };
+        let mut tags: Vec<_> = self
+            .list_tags()
+            .await?
+            .into_iter()
+            .filter(|t| allow.is_empty() || allow.iter().any(|r| r.is_match(&t.name)))
+            .filter(|t| !ignore.iter().any(|r| r.is_match(&t.name)))
+            .filter(|t| selection.since.is_none_or(|since| t.creator_date >= since))
+            .collect();
+        match selection.strategy {
+            CommitSelectionStrategy::SemVer => {
+                let parse = if selection.strict_semvers {
+                    Version::parse_strict
+                } else {
+                    Version::parse
+                };
+                let mut versioned: Vec<_> = tags
+                    .into_iter()
+                    .filter_map(|t| parse(&t.name).ok().map(|v| (v, t)))
+                    .filter(|(v, _)| match &constraint {
+                        Some(c) => c.matches(v),
+                        None => !v.is_prerelease(),
+                    })
+                    .collect();
+                versioned.sort_by(|a, b| b.0.cmp(&a.0));
+                tags = versioned.into_iter().map(|(_, t)| t).collect();
+            }
+            CommitSelectionStrategy::Lexical => tags.sort_by(|a, b| b.name.cmp(&a.name)),
+            CommitSelectionStrategy::NewestTag => tags.sort_by(|a, b| {
+                b.creator_date
+                    .cmp(&a.creator_date)
+                    .then_with(|| b.name.cmp(&a.name))
+            }),
+            CommitSelectionStrategy::NewestFromBranch => {}
+        }
+        Ok(tags
+            .into_iter()
+            .take(selection.discovery_limit)
+            .map(|t| DiscoveredCommit {
+                id: t.commit.to_string(),
+                branch: None,
+                tag: Some(t.name),
+                subject: t.subject,
+                author: t.author.to_string(),
+                committer: t.committer.to_string(),
+                creator_date: t.creator_date.to_rfc3339(),
+            })
+            .collect())
+    }
+}
