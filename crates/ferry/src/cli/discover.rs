@@ -68,6 +68,9 @@ struct ImageArgs {
     /// How many images to report (1..100).
     #[arg(long, default_value_t = 20)]
     discovery_limit: u64,
+    /// Take tags as immutable (Kargo's cacheByTag); matters for repeated discovery.
+    #[arg(long)]
+    cache_by_tag: bool,
     /// Use plain HTTP for this registry (loopback registries always do).
     #[arg(long)]
     insecure: bool,
@@ -220,6 +223,7 @@ async fn image(args: ImageArgs) -> anyhow::Result<()> {
         sub.insert("platform".into(), json!(p));
     }
     sub.insert("discoveryLimit".into(), json!(args.discovery_limit));
+    sub.insert("cacheByTag".into(), json!(args.cache_by_tag));
     let (selection, warnings) = ImageSelection::from_subscription(&Value::Object(sub))?;
     for w in warnings {
         eprintln!("warning: {w}");

@@ -15,8 +15,9 @@ use super::reference::ImageRepo;
 use crate::credentials::Credentials;
 use crate::semver::{Constraint, Version};
 
-/// Manifests fetched at once while resolving candidates (the rate limit still applies).
-const CONCURRENCY: usize = 8;
+/// Manifests fetched at once while resolving candidates: a whole default `discoveryLimit` in
+/// one round trip (the per-host rate limit still applies).
+const CONCURRENCY: usize = 20;
 const MAX_CONFIG_BYTES: usize = 4 << 20;
 /// Platforms of an index looked at to date it (real indexes have a handful).
 const MAX_INDEX_ENTRIES_DATED: usize = 16;
@@ -56,6 +57,9 @@ pub struct ImageSelection {
     pub ignore_tags_regexes: Vec<String>,
     pub platform: Option<String>,
     pub discovery_limit: usize,
+    /// Kargo's `cacheByTag`: tags are immutable, so what a tag resolved to once is reused
+    /// without asking the registry again.
+    pub cache_by_tag: bool,
 }
 
 impl Default for ImageSelection {
@@ -68,6 +72,7 @@ impl Default for ImageSelection {
             ignore_tags_regexes: Vec::new(),
             platform: None,
             discovery_limit: 20,
+            cache_by_tag: false,
         }
     }
 }
@@ -155,6 +160,8 @@ impl Compiled {
 #[derive(Default)]
 pub struct ImageMetadataCache {
     configs: Mutex<HashMap<String, ImageConfig>>,
+    /// (repository, platform, tag) → what it resolved to; used only with `cache_by_tag`.
+    by_tag: Mutex<HashMap<(String, String, String), Option<DiscoveredImage>>>,
 }
 
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -238,7 +245,7 @@ impl RegistryClient {
             }
             let resolved: Vec<Result<Option<DiscoveredImage>, DiscoveryError>> =
                 futures_util::stream::iter(batch.iter())
-                    .map(|tag| self.resolve(repo, tag, &compiled, creds, cache))
+                    .map(|tag| self.resolve_cached(repo, tag, selection, &compiled, creds, cache))
                     .buffered(CONCURRENCY)
                     .collect()
                     .await;
@@ -259,6 +266,42 @@ impl RegistryClient {
         }
         selected.truncate(limit);
         Ok(selected)
+    }
+
+    /// [`Self::resolve`], through the by-tag cache when the subscription allows it.
+    async fn resolve_cached(
+        &self,
+        repo: &ImageRepo,
+        tag: &str,
+        selection: &ImageSelection,
+        compiled: &Compiled,
+        creds: Option<&Credentials>,
+        cache: &ImageMetadataCache,
+    ) -> Result<Option<DiscoveredImage>, DiscoveryError> {
+        if !selection.cache_by_tag {
+            return self.resolve(repo, tag, compiled, creds, cache).await;
+        }
+        let key = (
+            repo.to_string(),
+            selection.platform.clone().unwrap_or_default(),
+            tag.to_string(),
+        );
+        let hit = cache
+            .by_tag
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(image) = hit {
+            return Ok(image);
+        }
+        let image = self.resolve(repo, tag, compiled, creds, cache).await?;
+        cache
+            .by_tag
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, image.clone());
+        Ok(image)
     }
 
     /// One tag's digest (of the platform's manifest when a platform is asked for) and its
@@ -419,6 +462,11 @@ impl ImageSelection {
                 .extend(ignored.iter().map(|t| format!("^{}$", regex::escape(t))));
         }
         selection.platform = str_field("platform")?;
+        if let Some(cache_by_tag) = sub.get("cacheByTag") {
+            selection.cache_by_tag = cache_by_tag
+                .as_bool()
+                .ok_or_else(|| invalid("cacheByTag must be true or false".into()))?;
+        }
         if let Some(limit) = sub.get("discoveryLimit") {
             selection.discovery_limit = limit
                 .as_u64()

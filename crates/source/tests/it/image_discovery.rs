@@ -216,3 +216,40 @@ async fn lexical_newest_build_digest_and_platform() {
         ("latest", &f.latest)
     );
 }
+
+#[tokio::test]
+async fn cache_by_tag_takes_tags_as_immutable() {
+    let f = fixture().await;
+    let digest_of_2 = |images: Vec<DiscoveredImage>| {
+        images
+            .into_iter()
+            .find(|i| i.tag == "2.0.0")
+            .map(|i| i.digest)
+            .unwrap()
+    };
+    let cached = ImageSelection {
+        cache_by_tag: true,
+        ..ImageSelection::default()
+    };
+    let before = digest_of_2(f.discover(&cached).await);
+    // Someone pushes a new image under an existing tag.
+    let (_, moved) = f
+        ._registry
+        .push_image(
+            "shop/web",
+            Some("2.0.0"),
+            "2024-09-01T00:00:00Z",
+            ("linux", "amd64"),
+        )
+        .await;
+    assert_ne!(before, moved);
+    assert_eq!(
+        digest_of_2(f.discover(&cached).await),
+        before,
+        "cacheByTag keeps the first answer"
+    );
+    assert_eq!(
+        digest_of_2(f.discover(&ImageSelection::default()).await),
+        moved
+    );
+}
