@@ -10,11 +10,13 @@
 //! [`git::GitCache`] for reading Git, [`git::GitWriter`] for promotion steps that write it,
 //! [`oci::RegistryClient`] for images and [`helm::HelmRepos`] for charts. Before any input
 //! reaches a client it passes [`url::RepoUrl::parse`] and [`url::validate_ref`]; [`semver`]
-//! orders tags and chart versions and evaluates Masterminds-style constraints.
+//! orders tags and chart versions and evaluates Masterminds-style constraints;
+//! [`secrets::ClusterSecrets`] finds credentials in the Argo CD and Kargo Secrets of a cluster.
 
 pub mod credentials;
 pub mod git;
 pub mod helm;
 pub mod oci;
+pub mod secrets;
 pub mod semver;
 pub mod url;

@@ -14,6 +14,7 @@ mod mirror;
 mod oci;
 mod read;
 mod registry;
+mod secrets;
 mod support;
 mod token_server;
 mod worktree;

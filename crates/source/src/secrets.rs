@@ -1,0 +1,81 @@
+//! Credentials read through the Kubernetes API: the labelled Secrets Argo CD and Kargo keep
+//! (listed by label selector, so unrelated Secrets never leave the server) and matched by the
+//! rules of [`crate::credentials`]. Values stay in memory; errors name Secrets, never values.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use serde_json::Value;
+
+use crate::credentials::{
+    ArgoCdRequest, CredentialError, KargoRequest, Lookup, argocd_credentials, kargo_credentials,
+};
+
+const KARGO_SELECTOR: &str = "kargo.akuity.io/cred-type";
+const ARGOCD_SELECTOR: &str = "argocd.argoproj.io/secret-type in (repository,repo-creds)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("listing credential Secrets in namespace {namespace}: {source}")]
+    List {
+        namespace: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+}
+
+impl SecretsError {
+    /// API trouble may pass; a malformed request or Secret will not.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::List { .. })
+    }
+}
+
+/// Looks credentials up in the cluster a client points at.
+#[derive(Clone)]
+pub struct ClusterSecrets {
+    client: kube::Client,
+}
+
+impl ClusterSecrets {
+    pub fn new(client: kube::Client) -> Self {
+        Self { client }
+    }
+
+    /// Kargo credential Secrets of `request.namespaces` (the Project's, then the shared one).
+    pub async fn kargo(&self, request: &KargoRequest<'_>) -> Result<Lookup, SecretsError> {
+        let mut secrets = Vec::new();
+        for namespace in request.namespaces {
+            secrets.extend(self.list(namespace, KARGO_SELECTOR).await?);
+        }
+        Ok(kargo_credentials(&secrets, request)?)
+    }
+
+    /// Argo CD repository and repo-creds Secrets of Argo CD's namespace.
+    pub async fn argocd(
+        &self,
+        namespace: &str,
+        request: &ArgoCdRequest<'_>,
+    ) -> Result<Lookup, SecretsError> {
+        let secrets = self.list(namespace, ARGOCD_SELECTOR).await?;
+        Ok(argocd_credentials(&secrets, request)?)
+    }
+
+    async fn list(&self, namespace: &str, selector: &str) -> Result<Vec<Value>, SecretsError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let list = api
+            .list(&ListParams::default().labels(selector))
+            .await
+            .map_err(|source| SecretsError::List {
+                namespace: namespace.to_string(),
+                source,
+            })?;
+        // The matchers read Secrets as the API serves them (base64 `data`, `stringData`).
+        Ok(list
+            .items
+            .iter()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .collect())
+    }
+}
