@@ -4,11 +4,12 @@
 //!
 //! [`tree::Tree`] is what renderers read through: paths are relative to the repository root
 //! and can never leave it. [`manifest`] parses YAML/JSON documents with errors that name the
-//! file and line. Renderers: [`directory`] (plain YAML/JSON directories).
+//! file and line. Renderers: [`directory`] (plain YAML/JSON directories), [`kustomize`] (native Kustomize).
 //!
 //! This crate does not fetch anything: callers hand it a tree (see `ferry-source` for Git).
 
 pub mod directory;
+pub mod kustomize;
 pub mod manifest;
 pub mod tree;
 
