@@ -170,7 +170,25 @@ macro_rules! template_specs {
 pub const METADATA_LABELS: FieldSpec = fs("", "", "metadata/labels", true);
 
 /// Where `labels` with `includeTemplates` puts labels besides `metadata/labels`.
-pub const TEMPLATE_LABELS: [FieldSpec; 8] = template_specs!("labels");
+pub const TEMPLATE_LABELS: [FieldSpec; 9] = {
+    let t = template_specs!("labels");
+    [
+        t[0],
+        t[1],
+        t[2],
+        t[3],
+        t[4],
+        fs(
+            "apps",
+            "StatefulSet",
+            "spec/volumeClaimTemplates/metadata/labels",
+            true,
+        ),
+        t[5],
+        t[6],
+        t[7],
+    ]
+};
 
 /// Where `commonAnnotations` goes.
 pub const COMMON_ANNOTATIONS: [FieldSpec; 9] = {

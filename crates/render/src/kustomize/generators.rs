@@ -41,11 +41,10 @@ fn generate(
     labels.extend(local.labels);
     let mut annotations = global.annotations.clone();
     annotations.extend(local.annotations);
-    let disable_hash = local
-        .disable_name_suffix_hash
-        .or(global.disable_name_suffix_hash)
-        .unwrap_or(false);
-    let immutable = local.immutable.or(global.immutable).unwrap_or(false);
+    // As in Kustomize (Go booleans), `false` never overrides a `true` of the other level.
+    let disable_hash = local.disable_name_suffix_hash.unwrap_or(false)
+        || global.disable_name_suffix_hash.unwrap_or(false);
+    let immutable = local.immutable.unwrap_or(false) || global.immutable.unwrap_or(false);
 
     let pairs = pairs(loc, g)?;
     let mut metadata = Map::new();

@@ -271,25 +271,31 @@ struct Candidate {
     names: Vec<String>,
     name: String,
     namespace: String,
+    original_namespace: String,
     cluster_scoped: bool,
 }
 
-/// Updates every reference to a renamed object.
+impl Candidate {
+    fn in_namespace(&self, ns: &str) -> bool {
+        self.cluster_scoped
+            || same_namespace(&self.namespace, ns)
+            || same_namespace(&self.original_namespace, ns)
+    }
+}
+
+/// Updates every reference to a renamed (or moved) object.
 pub fn fix(resources: &mut [Resource], extra: &[RefSpec]) {
     let candidates: Vec<Candidate> = resources
         .iter()
-        .filter(|r| !r.previous_names.is_empty())
         .map(|r| Candidate {
             kind: r.kind().to_string(),
             names: r.previous_names.clone(),
             name: r.name().to_string(),
             namespace: r.namespace().to_string(),
+            original_namespace: r.original_namespace.clone(),
             cluster_scoped: r.is_cluster_scoped(),
         })
         .collect();
-    if candidates.is_empty() {
-        return;
-    }
     let specs: Vec<RefSpec> = builtin().into_iter().chain(extra.iter().cloned()).collect();
     for r in resources.iter_mut() {
         let referrer_ns = r.namespace().to_string();
@@ -302,54 +308,72 @@ pub fn fix(resources: &mut [Resource], extra: &[RefSpec]) {
             })
             .collect();
         for s in applicable {
-            let lookup = |name: &str, ns: &str| -> Option<String> {
-                let mut found = candidates.iter().filter(|c| {
+            let lookup = |name: &str, ns: &str| -> Option<&Candidate> {
+                candidates.iter().find(|c| {
                     c.kind == s.referral_kind
-                        && c.names.iter().any(|n| n == name)
-                        && (c.cluster_scoped
-                            || referrer_cluster && ns.is_empty()
-                            || same_namespace(&c.namespace, ns))
-                });
-                found.next().map(|c| c.name.clone())
+                        && (c.name == name || c.names.iter().any(|n| n == name))
+                        && (referrer_cluster && ns.is_empty() || c.in_namespace(ns))
+                })
             };
             let segments = split_path(&s.path);
-            visit(&mut r.obj, &segments, &mut |v: &mut Value| match v {
-                Value::String(name) => {
-                    if let Some(new) = lookup(name, &referrer_ns) {
-                        *name = new;
-                    }
-                }
-                Value::Array(items) => {
-                    for item in items.iter_mut() {
-                        if let Value::String(name) = item {
-                            if let Some(new) = lookup(name, &referrer_ns) {
-                                *name = new;
-                            }
-                        }
-                    }
-                }
-                Value::Object(map) => {
-                    if map
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .is_some_and(|k| k != s.referral_kind)
-                    {
-                        return;
-                    }
-                    let ns = map
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .map_or_else(|| referrer_ns.clone(), str::to_string);
-                    let Some(name) = map.get("name").and_then(Value::as_str) else {
-                        return;
-                    };
-                    if let Some(new) = lookup(name, &ns) {
-                        map.insert("name".into(), Value::String(new));
-                    }
-                }
-                _ => {}
+            visit(&mut r.obj, &segments, &mut |v: &mut Value| {
+                fix_value(v, &s.referral_kind, &referrer_ns, &lookup)
             });
         }
+    }
+}
+
+/// Fixes one reference: a name, a list of names, or an object with `name` (and `namespace`,
+/// and for subjects `kind`).
+fn fix_value<'c>(
+    v: &mut Value,
+    referral_kind: &str,
+    referrer_ns: &str,
+    lookup: &dyn Fn(&str, &str) -> Option<&'c Candidate>,
+) {
+    match v {
+        Value::String(name) => {
+            if let Some(c) = lookup(name, referrer_ns) {
+                *name = c.name.clone();
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| fix_value(i, referral_kind, referrer_ns, lookup)),
+        Value::Object(map) => {
+            if map
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k != referral_kind)
+            {
+                return;
+            }
+            let given_ns = map
+                .get("namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let ns = given_ns.clone().unwrap_or_else(|| referrer_ns.to_string());
+            let Some(name) = map.get("name").and_then(Value::as_str) else {
+                return;
+            };
+            let Some(c) = lookup(name, &ns) else {
+                return;
+            };
+            map.insert("name".into(), Value::String(c.name.clone()));
+            let moved = !c.cluster_scoped
+                && !c.namespace.is_empty()
+                && given_ns
+                    .as_deref()
+                    .is_none_or(|g| !same_namespace(g, &c.namespace));
+            if moved
+                && (given_ns.is_some()
+                    || !same_namespace(referrer_ns, &c.namespace)
+                    || referral_kind == "ServiceAccount")
+            {
+                map.insert("namespace".into(), Value::String(c.namespace.clone()));
+            }
+        }
+        _ => {}
     }
 }
 

@@ -5,23 +5,21 @@ use serde_json::{Value, json};
 
 use super::resource::Resource;
 
-/// Sets the namespace of every namespaced object, and of the ServiceAccount subjects of role
-/// bindings that were in the objects' old namespace (Kustomize's default subject mode).
+/// Sets the namespace of every namespaced object, and of role bindings' subjects that are the
+/// `default` ServiceAccount (Kustomize's default subject mode; subjects naming a ServiceAccount
+/// of the build follow it through name references).
 pub fn namespace(ns: &str, acc: &mut [Resource]) {
     if ns.is_empty() {
         return;
     }
     for r in acc.iter_mut() {
         if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding") {
-            let old = r.namespace().to_string();
             if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
                 for s in subjects.iter_mut() {
-                    let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-                    let subject_ns = s.get("namespace").and_then(Value::as_str).unwrap_or("");
-                    let in_old = subject_ns.is_empty() && old.is_empty()
-                        || subject_ns == old && !old.is_empty()
-                        || subject_ns == "default";
-                    if is_sa && in_old {
+                    let is_default_sa = s.get("kind").and_then(Value::as_str)
+                        == Some("ServiceAccount")
+                        && s.get("name").and_then(Value::as_str) == Some("default");
+                    if is_default_sa {
                         if let Some(m) = s.as_object_mut() {
                             m.insert("namespace".into(), json!(ns));
                         }
