@@ -218,10 +218,10 @@ fn absorb(
                 }
             }
         }
-        if let Some(v) = res.obj.get("immutable").cloned() {
-            if let Some(obj) = old.obj.as_object_mut() {
-                obj.insert("immutable".into(), v);
-            }
+        if let Some(v) = res.obj.get("immutable").cloned()
+            && let Some(obj) = old.obj.as_object_mut()
+        {
+            obj.insert("immutable".into(), v);
         }
     } else {
         let mut obj = res.obj.clone();
@@ -274,10 +274,10 @@ pub fn content_hash(obj: &Value) -> String {
     m.insert("data".into(), data);
     if kind == "Secret" {
         m.insert("type".into(), obj.get("type").cloned().unwrap_or(json!("")));
-    } else if let Some(Value::Object(b)) = obj.get("binaryData") {
-        if !b.is_empty() {
-            m.insert("binaryData".into(), Value::Object(b.clone()));
-        }
+    } else if let Some(Value::Object(b)) = obj.get("binaryData")
+        && !b.is_empty()
+    {
+        m.insert("binaryData".into(), Value::Object(b.clone()));
     }
     let encoded = go_json(&Value::Object(m));
     let digest = Sha256::digest(encoded.as_bytes());

@@ -19,14 +19,14 @@ fn walk(node: &mut Value, images: &[Image]) {
     match node {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
-                if key == "containers" || key == "initContainers" {
-                    if let Value::Array(items) = child {
-                        for c in items.iter_mut() {
-                            if let Some(Value::String(image)) = c.get_mut("image") {
-                                if let Some(new) = rewrite(image, images) {
-                                    *image = new;
-                                }
-                            }
+                if (key == "containers" || key == "initContainers")
+                    && let Value::Array(items) = child
+                {
+                    for c in items.iter_mut() {
+                        if let Some(Value::String(image)) = c.get_mut("image")
+                            && let Some(new) = rewrite(image, images)
+                        {
+                            *image = new;
                         }
                     }
                 }

@@ -13,17 +13,14 @@ pub fn namespace(ns: &str, acc: &mut [Resource]) {
         return;
     }
     for r in acc.iter_mut() {
-        if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding") {
-            if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
-                for s in subjects.iter_mut() {
-                    let is_default_sa = s.get("kind").and_then(Value::as_str)
-                        == Some("ServiceAccount")
-                        && s.get("name").and_then(Value::as_str) == Some("default");
-                    if is_default_sa {
-                        if let Some(m) = s.as_object_mut() {
-                            m.insert("namespace".into(), json!(ns));
-                        }
-                    }
+        if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding")
+            && let Some(Value::Array(subjects)) = r.obj.get_mut("subjects")
+        {
+            for s in subjects.iter_mut() {
+                let is_default_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                    && s.get("name").and_then(Value::as_str) == Some("default");
+                if is_default_sa && let Some(m) = s.as_object_mut() {
+                    m.insert("namespace".into(), json!(ns));
                 }
             }
         }
@@ -33,14 +30,13 @@ pub fn namespace(ns: &str, acc: &mut [Resource]) {
         if let Some(meta) = r.metadata_mut() {
             meta.insert("namespace".into(), json!(ns));
         }
-        if r.kind() == "APIService" {
-            if let Some(svc) = r
+        if r.kind() == "APIService"
+            && let Some(svc) = r
                 .obj
                 .pointer_mut("/spec/service")
                 .and_then(Value::as_object_mut)
-            {
-                svc.insert("namespace".into(), json!(ns));
-            }
+        {
+            svc.insert("namespace".into(), json!(ns));
         }
     }
 }

@@ -204,14 +204,13 @@ fn strategic(
 ) -> Result<(), KustomizeError> {
     let mut patch = patch.clone();
     // The patch does not change identity fields it merely repeats.
-    if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
-        if meta
+    if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut)
+        && meta
             .get("name")
             .and_then(Value::as_str)
             .is_some_and(|n| r.had_name(n))
-        {
-            meta.remove("name");
-        }
+    {
+        meta.remove("name");
     }
     let bytes = serde_json::to_vec(&patch).map_err(|e| loc.invalid(e.to_string()))?;
     let patched = match Schema::for_kind(r.group(), r.kind()) {
@@ -285,10 +284,11 @@ impl<'a> Compiled<'a> {
         {
             return false;
         }
-        if let Some(re) = &self.name {
-            if !re.is_match(r.name()) && !re.is_match(r.original_name()) {
-                return false;
-            }
+        if let Some(re) = &self.name
+            && !re.is_match(r.name())
+            && !re.is_match(r.original_name())
+        {
+            return false;
         }
         if let Some(re) = &self.namespace {
             let ns = |n: &str| {
@@ -310,15 +310,15 @@ impl<'a> Compiled<'a> {
                 .cloned()
                 .unwrap_or_else(|| empty.as_object().cloned().unwrap_or_default())
         };
-        if let Some(l) = &self.labels {
-            if !l.matches(&map("labels")) {
-                return false;
-            }
+        if let Some(l) = &self.labels
+            && !l.matches(&map("labels"))
+        {
+            return false;
         }
-        if let Some(a) = &self.annotations {
-            if !a.matches(&map("annotations")) {
-                return false;
-            }
+        if let Some(a) = &self.annotations
+            && !a.matches(&map("annotations"))
+        {
+            return false;
         }
         true
     }

@@ -181,13 +181,13 @@ fn list_matches(segment: &str, i: usize, item: &Value) -> bool {
     if segment == "*" {
         return true;
     }
-    if let Some(inner) = segment.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        if let Some((k, v)) = inner.split_once('=') {
-            return item.get(k).is_some_and(|x| match x {
-                Value::String(s) => s == v,
-                other => other.to_string() == v,
-            });
-        }
+    if let Some(inner) = segment.strip_prefix('[').and_then(|s| s.strip_suffix(']'))
+        && let Some((k, v)) = inner.split_once('=')
+    {
+        return item.get(k).is_some_and(|x| match x {
+            Value::String(s) => s == v,
+            other => *other == v,
+        });
     }
     segment.parse::<usize>().ok() == Some(i)
 }
