@@ -1,6 +1,6 @@
 //! Kubernetes API object logic shared by Ferry's API server and controllers:
-//! metadata accessors, name and label validation, and label/field selectors,
-//! all behaving (and wording their errors) like Kubernetes' apimachinery so
+//! metadata accessors, name and label validation, label/field selectors and
+//! patches, all behaving (and wording their errors) like Kubernetes' apimachinery so
 //! that kubectl, client-go and Argo CD see the answers they expect.
 //!
 //! This crate is pure logic over `serde_json::Value` objects: no I/O, no
@@ -17,8 +17,11 @@
 //! * [`validation`] — [`validate_object_meta`] on create/update, the
 //!   individual rules (`dns1123_subdomain`, `qualified_name`, ...) and
 //!   [`generate_name`].
+//! * [`patch`] — JSON patch, merge patch and strategic merge patch with the
+//!   built-in kinds' merge keys (used by the API server and by Kustomize).
 
 pub mod meta;
+pub mod patch;
 pub mod selector;
 pub mod validation;
 

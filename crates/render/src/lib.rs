@@ -4,13 +4,14 @@
 //!
 //! [`tree::Tree`] is what renderers read through: paths are relative to the repository root
 //! and can never leave it. [`manifest`] parses YAML/JSON documents with errors that name the
-//! file and line. Renderers: [`directory`] (plain YAML/JSON directories), [`helm`] (`helm template`
-//! with Argo CD's parameters, cached).
+//! file and line. Renderers: [`directory`] (plain YAML/JSON directories), [`kustomize`]
+//! (native Kustomize), [`helm`] (`helm template` with Argo CD's parameters, cached).
 //!
 //! This crate does not fetch anything: callers hand it a tree (see `ferry-source` for Git).
 
 pub mod directory;
 pub mod helm;
+pub mod kustomize;
 pub mod manifest;
 pub mod tree;
 

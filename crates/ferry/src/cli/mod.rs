@@ -4,6 +4,7 @@ mod apply;
 mod delete;
 mod discover;
 mod get;
+mod render;
 mod stdout;
 mod table;
 mod up;
@@ -47,6 +48,8 @@ enum Command {
     Delete(delete::Args),
     /// Show what a Warehouse subscription would select: image tags, chart versions.
     Discover(discover::Args),
+    /// Render a source directory (Kustomize, plain YAML) to multi-document YAML.
+    Render(render::Args),
     /// Print the client and server versions.
     Version(version::Args),
 }
@@ -58,6 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Get(a) => get::run(a).await,
         Command::Delete(a) => delete::run(a).await,
         Command::Discover(a) => discover::run(a).await,
+        Command::Render(a) => render::run(a).await,
         Command::Version(a) => version::run(a).await,
     }
 }

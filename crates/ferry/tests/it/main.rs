@@ -5,4 +5,5 @@
 
 mod discover;
 mod kube_client;
+mod render;
 mod up;

@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 
 use super::PatchError;
-use super::fields::json_eq;
+use super::json_eq;
 use super::schema::{ListStrategy, Schema};
 
 const DIRECTIVE: &str = "$patch";
@@ -760,7 +760,7 @@ mod tests {
         let err = smp(&json!({}), json!({"spec": {}}), Schema::schemaless()).unwrap_err();
         assert_eq!(err, PatchError::StrategicUnsupported);
         assert_eq!(err.status_code(), 415);
-        assert_eq!(err.to_string(), crate::patch::STRATEGIC_UNSUPPORTED_MESSAGE);
+        assert_eq!(err.to_string(), super::super::STRATEGIC_UNSUPPORTED_MESSAGE);
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl ListStrategy {
 
 /// The default a list-map key takes when an item omits it (`+default` on the key field); only
 /// `protocol` (ports) has one among the kinds served.
-pub(crate) fn key_default(key: &str) -> Option<&'static str> {
+pub fn key_default(key: &str) -> Option<&'static str> {
     match key {
         "protocol" => Some("TCP"),
         _ => None,

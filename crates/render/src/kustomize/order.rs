@@ -1,0 +1,101 @@
+//! Output order: Kustomize's legacy order by default (namespaces, then RBAC, config, services,
+//! workloads, ... webhooks last; ties by group/version/kind, namespace and name), or the order
+//! resources were read (`sortOptions.order: fifo`).
+
+use super::KustomizeError;
+use super::file::SortOptions;
+use super::resource::Resource;
+
+const ORDER_FIRST: [&str; 22] = [
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+const ORDER_LAST: [&str; 2] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+pub fn sort(
+    resources: &mut [Resource],
+    options: Option<&SortOptions>,
+    file: &str,
+) -> Result<(), KustomizeError> {
+    let (first, last): (Vec<String>, Vec<String>) = match options {
+        Some(o) if o.order == "fifo" => return Ok(()),
+        Some(o) if !o.order.is_empty() && o.order != "legacy" => {
+            return Err(KustomizeError::Invalid {
+                file: file.to_string(),
+                message: format!("sortOptions: unknown order `{}` (legacy or fifo)", o.order),
+            });
+        }
+        Some(SortOptions {
+            legacy_sort_options: Some(l),
+            ..
+        }) => (l.order_first.clone(), l.order_last.clone()),
+        _ => (
+            ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+            ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+        ),
+    };
+    let rank = |kind: &str| -> i64 {
+        if let Some(i) = first.iter().position(|k| k == kind) {
+            return i as i64 - first.len() as i64;
+        }
+        if let Some(i) = last.iter().position(|k| k == kind) {
+            return 1 + i as i64;
+        }
+        0
+    };
+    let gvk = |r: &Resource| {
+        let or = |s: &str, d: &str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        format!(
+            "{}_{}_{}",
+            or(r.group(), "~G"),
+            or(r.version(), "~V"),
+            or(r.kind(), "~K")
+        )
+    };
+    resources.sort_by(|a, b| {
+        rank(a.kind())
+            .cmp(&rank(b.kind()))
+            .then_with(|| gvk(a).cmp(&gvk(b)))
+            .then_with(|| legacy_key(a).cmp(&legacy_key(b)))
+    });
+    Ok(())
+}
+
+fn legacy_key(r: &Resource) -> (String, String) {
+    let ns = if r.namespace().is_empty() {
+        "~X"
+    } else {
+        r.namespace()
+    };
+    (ns.to_string(), r.name().to_string())
+}

@@ -1,0 +1,325 @@
+//! `patches`, `patchesStrategicMerge` and `patchesJson6902`: strategic merge patches (with the
+//! built-in kinds' merge keys, from `ferry_api::patch`; JSON merge patch for other kinds) and
+//! RFC 6902 JSON patches, applied to the resources a target selector picks.
+
+use ferry_api::LabelSelector;
+use ferry_api::patch::{Schema, apply_json_patch, apply_merge_patch, apply_strategic_merge_patch};
+use regex::Regex;
+use serde_json::Value;
+
+use super::file::{Patch, Selector};
+use super::resource::{Resource, group_of, same_namespace};
+use super::{KustomizeError, Location};
+use crate::manifest::parse_documents;
+
+/// Legacy `patchesStrategicMerge`: paths or inline patches, each targeting the object it names.
+pub fn strategic_merge_legacy(
+    loc: &Location,
+    entries: &[String],
+    acc: &mut [Resource],
+) -> Result<(), KustomizeError> {
+    for entry in entries {
+        let (origin, bytes) = inline_or_file(loc, entry)?;
+        for patch in parse_documents(&origin, &bytes)? {
+            strategic_by_own_id(loc, &origin, &patch, acc)?;
+        }
+    }
+    Ok(())
+}
+
+/// `patches`: a strategic merge patch or a JSON 6902 patch, with an optional target.
+pub fn patches(
+    loc: &Location,
+    entries: &[Patch],
+    acc: &mut [Resource],
+) -> Result<(), KustomizeError> {
+    for p in entries {
+        let (origin, bytes) = content(loc, p)?;
+        if let Some((k, _)) = p.options.iter().find(|(_, v)| **v) {
+            return Err(loc.invalid(format!(
+                "patches: option `{k}` is not supported by Ferry's Kustomize yet"
+            )));
+        }
+        let docs = parse_json6902_or_docs(&origin, &bytes)?;
+        match docs {
+            Parsed::Json6902(ops) => {
+                let Some(target) = &p.target else {
+                    return Err(
+                        loc.invalid(format!("{origin}: a JSON 6902 patch needs a `target`"))
+                    );
+                };
+                json6902(loc, &origin, target, &ops, acc)?;
+            }
+            Parsed::Strategic(docs) => {
+                for patch in docs {
+                    match &p.target {
+                        None => strategic_by_own_id(loc, &origin, &patch, acc)?,
+                        Some(target) => {
+                            let sel = Compiled::new(loc, target)?;
+                            for r in acc.iter_mut().filter(|r| sel.matches(r)) {
+                                let mut patch = patch.clone();
+                                // The patch's own name and namespace do not rename the target.
+                                if let Some(meta) =
+                                    patch.get_mut("metadata").and_then(Value::as_object_mut)
+                                {
+                                    meta.remove("name");
+                                    meta.remove("namespace");
+                                }
+                                strategic(loc, &origin, r, &patch)?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Legacy `patchesJson6902`.
+pub fn json6902_legacy(
+    loc: &Location,
+    entries: &[Patch],
+    acc: &mut [Resource],
+) -> Result<(), KustomizeError> {
+    for p in entries {
+        let (origin, bytes) = content(loc, p)?;
+        let Parsed::Json6902(ops) = parse_json6902_or_docs(&origin, &bytes)? else {
+            return Err(loc.invalid(format!(
+                "{origin}: not a JSON 6902 patch (a list of operations)"
+            )));
+        };
+        let Some(target) = &p.target else {
+            return Err(loc.invalid(format!("{origin}: patchesJson6902 needs a `target`")));
+        };
+        json6902(loc, &origin, target, &ops, acc)?;
+    }
+    Ok(())
+}
+
+enum Parsed {
+    Json6902(Value),
+    Strategic(Vec<Value>),
+}
+
+fn parse_json6902_or_docs(origin: &str, bytes: &[u8]) -> Result<Parsed, KustomizeError> {
+    // A JSON 6902 patch is one YAML/JSON sequence.
+    if let Ok(v @ Value::Array(_)) = yaml_serde::from_slice::<Value>(bytes) {
+        return Ok(Parsed::Json6902(v));
+    }
+    Ok(Parsed::Strategic(parse_documents(origin, bytes)?))
+}
+
+/// A patch given by `path` (a file of the kustomization) or inline `patch`.
+fn content(loc: &Location, p: &Patch) -> Result<(String, Vec<u8>), KustomizeError> {
+    match (p.path.is_empty(), p.patch.is_empty()) {
+        (false, true) => loc.read(&p.path),
+        (true, false) => Ok((
+            format!("{} (inline patch)", loc.file),
+            p.patch.clone().into_bytes(),
+        )),
+        _ => Err(loc.invalid("a patch needs exactly one of `path` and `patch`")),
+    }
+}
+
+/// A `patchesStrategicMerge` entry: inline YAML if it has a newline or looks like an object,
+/// else a file.
+fn inline_or_file(loc: &Location, entry: &str) -> Result<(String, Vec<u8>), KustomizeError> {
+    if entry.contains('\n') || entry.trim_start().starts_with('{') {
+        Ok((
+            format!("{} (inline patch)", loc.file),
+            entry.as_bytes().to_vec(),
+        ))
+    } else {
+        loc.read(entry)
+    }
+}
+
+fn json6902(
+    loc: &Location,
+    origin: &str,
+    target: &Selector,
+    ops: &Value,
+    acc: &mut [Resource],
+) -> Result<(), KustomizeError> {
+    let sel = Compiled::new(loc, target)?;
+    let bytes = serde_json::to_vec(ops).map_err(|e| loc.invalid(e.to_string()))?;
+    for r in acc.iter_mut().filter(|r| sel.matches(r)) {
+        let patched = apply_json_patch(&r.obj, &bytes)
+            .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
+        set_patched(r, patched);
+    }
+    Ok(())
+}
+
+/// A strategic merge patch applied to the object with the patch's own kind, name and namespace.
+fn strategic_by_own_id(
+    loc: &Location,
+    origin: &str,
+    patch: &Value,
+    acc: &mut [Resource],
+) -> Result<(), KustomizeError> {
+    let kind = patch
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let api_version = patch
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = patch
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ns = patch.pointer("/metadata/namespace").and_then(Value::as_str);
+    let found: Vec<usize> = acc
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.kind() == kind
+                && r.group() == group_of(api_version)
+                && r.had_name(name)
+                && ns.is_none_or(|ns| {
+                    same_namespace(ns, r.namespace()) || same_namespace(ns, &r.original_namespace)
+                })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match found.as_slice() {
+        [i] => strategic(loc, origin, &mut acc[*i], patch),
+        [] => Err(loc.invalid(format!(
+            "{origin}: no resource matches the patch for {kind} {name}"
+        ))),
+        _ => Err(loc.invalid(format!(
+            "{origin}: several resources match the patch for {kind} {name}; give it a namespace"
+        ))),
+    }
+}
+
+fn strategic(
+    loc: &Location,
+    origin: &str,
+    r: &mut Resource,
+    patch: &Value,
+) -> Result<(), KustomizeError> {
+    let mut patch = patch.clone();
+    // The patch does not change identity fields it merely repeats.
+    if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut)
+        && meta
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| r.had_name(n))
+    {
+        meta.remove("name");
+    }
+    let bytes = serde_json::to_vec(&patch).map_err(|e| loc.invalid(e.to_string()))?;
+    let patched = match Schema::for_kind(r.group(), r.kind()) {
+        Some(schema) => apply_strategic_merge_patch(&r.obj, &bytes, schema),
+        None => apply_merge_patch(&r.obj, &bytes),
+    }
+    .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
+    set_patched(r, patched);
+    Ok(())
+}
+
+/// Replaces the object with its patched form; a name change by the patch is remembered.
+fn set_patched(r: &mut Resource, patched: Value) {
+    let new_name = patched
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let old_name = r.name().to_string();
+    r.obj = patched;
+    if new_name != old_name {
+        if let Some(meta) = r.metadata_mut() {
+            meta.insert("name".into(), Value::String(old_name));
+        }
+        r.rename(new_name);
+    }
+}
+
+/// A target selector with its regular expressions and label selectors compiled.
+pub struct Compiled<'a> {
+    sel: &'a Selector,
+    name: Option<Regex>,
+    namespace: Option<Regex>,
+    labels: Option<LabelSelector>,
+    annotations: Option<LabelSelector>,
+}
+
+impl<'a> Compiled<'a> {
+    pub fn new(loc: &Location, sel: &'a Selector) -> Result<Self, KustomizeError> {
+        let anchored = |s: &str| -> Result<Option<Regex>, KustomizeError> {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            Regex::new(&format!("^(?:{s})$"))
+                .map(Some)
+                .map_err(|e| loc.invalid(format!("target: {e}")))
+        };
+        let selector = |s: &str| -> Result<Option<LabelSelector>, KustomizeError> {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            LabelSelector::parse(s)
+                .map(Some)
+                .map_err(|e| loc.invalid(format!("target selector `{s}`: {e}")))
+        };
+        Ok(Self {
+            sel,
+            name: anchored(&sel.name)?,
+            namespace: anchored(&sel.namespace)?,
+            labels: selector(&sel.label_selector)?,
+            annotations: selector(&sel.annotation_selector)?,
+        })
+    }
+
+    /// Whether the resource is selected (names and namespaces match current or original).
+    pub fn matches(&self, r: &Resource) -> bool {
+        let s = self.sel;
+        if (!s.kind.is_empty() && s.kind != r.kind())
+            || (!s.group.is_empty() && s.group != r.group())
+            || (!s.version.is_empty() && s.version != r.version())
+        {
+            return false;
+        }
+        if let Some(re) = &self.name
+            && !re.is_match(r.name())
+            && !re.is_match(r.original_name())
+        {
+            return false;
+        }
+        if let Some(re) = &self.namespace {
+            let ns = |n: &str| {
+                if n.is_empty() {
+                    "default".to_string()
+                } else {
+                    n.to_string()
+                }
+            };
+            if !re.is_match(&ns(r.namespace())) && !re.is_match(&ns(&r.original_namespace)) {
+                return false;
+            }
+        }
+        let empty = Value::Object(Default::default());
+        let map = |field: &str| {
+            r.obj
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_else(|| empty.as_object().cloned().unwrap_or_default())
+        };
+        if let Some(l) = &self.labels
+            && !l.matches(&map("labels"))
+        {
+            return false;
+        }
+        if let Some(a) = &self.annotations
+            && !a.matches(&map("annotations"))
+        {
+            return false;
+        }
+        true
+    }
+}

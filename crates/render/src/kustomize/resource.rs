@@ -1,0 +1,177 @@
+//! One object on its way through a Kustomize build, with what Kustomize remembers about it:
+//! the names and namespaces it had before (name references and patch targets match those too)
+//! and whether a generator made it (its name then gets the content hash at the very end).
+
+use serde_json::{Map, Value};
+
+/// A resource of the build.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub obj: Value,
+    /// Names this resource had before its current one, oldest first.
+    pub previous_names: Vec<String>,
+    /// The namespace it was read or generated with.
+    pub original_namespace: String,
+    /// Set for generated ConfigMaps and Secrets whose name gets the content-hash suffix.
+    pub needs_hash: bool,
+}
+
+impl Resource {
+    pub fn new(obj: Value) -> Self {
+        let original_namespace = str_at(&obj, &["metadata", "namespace"]).to_string();
+        Self {
+            obj,
+            previous_names: Vec::new(),
+            original_namespace,
+            needs_hash: false,
+        }
+    }
+
+    pub fn kind(&self) -> &str {
+        str_at(&self.obj, &["kind"])
+    }
+
+    pub fn api_version(&self) -> &str {
+        str_at(&self.obj, &["apiVersion"])
+    }
+
+    /// The API group (`""` for the core group).
+    pub fn group(&self) -> &str {
+        group_of(self.api_version())
+    }
+
+    pub fn version(&self) -> &str {
+        let v = self.api_version();
+        v.rsplit_once('/').map_or(v, |(_, v)| v)
+    }
+
+    pub fn name(&self) -> &str {
+        str_at(&self.obj, &["metadata", "name"])
+    }
+
+    pub fn namespace(&self) -> &str {
+        str_at(&self.obj, &["metadata", "namespace"])
+    }
+
+    /// The original name (as first read or generated).
+    pub fn original_name(&self) -> &str {
+        self.previous_names
+            .first()
+            .map_or_else(|| self.name(), String::as_str)
+    }
+
+    /// Whether `name` is this resource's current or any earlier name.
+    pub fn had_name(&self, name: &str) -> bool {
+        self.name() == name || self.previous_names.iter().any(|n| n == name)
+    }
+
+    /// Renames, remembering the old name.
+    pub fn rename(&mut self, name: String) {
+        if name == self.name() {
+            return;
+        }
+        self.previous_names.push(self.name().to_string());
+        if let Some(meta) = self.metadata_mut() {
+            meta.insert("name".into(), Value::String(name));
+        }
+    }
+
+    /// `metadata` as a map, created if missing (`None` only if the object is not a map).
+    pub fn metadata_mut(&mut self) -> Option<&mut Map<String, Value>> {
+        let obj = self.obj.as_object_mut()?;
+        let meta = obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !meta.is_object() {
+            *meta = Value::Object(Map::new());
+        }
+        meta.as_object_mut()
+    }
+
+    /// Whether this is the same object as `other` names: kind, group, name, namespace (current
+    /// ids), as Kustomize's resource ids compare.
+    pub fn same_id(&self, other: &Resource) -> bool {
+        self.kind() == other.kind()
+            && self.group() == other.group()
+            && self.name() == other.name()
+            && same_namespace(self.namespace(), other.namespace())
+    }
+
+    /// `group/version/Kind namespace/name` for messages.
+    pub fn describe(&self) -> String {
+        let ns = self.namespace();
+        if ns.is_empty() {
+            format!("{} {}", self.kind(), self.name())
+        } else {
+            format!("{} {ns}/{}", self.kind(), self.name())
+        }
+    }
+
+    pub fn is_cluster_scoped(&self) -> bool {
+        is_cluster_scoped(self.kind())
+    }
+}
+
+/// The group of an `apiVersion`.
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// Namespaces compare with `""` meaning `default`, as Kustomize's ids do.
+pub fn same_namespace(a: &str, b: &str) -> bool {
+    let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
+    norm(a) == norm(b)
+}
+
+/// The string at a path, or `""`.
+pub fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = obj;
+    for p in path {
+        match cur.get(p) {
+            Some(v) => cur = v,
+            None => return "",
+        }
+    }
+    cur.as_str().unwrap_or("")
+}
+
+/// The built-in kinds that are not namespaced (Kustomize never sets a namespace on them).
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Namespace"
+            | "Node"
+            | "PersistentVolume"
+            | "ComponentStatus"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
+            | "CustomResourceDefinition"
+            | "APIService"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingWebhookConfiguration"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "MutatingAdmissionPolicy"
+            | "MutatingAdmissionPolicyBinding"
+            | "StorageClass"
+            | "VolumeAttachment"
+            | "CSIDriver"
+            | "CSINode"
+            | "PriorityClass"
+            | "PriorityLevelConfiguration"
+            | "FlowSchema"
+            | "RuntimeClass"
+            | "IngressClass"
+            | "CertificateSigningRequest"
+            | "TokenReview"
+            | "SelfSubjectReview"
+            | "SelfSubjectAccessReview"
+            | "SelfSubjectRulesReview"
+            | "SubjectAccessReview"
+            | "PodSecurityPolicy"
+            | "ClusterTrustBundle"
+            | "DeviceClass"
+            | "IPAddress"
+            | "ServiceCIDR"
+    )
+}
