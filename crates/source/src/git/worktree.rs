@@ -144,6 +144,16 @@ impl Default for PushOptions {
     }
 }
 
+impl PushOptions {
+    /// Kargo's `generateTargetBranch: true`: a branch of the promotion's own
+    /// (`kargo/promotion/<promotion>`), for a pull request to start from.
+    pub fn generated_target_branch(promotion: &str) -> GitResult<String> {
+        let branch = format!("kargo/promotion/{promotion}");
+        validate_ref_name(&branch)?;
+        Ok(branch)
+    }
+}
+
 /// What [`Worktree::push`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushOutcome {

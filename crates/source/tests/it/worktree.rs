@@ -98,10 +98,13 @@ async fn clone_write_commit_push() {
         "Kargo Promoter <promoter@example.com>|Ferry <ferry@example.com>|promote v2\n\nbody"
     );
 
-    // Pushing to another (new) branch.
+    // Pushing to another (new) branch: Kargo's generateTargetBranch.
+    let generated = PushOptions::generated_target_branch("abc").unwrap();
+    assert_eq!(generated, "kargo/promotion/abc");
+    assert!(PushOptions::generated_target_branch("a..b").is_err());
     let other = tree
         .push(&PushOptions {
-            target_branch: Some("kargo/promotion/abc".into()),
+            target_branch: Some(generated),
             ..fast_push()
         })
         .await
