@@ -19,4 +19,5 @@ pub mod helm;
 pub mod oci;
 pub mod secrets;
 pub mod semver;
+mod subscription;
 pub mod url;

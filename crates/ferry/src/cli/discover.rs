@@ -117,11 +117,17 @@ struct GitArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     strict_semvers: bool,
     /// Keep only tags matching one of these regexes (repeatable).
-    #[arg(long, visible_alias = "allow-tags")]
+    #[arg(long)]
     allow_tags_regexes: Vec<String>,
+    /// Deprecated form of --allow-tags-regexes: one regex.
+    #[arg(long)]
+    allow_tags: Option<String>,
     /// Drop tags matching any of these regexes (repeatable).
-    #[arg(long, visible_alias = "ignore-tags")]
+    #[arg(long)]
     ignore_tags_regexes: Vec<String>,
+    /// Deprecated form of --ignore-tags-regexes: exact tags to drop (repeatable).
+    #[arg(long)]
+    ignore_tags: Vec<String>,
     /// Only commits touching these paths (prefix, `glob:` or `regex:`; repeatable).
     #[arg(long)]
     include_paths: Vec<String>,
@@ -130,7 +136,7 @@ struct GitArgs {
     exclude_paths: Vec<String>,
     /// Only commits or tags created at or after this RFC 3339 time.
     #[arg(long)]
-    since: Option<chrono::DateTime<chrono::Utc>>,
+    since: Option<String>,
     /// How many commits to report (1..100).
     #[arg(long, default_value_t = 20)]
     discovery_limit: usize,
@@ -153,21 +159,36 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn git(args: GitArgs) -> anyhow::Result<()> {
-    let selection = CommitSelection {
-        strategy: args
-            .commit_selection_strategy
-            .parse()
-            .map_err(anyhow::Error::msg)?,
-        branch: args.branch,
-        semver_constraint: args.semver_constraint,
-        strict_semvers: args.strict_semvers,
-        allow_tags_regexes: args.allow_tags_regexes,
-        ignore_tags_regexes: args.ignore_tags_regexes,
-        include_paths: args.include_paths,
-        exclude_paths: args.exclude_paths,
-        since: args.since,
-        discovery_limit: args.discovery_limit,
-    };
+    // The flags become a subscription so they are read exactly as a Warehouse's would be.
+    let mut sub = Map::new();
+    sub.insert("repoURL".into(), json!(args.repo_url));
+    sub.insert(
+        "commitSelectionStrategy".into(),
+        json!(args.commit_selection_strategy),
+    );
+    for (field, value) in [
+        ("branch", &args.branch),
+        ("semverConstraint", &args.semver_constraint),
+        ("allowTags", &args.allow_tags),
+        ("since", &args.since),
+    ] {
+        if let Some(v) = value {
+            sub.insert(field.into(), json!(v));
+        }
+    }
+    sub.insert("strictSemvers".into(), json!(args.strict_semvers));
+    sub.insert("allowTagsRegexes".into(), json!(args.allow_tags_regexes));
+    sub.insert("ignoreTagsRegexes".into(), json!(args.ignore_tags_regexes));
+    if !args.ignore_tags.is_empty() {
+        sub.insert("ignoreTags".into(), json!(args.ignore_tags));
+    }
+    sub.insert("includePaths".into(), json!(args.include_paths));
+    sub.insert("excludePaths".into(), json!(args.exclude_paths));
+    sub.insert("discoveryLimit".into(), json!(args.discovery_limit));
+    let (selection, warnings) = CommitSelection::from_subscription(&Value::Object(sub))?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
     let creds = match (args.username, std::env::var("FERRY_GIT_PASSWORD").ok()) {
         (Some(user), Some(password)) => Some(Credentials::basic(user, password)),
         (Some(_), None) => anyhow::bail!("--username needs the password in $FERRY_GIT_PASSWORD"),

@@ -363,6 +363,30 @@ impl Mirror {
             .map(str::to_string))
     }
 
+    /// The paths a commit changes (against its first parent; every path for a root commit; a
+    /// clean merge changes none of its own, as with `git show`).
+    pub(crate) async fn changed_paths(&self, commit: &CommitId) -> GitResult<Vec<String>> {
+        let out = self
+            .inner
+            .runner
+            .run(self.call("diff-tree").args([
+                "diff-tree",
+                "--root",
+                "-r",
+                "--name-only",
+                "--no-commit-id",
+                "-z",
+                "--end-of-options",
+                commit.as_str(),
+            ]))
+            .await?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
+
     /// Every branch and tag, sorted by ref name as `git ls-remote` lists them.
     pub(crate) async fn local_refs(&self) -> GitResult<Vec<LocalRef>> {
         let out = self

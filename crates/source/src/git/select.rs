@@ -12,6 +12,7 @@ use super::history::CommitQuery;
 use super::mirror::Mirror;
 use super::path_filter::PathFilter;
 use crate::semver::{Constraint, Version};
+use crate::subscription::Fields;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum CommitSelectionStrategy {
@@ -67,6 +68,42 @@ impl Default for CommitSelection {
             since: None,
             discovery_limit: 20,
         }
+    }
+}
+
+impl CommitSelection {
+    /// Reads a Warehouse `git` subscription (its JSON), with the deprecated `allowTags` and
+    /// `ignoreTags` accepted and a warning for each. `expressionFilter` is left to the caller
+    /// (the promotion engine evaluates expressions over the candidates returned here).
+    pub fn from_subscription(sub: &serde_json::Value) -> GitResult<(Self, Vec<String>)> {
+        let fields = Fields { kind: "git", sub };
+        let mut warnings = Vec::new();
+        let mut selection = Self::default();
+        let read = |selection: &mut Self, warnings: &mut Vec<String>| -> Result<(), String> {
+            if let Some(strategy) = fields.string("commitSelectionStrategy")? {
+                selection.strategy = strategy.parse()?;
+            }
+            selection.branch = fields.string("branch")?;
+            selection.semver_constraint = fields.string("semverConstraint")?;
+            if let Some(strict) = fields.boolean("strictSemvers")? {
+                selection.strict_semvers = strict;
+            }
+            (selection.allow_tags_regexes, selection.ignore_tags_regexes) =
+                fields.tag_filters(warnings)?;
+            selection.include_paths = fields.strings("includePaths")?;
+            selection.exclude_paths = fields.strings("excludePaths")?;
+            if let Some(since) = fields.string("since")? {
+                let since = DateTime::parse_from_rfc3339(&since)
+                    .map_err(|e| format!("since must be an RFC 3339 time: {e}"))?;
+                selection.since = Some(since.with_timezone(&Utc));
+            }
+            if let Some(limit) = fields.count("discoveryLimit")? {
+                selection.discovery_limit = limit;
+            }
+            Ok(())
+        };
+        read(&mut selection, &mut warnings).map_err(invalid)?;
+        Ok((selection, warnings))
     }
 }
 
@@ -130,11 +167,6 @@ impl Mirror {
                 })
                 .collect());
         }
-        if !filter.is_empty() {
-            return Err(invalid(
-                "includePaths/excludePaths apply to NewestFromBranch only in this version".into(),
-            ));
-        }
         if selection.branch.is_some() {
             return Err(invalid(format!(
                 "branch applies to NewestFromBranch only, not {:?}",
@@ -193,18 +225,69 @@ impl Mirror {
             }),
             CommitSelectionStrategy::NewestFromBranch => {}
         }
-        Ok(tags
-            .into_iter()
-            .take(selection.discovery_limit)
-            .map(|t| DiscoveredCommit {
-                id: t.commit.to_string(),
+        // With path filters a tag counts only if its commit touches an included path (as
+        // NewestFromBranch judges commits); checked in selection order until the limit.
+        let mut selected = Vec::new();
+        for tag in tags {
+            if selected.len() == selection.discovery_limit {
+                break;
+            }
+            if !filter.is_empty() && !filter.matches_any(&self.changed_paths(&tag.commit).await?) {
+                continue;
+            }
+            selected.push(DiscoveredCommit {
+                id: tag.commit.to_string(),
                 branch: None,
-                tag: Some(t.name),
-                subject: t.subject,
-                author: t.author.to_string(),
-                committer: t.committer.to_string(),
-                creator_date: t.creator_date.to_rfc3339(),
-            })
-            .collect())
+                tag: Some(tag.name),
+                subject: tag.subject,
+                author: tag.author.to_string(),
+                committer: tag.committer.to_string(),
+                creator_date: tag.creator_date.to_rfc3339(),
+            });
+        }
+        Ok(selected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_git_subscriptions_with_deprecated_names() {
+        let (s, warnings) = CommitSelection::from_subscription(&json!({
+            "repoURL": "https://github.com/example/repo",
+            "commitSelectionStrategy": "SemVer",
+            "semverConstraint": "^1",
+            "allowTags": "^v",
+            "ignoreTags": ["v1.0.0"],
+            "includePaths": ["apps/"],
+            "since": "2024-01-01T00:00:00Z",
+            "discoveryLimit": 5,
+        }))
+        .unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(s.strategy, CommitSelectionStrategy::SemVer);
+        assert_eq!(s.allow_tags_regexes, ["^v"]);
+        assert_eq!(s.ignore_tags_regexes, ["^v1\\.0\\.0$"]);
+        assert_eq!(s.discovery_limit, 5);
+        assert!(s.strict_semvers);
+        for (sub, expected) in [
+            (
+                json!({"commitSelectionStrategy": "Newest"}),
+                "unknown commitSelectionStrategy",
+            ),
+            (json!({"since": "yesterday"}), "RFC 3339"),
+            (
+                json!({"includePaths": "apps/"}),
+                "includePaths must be a list",
+            ),
+        ] {
+            let err = CommitSelection::from_subscription(&sub)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 }

@@ -14,6 +14,7 @@ use super::manifest::{IndexEntry, ManifestKind, Platform};
 use super::reference::ImageRepo;
 use crate::credentials::Credentials;
 use crate::semver::{Constraint, Version};
+use crate::subscription::Fields;
 
 /// Manifests fetched at once while resolving candidates: a whole default `discoveryLimit` in
 /// one round trip (the per-host rate limit still applies).
@@ -411,68 +412,33 @@ impl ImageSelection {
     pub fn from_subscription(
         sub: &serde_json::Value,
     ) -> Result<(Self, Vec<String>), DiscoveryError> {
-        let invalid = DiscoveryError::Invalid;
+        let fields = Fields { kind: "image", sub };
         let mut warnings = Vec::new();
         let mut selection = Self::default();
-        let str_field = |name: &str| -> Result<Option<String>, DiscoveryError> {
-            match sub.get(name) {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(invalid(format!("{name} must be a string"))),
+        let read = |selection: &mut Self, warnings: &mut Vec<String>| -> Result<(), String> {
+            if let Some(strategy) = fields.string("imageSelectionStrategy")? {
+                selection.strategy = strategy.parse()?;
             }
-        };
-        let list_field = |name: &str| -> Result<Vec<String>, DiscoveryError> {
-            match sub.get(name) {
-                None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-                Some(serde_json::Value::Array(items)) => items
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(str::to_string)
-                            .ok_or_else(|| invalid(format!("{name} must list strings")))
-                    })
-                    .collect(),
-                Some(_) => Err(invalid(format!("{name} must be a list of strings"))),
+            selection.constraint = fields.string("constraint")?;
+            if let Some(old) = fields.string("semverConstraint")? {
+                warnings.push("image.semverConstraint is deprecated: use constraint".into());
+                selection.constraint.get_or_insert(old);
             }
+            if let Some(strict) = fields.boolean("strictSemvers")? {
+                selection.strict_semvers = strict;
+            }
+            (selection.allow_tags_regexes, selection.ignore_tags_regexes) =
+                fields.tag_filters(warnings)?;
+            selection.platform = fields.string("platform")?;
+            if let Some(cache_by_tag) = fields.boolean("cacheByTag")? {
+                selection.cache_by_tag = cache_by_tag;
+            }
+            if let Some(limit) = fields.count("discoveryLimit")? {
+                selection.discovery_limit = limit;
+            }
+            Ok(())
         };
-        if let Some(strategy) = str_field("imageSelectionStrategy")? {
-            selection.strategy = strategy.parse().map_err(invalid)?;
-        }
-        selection.constraint = str_field("constraint")?;
-        if let Some(old) = str_field("semverConstraint")? {
-            warnings.push("image.semverConstraint is deprecated: use constraint".into());
-            selection.constraint.get_or_insert(old);
-        }
-        if let Some(strict) = sub.get("strictSemvers") {
-            selection.strict_semvers = strict
-                .as_bool()
-                .ok_or_else(|| invalid("strictSemvers must be true or false".into()))?;
-        }
-        selection.allow_tags_regexes = list_field("allowTagsRegexes")?;
-        if let Some(old) = str_field("allowTags")? {
-            warnings.push("image.allowTags is deprecated: use allowTagsRegexes".into());
-            selection.allow_tags_regexes.push(old);
-        }
-        selection.ignore_tags_regexes = list_field("ignoreTagsRegexes")?;
-        let ignored = list_field("ignoreTags")?;
-        if !ignored.is_empty() {
-            warnings.push("image.ignoreTags is deprecated: use ignoreTagsRegexes".into());
-            selection
-                .ignore_tags_regexes
-                .extend(ignored.iter().map(|t| format!("^{}$", regex::escape(t))));
-        }
-        selection.platform = str_field("platform")?;
-        if let Some(cache_by_tag) = sub.get("cacheByTag") {
-            selection.cache_by_tag = cache_by_tag
-                .as_bool()
-                .ok_or_else(|| invalid("cacheByTag must be true or false".into()))?;
-        }
-        if let Some(limit) = sub.get("discoveryLimit") {
-            selection.discovery_limit = limit
-                .as_u64()
-                .and_then(|l| usize::try_from(l).ok())
-                .ok_or_else(|| invalid("discoveryLimit must be a whole number".into()))?;
-        }
+        read(&mut selection, &mut warnings).map_err(DiscoveryError::Invalid)?;
         selection.compile()?;
         Ok((selection, warnings))
     }

@@ -76,6 +76,24 @@ async fn every_commit_selection_strategy() {
         .await,
         ["v2.0.0-rc.1", "v1.10.0", "1.3"]
     );
+    // Path filters judge each tag's commit: release commits touch only version.txt.
+    for (include, exclude, expected) in [
+        (
+            vec!["version.txt"],
+            vec![],
+            vec!["v1.10.0", "v1.2.0", "v1.0.0"],
+        ),
+        (vec!["apps/"], vec![], vec![]),
+        (vec![], vec!["glob:*.txt"], vec![]),
+    ] {
+        let got = pick(CommitSelection {
+            include_paths: include.iter().map(|s| s.to_string()).collect(),
+            exclude_paths: exclude.iter().map(|s| s.to_string()).collect(),
+            ..with(CommitSelectionStrategy::SemVer)
+        })
+        .await;
+        assert_eq!(got, expected, "include {include:?} exclude {exclude:?}");
+    }
     assert_eq!(
         pick(with(CommitSelectionStrategy::Lexical)).await,
         [
