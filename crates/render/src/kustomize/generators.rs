@@ -183,7 +183,8 @@ fn absorb(
         g.behavior.as_str()
     };
     if behavior == "create" {
-        return add(acc, res, &loc.file);
+        let mut ids = acc.iter().map(Resource::id_key).collect();
+        return add(acc, &mut ids, res, &loc.file);
     }
     if behavior != "merge" && behavior != "replace" {
         return Err(loc.invalid(format!(

@@ -28,6 +28,7 @@ mod resource;
 
 use crate::manifest::{Manifest, ParseError, parse_documents};
 use crate::tree::{Tree, TreeError, join};
+use std::collections::HashSet;
 
 use file::Kustomization;
 use resource::Resource;
@@ -198,8 +199,9 @@ impl Builder<'_> {
             file,
         };
         let mut acc = acc;
+        let mut ids: HashSet<String> = acc.iter().map(Resource::id_key).collect();
         for reference in k.resources.iter().chain(&k.bases) {
-            self.resource(&loc, reference, &mut acc)?;
+            self.resource(&loc, reference, &mut acc, &mut ids)?;
         }
         for crd in &k.crds {
             let (path, bytes) = loc.read(crd)?;
@@ -231,27 +233,33 @@ impl Builder<'_> {
         loc: &Location,
         reference: &str,
         acc: &mut Vec<Resource>,
+        ids: &mut HashSet<String>,
     ) -> Result<(), KustomizeError> {
         let path = loc.resolve(reference, false)?;
         if self.tree.is_dir(&path) {
             let (built, _) = self.target(&path, Vec::new(), false)?;
             for r in built {
-                add(acc, r, &loc.file)?;
+                add(acc, ids, r, &loc.file)?;
             }
             return Ok(());
         }
         // A file must be inside the kustomization's directory (Kustomize's load restrictions).
         let (path, bytes) = loc.read(reference)?;
         for obj in parse_documents(&path, &bytes)? {
-            add(acc, Resource::new(obj), &loc.file)?;
+            add(acc, ids, Resource::new(obj), &loc.file)?;
         }
         Ok(())
     }
 }
 
-/// Adds a resource, refusing a second one with the same id.
-fn add(acc: &mut Vec<Resource>, r: Resource, file: &str) -> Result<(), KustomizeError> {
-    if acc.iter().any(|o| o.same_id(&r)) {
+/// Adds a resource, refusing a second one with the same id (`ids` holds those of `acc`).
+fn add(
+    acc: &mut Vec<Resource>,
+    ids: &mut HashSet<String>,
+    r: Resource,
+    file: &str,
+) -> Result<(), KustomizeError> {
+    if !ids.insert(r.id_key()) {
         return Err(KustomizeError::invalid(
             file,
             format!(

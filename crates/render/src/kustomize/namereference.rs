@@ -4,6 +4,7 @@
 //! in Ingresses, claims, ...). Done once, at the end of the top-level build.
 
 use serde_json::Value;
+use std::collections::HashMap;
 
 use super::KustomizeError;
 use super::fieldspec::split_path;
@@ -296,6 +297,22 @@ pub fn fix(resources: &mut [Resource], extra: &[RefSpec]) {
             cluster_scoped: r.is_cluster_scoped(),
         })
         .collect();
+    // Candidates by (kind, name or previous name): lookups stay cheap on large trees.
+    let mut by_name: HashMap<(&str, &str), Vec<&Candidate>> = HashMap::new();
+    for c in &candidates {
+        by_name
+            .entry((c.kind.as_str(), c.name.as_str()))
+            .or_default()
+            .push(c);
+        for n in &c.names {
+            if n != &c.name {
+                by_name
+                    .entry((c.kind.as_str(), n.as_str()))
+                    .or_default()
+                    .push(c);
+            }
+        }
+    }
     let specs: Vec<RefSpec> = builtin().into_iter().chain(extra.iter().cloned()).collect();
     for r in resources.iter_mut() {
         let referrer_ns = r.namespace().to_string();
@@ -309,11 +326,11 @@ pub fn fix(resources: &mut [Resource], extra: &[RefSpec]) {
             .collect();
         for s in applicable {
             let lookup = |name: &str, ns: &str| -> Option<&Candidate> {
-                candidates.iter().find(|c| {
-                    c.kind == s.referral_kind
-                        && (c.name == name || c.names.iter().any(|n| n == name))
-                        && (referrer_cluster && ns.is_empty() || c.in_namespace(ns))
-                })
+                by_name
+                    .get(&(s.referral_kind.as_str(), name))?
+                    .iter()
+                    .find(|c| referrer_cluster && ns.is_empty() || c.in_namespace(ns))
+                    .copied()
             };
             let segments = split_path(&s.path);
             visit(&mut r.obj, &segments, &mut |v: &mut Value| {

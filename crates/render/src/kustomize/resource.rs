@@ -88,13 +88,18 @@ impl Resource {
         meta.as_object_mut()
     }
 
-    /// Whether this is the same object as `other` names: kind, group, name, namespace (current
-    /// ids), as Kustomize's resource ids compare.
-    pub fn same_id(&self, other: &Resource) -> bool {
-        self.kind() == other.kind()
-            && self.group() == other.group()
-            && self.name() == other.name()
-            && same_namespace(self.namespace(), other.namespace())
+    /// The id Kustomize keeps unique (kind, group, namespace with `default` for none, name),
+    /// as one string for hashing.
+    pub fn id_key(&self) -> String {
+        let ns = self.namespace();
+        let ns = if ns.is_empty() { "default" } else { ns };
+        format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}",
+            self.kind(),
+            self.group(),
+            ns,
+            self.name()
+        )
     }
 
     /// `group/version/Kind namespace/name` for messages.
@@ -119,7 +124,9 @@ pub fn group_of(api_version: &str) -> &str {
 
 /// Namespaces compare with `""` meaning `default`, as Kustomize's ids do.
 pub fn same_namespace(a: &str, b: &str) -> bool {
-    let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
+    fn norm(s: &str) -> &str {
+        if s.is_empty() { "default" } else { s }
+    }
     norm(a) == norm(b)
 }
 
