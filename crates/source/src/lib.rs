@@ -14,8 +14,10 @@
 //! [`secrets::ClusterSecrets`] finds credentials in the Argo CD and Kargo Secrets of a cluster.
 
 pub mod credentials;
+mod digest;
 pub mod git;
 pub mod helm;
+mod http_body;
 pub mod oci;
 pub mod secrets;
 pub mod semver;

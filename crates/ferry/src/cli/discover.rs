@@ -37,16 +37,9 @@ enum Output {
     Json,
 }
 
+/// The tag filters image and git subscriptions share.
 #[derive(clap::Args, Debug)]
-struct ImageArgs {
-    /// Image repository without a tag, e.g. `ghcr.io/akuity/guestbook` or `localhost:5000/app`.
-    repo_url: String,
-    /// SemVer, Lexical, NewestBuild or Digest.
-    #[arg(long, default_value = "SemVer")]
-    image_selection_strategy: String,
-    /// Semver range for SemVer; the tag to follow for Digest.
-    #[arg(long, visible_alias = "semver-constraint")]
-    constraint: Option<String>,
+struct TagFlags {
     /// Only tags that are strict semvers (major.minor.patch) count for SemVer.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     strict_semvers: bool,
@@ -62,6 +55,35 @@ struct ImageArgs {
     /// Deprecated form of --ignore-tags-regexes: exact tags to drop (repeatable).
     #[arg(long)]
     ignore_tags: Vec<String>,
+}
+
+impl TagFlags {
+    /// Writes these flags into a subscription under Kargo's field names.
+    fn insert_into(&self, sub: &mut Map<String, Value>) {
+        sub.insert("strictSemvers".into(), json!(self.strict_semvers));
+        sub.insert("allowTagsRegexes".into(), json!(self.allow_tags_regexes));
+        if let Some(a) = &self.allow_tags {
+            sub.insert("allowTags".into(), json!(a));
+        }
+        sub.insert("ignoreTagsRegexes".into(), json!(self.ignore_tags_regexes));
+        if !self.ignore_tags.is_empty() {
+            sub.insert("ignoreTags".into(), json!(self.ignore_tags));
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct ImageArgs {
+    /// Image repository without a tag, e.g. `ghcr.io/akuity/guestbook` or `localhost:5000/app`.
+    repo_url: String,
+    /// SemVer, Lexical, NewestBuild or Digest.
+    #[arg(long, default_value = "SemVer")]
+    image_selection_strategy: String,
+    /// Semver range for SemVer; the tag to follow for Digest.
+    #[arg(long, visible_alias = "semver-constraint")]
+    constraint: Option<String>,
+    #[command(flatten)]
+    tags: TagFlags,
     /// os/arch[/variant] to select from multi-platform images.
     #[arg(long)]
     platform: Option<String>,
@@ -113,21 +135,8 @@ struct GitArgs {
     /// Semver range the tags must satisfy (SemVer).
     #[arg(long)]
     semver_constraint: Option<String>,
-    /// Only tags that are strict semvers count for SemVer.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    strict_semvers: bool,
-    /// Keep only tags matching one of these regexes (repeatable).
-    #[arg(long)]
-    allow_tags_regexes: Vec<String>,
-    /// Deprecated form of --allow-tags-regexes: one regex.
-    #[arg(long)]
-    allow_tags: Option<String>,
-    /// Drop tags matching any of these regexes (repeatable).
-    #[arg(long)]
-    ignore_tags_regexes: Vec<String>,
-    /// Deprecated form of --ignore-tags-regexes: exact tags to drop (repeatable).
-    #[arg(long)]
-    ignore_tags: Vec<String>,
+    #[command(flatten)]
+    tags: TagFlags,
     /// Only commits touching these paths (prefix, `glob:` or `regex:`; repeatable).
     #[arg(long)]
     include_paths: Vec<String>,
@@ -169,19 +178,13 @@ async fn git(args: GitArgs) -> anyhow::Result<()> {
     for (field, value) in [
         ("branch", &args.branch),
         ("semverConstraint", &args.semver_constraint),
-        ("allowTags", &args.allow_tags),
         ("since", &args.since),
     ] {
         if let Some(v) = value {
             sub.insert(field.into(), json!(v));
         }
     }
-    sub.insert("strictSemvers".into(), json!(args.strict_semvers));
-    sub.insert("allowTagsRegexes".into(), json!(args.allow_tags_regexes));
-    sub.insert("ignoreTagsRegexes".into(), json!(args.ignore_tags_regexes));
-    if !args.ignore_tags.is_empty() {
-        sub.insert("ignoreTags".into(), json!(args.ignore_tags));
-    }
+    args.tags.insert_into(&mut sub);
     sub.insert("includePaths".into(), json!(args.include_paths));
     sub.insert("excludePaths".into(), json!(args.exclude_paths));
     sub.insert("discoveryLimit".into(), json!(args.discovery_limit));
@@ -231,15 +234,7 @@ async fn image(args: ImageArgs) -> anyhow::Result<()> {
     if let Some(c) = &args.constraint {
         sub.insert("constraint".into(), json!(c));
     }
-    sub.insert("strictSemvers".into(), json!(args.strict_semvers));
-    sub.insert("allowTagsRegexes".into(), json!(args.allow_tags_regexes));
-    if let Some(a) = &args.allow_tags {
-        sub.insert("allowTags".into(), json!(a));
-    }
-    sub.insert("ignoreTagsRegexes".into(), json!(args.ignore_tags_regexes));
-    if !args.ignore_tags.is_empty() {
-        sub.insert("ignoreTags".into(), json!(args.ignore_tags));
-    }
+    args.tags.insert_into(&mut sub);
     if let Some(p) = &args.platform {
         sub.insert("platform".into(), json!(p));
     }

@@ -15,8 +15,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sha2::Digest as _;
-
 use super::command::{GitCall, GitRunner};
 use super::error::{GitError, GitResult};
 use super::history::{self, CommitInfo, CommitQuery, TagInfo};
@@ -24,6 +22,7 @@ use super::read::{self, FileContent, Tree, TreeFile};
 use super::validate::{self, RepoUrl};
 use super::{CommitId, GitOptions};
 use crate::credentials::Credentials;
+use crate::digest::sha256_hex;
 
 const HEADS: &str = "+refs/heads/*:refs/heads/*";
 const TAGS: &str = "+refs/tags/*:refs/tags/*";
@@ -89,7 +88,7 @@ impl GitCache {
     /// The mirror of the repository at `url` (nothing is fetched yet).
     pub fn repo(&self, url: &str) -> GitResult<Mirror> {
         let url = RepoUrl::parse(url, self.options().allow_file_urls)?;
-        let name = hex(&sha2::Sha256::digest(url.key().as_bytes()));
+        let name = sha256_hex(url.key().as_bytes());
         let state = {
             let mut repos = self
                 .inner
@@ -672,10 +671,6 @@ pub(crate) async fn remove_dir(dir: &Path) -> GitResult<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(GitError::io(dir, e)),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// [`TagSelector`] by Masterminds semver constraints (Argo CD's `targetRevision: 1.2.*`,

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
-
 pub use index::{ChartVersion, RepoIndex};
 pub use unpack::{UnpackError, UnpackLimits, unpack_tgz};
 
 use crate::credentials::Credentials;
+use crate::digest::sha256_hex;
+use crate::http_body::{self, BodyError, describe};
 use crate::oci::{ImageRepo, ManifestKind, RegistryClient, RegistryError};
 use crate::semver::{Constraint, Version};
 use crate::url::{RepoUrl, Scheme, UrlPolicy};
@@ -329,7 +329,7 @@ impl HelmRepos {
         }
         let bytes = read_limited(&shown, "chart archive", response, MAX_CHART_BYTES).await?;
         if let Some(expected) = entry.digest.as_deref().filter(|d| !d.is_empty()) {
-            let actual = hex(&Sha256::digest(&bytes));
+            let actual = sha256_hex(&bytes);
             if !expected
                 .trim_start_matches("sha256:")
                 .eq_ignore_ascii_case(&actual)
@@ -380,7 +380,7 @@ impl HelmRepos {
     fn repo_dir(&self, base: &str) -> PathBuf {
         self.cache_dir
             .join("helm")
-            .join(&hex(&Sha256::digest(base.as_bytes()))[..32])
+            .join(&sha256_hex(base.as_bytes())[..32])
     }
 }
 
@@ -442,55 +442,36 @@ fn chart_url(base: &str, url: &str) -> Result<String, String> {
 }
 
 fn transport(repo: &str, e: &reqwest::Error) -> HelmError {
-    let mut detail = if e.is_timeout() {
-        "timed out"
-    } else {
-        "request failed"
-    }
-    .to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
     HelmError::Transport {
         repo: repo.to_string(),
-        detail,
+        detail: describe(e),
     }
 }
 
 async fn read_limited(
     repo: &str,
     what: &str,
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: usize,
 ) -> Result<Vec<u8>, HelmError> {
-    let too_large = || HelmError::Invalid {
-        repo: repo.to_string(),
-        detail: format!("{what} is larger than {limit} bytes"),
-    };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport(repo, &e))? {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    http_body::read_limited(response, limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => HelmError::Invalid {
+                repo: repo.to_string(),
+                detail: format!("{what} is larger than {limit} bytes"),
+            },
+            BodyError::Transport(detail) => HelmError::Transport {
+                repo: repo.to_string(),
+                detail,
+            },
+        })
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, data)?;
     std::fs::rename(&tmp, path)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

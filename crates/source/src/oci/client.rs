@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode, header};
 use sha2::{Digest as _, Sha256};
 
+use crate::digest::{hex, sha256_hex};
+use crate::http_body::{self, BodyError, describe};
+
 use super::auth::Challenge;
 use super::manifest::{self, Manifest};
 use super::rate_limit::RateLimiter;
@@ -462,40 +465,26 @@ fn next_link(header: &str) -> Option<String> {
 async fn read_limited(
     repo: &ImageRepo,
     what: &str,
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: usize,
 ) -> Result<Vec<u8>, RegistryError> {
-    let too_large = || RegistryError::TooLarge {
-        registry: repo.registry.clone(),
-        what: what.to_string(),
-        limit,
-    };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    http_body::read_limited(response, limit)
         .await
-        .map_err(|e| RegistryError::Transport {
-            registry: repo.registry.clone(),
-            detail: describe(&e),
-        })?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|e| match e {
+            BodyError::TooLarge => RegistryError::TooLarge {
+                registry: repo.registry.clone(),
+                what: what.to_string(),
+                limit,
+            },
+            BodyError::Transport(detail) => RegistryError::Transport {
+                registry: repo.registry.clone(),
+                detail,
+            },
+        })
 }
 
 fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("sha256:{}", sha256_hex(bytes))
 }
 
 fn unauthorized(repo: &ImageRepo, what: &str, status: u16) -> RegistryError {
@@ -512,25 +501,6 @@ fn malformed(repo: &ImageRepo, what: &str, detail: impl std::fmt::Display) -> Re
         what: what.to_string(),
         detail: detail.to_string(),
     }
-}
-
-/// A transport error without the URL (ours carry no credentials, but keep messages short).
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut detail = kind.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        source = s.source();
-    }
-    detail
 }
 
 #[cfg(test)]
