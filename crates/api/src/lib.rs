@@ -4,8 +4,8 @@
 //! that kubectl, client-go and Argo CD see the answers they expect.
 //!
 //! This crate is pure logic over `serde_json::Value` objects: no I/O, no
-//! storage, no HTTP, no async. Typed Argo CD / Kargo kinds will live here
-//! later; the HTTP mapping of errors (400 vs 422 `Status` bodies) belongs to
+//! storage, no HTTP, no async. Typed Argo CD kinds are in [`argocd`] (Kargo's
+//! will follow); the HTTP mapping of errors (400 vs 422 `Status` bodies) belongs to
 //! `ferry-apiserver`.
 //!
 //! Where to start:
@@ -17,9 +17,12 @@
 //! * [`validation`] — [`validate_object_meta`] on create/update, the
 //!   individual rules (`dns1123_subdomain`, `qualified_name`, ...) and
 //!   [`generate_name`].
+//! * [`argocd`] — an Application's sources ([`argocd::ApplicationSource`] and
+//!   its `helm`, `kustomize`, `directory` blocks).
 //! * [`patch`] — JSON patch, merge patch and strategic merge patch with the
 //!   built-in kinds' merge keys (used by the API server and by Kustomize).
 
+pub mod argocd;
 pub mod meta;
 pub mod patch;
 pub mod selector;
