@@ -7,12 +7,17 @@
 //! file and line. Renderers: [`directory`] (plain YAML/JSON directories), [`kustomize`]
 //! (native Kustomize), [`helm`] (`helm template` with Argo CD's parameters, cached).
 //!
-//! This crate does not fetch anything: callers hand it a tree (see `ferry-source` for Git).
+//! [`application`] ties them together for Argo CD Applications: it resolves a source's
+//! revision through `ferry-source`'s Git cache, reads the commit once into a [`snapshot`],
+//! picks the tool and caches the result by (repository, commit, path, parameters).
 
+pub mod application;
+pub mod cache;
 pub mod directory;
 pub mod helm;
 pub mod kustomize;
 pub mod manifest;
+pub mod snapshot;
 pub mod tree;
 
 pub use manifest::Manifest;

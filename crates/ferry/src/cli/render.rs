@@ -2,15 +2,23 @@
 //! stdout — Kustomize (a kustomization file), Helm (a `Chart.yaml`, through `helm template`
 //! with Argo CD's parameters) or a plain YAML/JSON directory. Files are read confined to the
 //! enclosing Git repository (or to DIR when it is not in one), as a repo-server would.
+//!
+//! `ferry render -f application.yaml` renders an Argo CD Application's sources: fetched from
+//! `repoURL` at `targetRevision` (through the Git cache in the data directory), or, with
+//! `--local CHECKOUT`, from a local working tree.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use ferry_api::argocd::Application;
+use ferry_render::application::{AppContext, BuildEnv, Refresh, SourceRenderer, render_tree};
 use ferry_render::directory::{DirectoryOptions, render_directory};
 use ferry_render::helm::{self, HelmOptions, HelmParameter, HelmRenderer};
 use ferry_render::kustomize;
-use ferry_render::manifest::to_yaml_stream;
+use ferry_render::manifest::{Manifest, parse_documents, to_yaml_stream};
 use ferry_render::tree::LocalTree;
+use ferry_source::git::{GitCache, GitOptions};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum SourceType {
@@ -22,7 +30,21 @@ enum SourceType {
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The directory to render.
-    dir: PathBuf,
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    dir: Option<PathBuf>,
+    /// An Argo CD Application manifest (YAML, one or more documents) whose sources to render.
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// With -f: render from this local checkout of the source's repository (its working
+    /// tree, uncommitted changes included) instead of fetching `repoURL`.
+    #[arg(long, requires = "file")]
+    local: Option<PathBuf>,
+    /// With -f: render this revision instead of the source's `targetRevision`.
+    #[arg(long, requires = "file")]
+    revision: Option<String>,
+    /// With -f: accept `file://` repository URLs.
+    #[arg(long, requires = "file")]
+    allow_file_urls: bool,
     /// The source type (default: detected from the directory's files).
     #[arg(long = "type", value_enum)]
     source_type: Option<SourceType>,
@@ -30,7 +52,7 @@ pub struct Args {
     #[arg(long)]
     recurse: bool,
     /// Helm: a values file, relative to the chart (a leading `/` is the repository root).
-    #[arg(long = "values", short = 'f')]
+    #[arg(long = "values")]
     values: Vec<String>,
     /// Helm: NAME=VALUE, as `helm --set` (repeatable).
     #[arg(long)]
@@ -50,10 +72,96 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let dir = args
-        .dir
+    let manifests = match (&args.file, &args.dir) {
+        (Some(file), _) => render_applications(file, &args).await?,
+        (None, Some(dir)) => render_dir(dir, &args)?,
+        (None, None) => bail!("a directory or -f APPLICATION is required"),
+    };
+    super::stdout::write(&to_yaml_stream(&manifests).map_err(anyhow::Error::msg)?);
+    Ok(())
+}
+
+fn helm_renderer(args: &Args) -> HelmRenderer {
+    HelmRenderer::new(args.helm.clone().unwrap_or_else(helm::default_binary))
+}
+
+/// Every Application in `file`, each source rendered in order.
+async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
+    if args.source_type.is_some()
+        || args.recurse
+        || !(args.values.is_empty() && args.set.is_empty() && args.set_string.is_empty())
+    {
+        bail!(
+            "--type, --recurse, --values, --set and --set-string do not apply with -f: the Application says how to render"
+        );
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+    let shown = file.display().to_string();
+    let mut applications = Vec::new();
+    for document in parse_documents(&shown, &bytes)? {
+        if document.get("kind").and_then(|k| k.as_str()) != Some("Application") {
+            continue;
+        }
+        let app: Application = serde_json::from_value(document)
+            .with_context(|| format!("{shown}: not an Argo CD Application"))?;
+        applications.push(app);
+    }
+    if applications.is_empty() {
+        bail!("{shown}: no Application (kind: Application) found");
+    }
+    let helm = Arc::new(helm_renderer(args));
+    let mut manifests = Vec::new();
+    if let Some(local) = &args.local {
+        let tree = LocalTree::new(local).with_context(|| format!("{}", local.display()))?;
+        for app in &mut applications {
+            let context = AppContext::of(app);
+            let name = app.metadata.name.clone();
+            for (field, source) in app.sources()? {
+                let mut source = source.clone();
+                if let Some(revision) = &args.revision {
+                    source.target_revision = Some(revision.clone());
+                }
+                let build = BuildEnv::new(&context, &source, "");
+                let rendered = render_tree(&field, &context, &source, &tree, &build, &helm)
+                    .with_context(|| format!("Application {name}"))?;
+                manifests.extend(rendered);
+            }
+        }
+        return Ok(manifests);
+    }
+    let options = GitOptions {
+        allow_file_urls: args.allow_file_urls,
+        ..GitOptions::default()
+    };
+    let cache = GitCache::with_options(crate::datadir::default_dir().join("cache/git"), options)?;
+    let renderer = SourceRenderer::new(cache, helm);
+    for app in &mut applications {
+        if let Some(revision) = &args.revision {
+            for source in app
+                .spec
+                .source
+                .iter_mut()
+                .chain(app.spec.sources.iter_mut())
+            {
+                source.target_revision = Some(revision.clone());
+            }
+        }
+        let name = app.metadata.name.clone();
+        let rendered = renderer
+            .render_application(app, Refresh::Normal, &|_| None)
+            .await
+            .with_context(|| format!("Application {name}"))?;
+        for (_, source) in rendered {
+            manifests.extend(source.manifests.iter().cloned());
+        }
+    }
+    Ok(manifests)
+}
+
+fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
+    let dir = dir
         .canonicalize()
-        .with_context(|| format!("{}", args.dir.display()))?;
+        .with_context(|| format!("{}", dir.display()))?;
     let root = repository_root(&dir);
     let rel = dir
         .strip_prefix(&root)
@@ -99,9 +207,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 parameters,
                 ..HelmOptions::default()
             };
-            let binary = args.helm.clone().unwrap_or_else(helm::default_binary);
-            let renderer = HelmRenderer::new(binary);
-            renderer.render(&tree, &rel, &options)?.as_ref().clone()
+            helm_renderer(args)
+                .render(&tree, &rel, &options)?
+                .as_ref()
+                .clone()
         }
         SourceType::Directory => {
             let options = DirectoryOptions {
@@ -111,8 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             render_directory(&tree, &rel, &options)?
         }
     };
-    super::stdout::write(&to_yaml_stream(&manifests).map_err(anyhow::Error::msg)?);
-    Ok(())
+    Ok(manifests)
 }
 
 /// The nearest ancestor holding `.git`, else the directory itself.

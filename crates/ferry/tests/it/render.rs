@@ -110,3 +110,107 @@ fn renders_kustomize_helm_and_directories() {
     assert!(stderr.contains("bad.yaml:"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=ferry",
+            "-c",
+            "user.email=ferry@example.com",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// `ferry render -f application.yaml`: the seeds' Craftista layout in a Git repository,
+/// rendered from its URL at a revision and from a local checkout, equal to `helm template`.
+#[test]
+fn renders_an_application_from_git_and_from_a_local_checkout() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../render/testdata/seeds/craftista");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(seeds.join("."))
+        .arg(&repo)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "craftista"]);
+    let app = work.path().join("frontend-staging.yaml");
+    let text = std::fs::read_to_string(repo.join("argocd/application/staging/frontend.yaml"))
+        .unwrap()
+        .replace("${REPO_URL}", &format!("file://{}", repo.display()));
+    std::fs::write(&app, text).unwrap();
+
+    let expected = Command::new(helm_binary())
+        .args(["template", "frontend-staging"])
+        .arg(repo.join("service-charts/frontend"))
+        .arg("--values")
+        .arg(repo.join("env/staging/frontend/frontend-values.yaml"))
+        .args(["--namespace", "frontend-staging", "--include-crds"])
+        .output()
+        .unwrap();
+    assert!(expected.status.success());
+    let expected = documents(&expected.stdout);
+
+    let ferry = |extra: &[&str]| {
+        Command::new(FERRY)
+            .env("XDG_DATA_HOME", work.path().join("data"))
+            .env("FERRY_HELM", helm_binary())
+            .args(["render", "-f"])
+            .arg(&app)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = ferry(&["--allow-file-urls"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(documents(&out.stdout), expected);
+
+    let out = ferry(&["--local", repo.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(documents(&out.stdout), expected);
+
+    // Errors name the Application and the source, on stderr, with nothing on stdout.
+    let out = ferry(&["--allow-file-urls", "--revision", "no-such-branch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Application frontend-staging: spec.source:")
+            && stderr.contains("no-such-branch"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    let out = ferry(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("file:// URLs are not allowed"), "{stderr}");
+    let not_an_app = work.path().join("cm.yaml");
+    std::fs::write(
+        &not_an_app,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    let out = Command::new(FERRY)
+        .args(["render", "-f"])
+        .arg(&not_an_app)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no Application (kind: Application) found"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,284 @@
+//! Argo CD Applications rendered from real Git repositories (`file://` mirrors through the
+//! git CLI): the seeds' layouts compared with `kubectl kustomize` and `helm template` run by
+//! hand, the render cache and hard refresh, and bad sources.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use ferry_api::argocd::Application;
+use ferry_render::application::{Refresh, RenderError, SourceRenderer};
+use ferry_render::helm::HelmRenderer;
+use ferry_render::manifest::parse_documents;
+use ferry_source::git::{GitCache, GitOptions};
+
+use crate::helm::helm_binary;
+
+fn seeds(layout: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/seeds")
+        .join(layout)
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args([
+            "-c",
+            "user.name=ferry",
+            "-c",
+            "user.email=ferry@example.com",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A Git repository holding a copy of `layout`, committed on `main`.
+struct Repo {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Repo {
+    fn of(layout: &str) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        copy_dir(&seeds(layout), &path);
+        git(&path, &["init", "-q", "-b", "main"]);
+        git(&path, &["add", "-A"]);
+        git(&path, &["commit", "-q", "-m", "initial"]);
+        Repo { _dir: dir, path }
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.path.display())
+    }
+
+    fn commit_file(&self, rel: &str, body: &str) {
+        std::fs::write(self.path.join(rel), body).unwrap();
+        git(&self.path, &["commit", "-q", "-am", "change"]);
+    }
+
+    fn head(&self) -> String {
+        let out = Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&self.path)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// The Application at `rel`, with `${REPO_URL}` pointing at this repository.
+    fn application(&self, rel: &str) -> Application {
+        let text = std::fs::read_to_string(self.path.join(rel))
+            .unwrap()
+            .replace("${REPO_URL}", &self.url());
+        let docs = parse_documents(rel, text.as_bytes()).unwrap();
+        serde_json::from_value(docs[0].clone()).unwrap()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn renderer(cache: &Path) -> SourceRenderer {
+    let options = GitOptions {
+        allow_file_urls: true,
+        ..GitOptions::default()
+    };
+    let git = GitCache::with_options(cache, options).unwrap();
+    SourceRenderer::new(git, Arc::new(HelmRenderer::new(helm_binary())))
+}
+
+fn run(command: &mut Command) -> Vec<serde_json::Value> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_documents("reference", &out.stdout).unwrap()
+}
+
+async fn render(renderer: &SourceRenderer, app: &Application) -> Vec<serde_json::Value> {
+    let rendered = renderer
+        .render_application(app, Refresh::Normal, &|_| None)
+        .await
+        .unwrap();
+    rendered
+        .into_iter()
+        .flat_map(|(_, r)| r.manifests.as_ref().clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kustomize_environments_render_as_kubectl_kustomize() {
+    let repo = Repo::of("kustomize-envs");
+    let cache = tempfile::tempdir().unwrap();
+    let renderer = renderer(cache.path());
+    for env in ["dev", "staging", "prod"] {
+        let app = repo.application(&format!("argocd/{env}.yaml"));
+        let ours = render(&renderer, &app).await;
+        let theirs = run(Command::new("kubectl")
+            .arg("kustomize")
+            .arg(repo.path.join("env").join(env)));
+        assert_eq!(ours, theirs, "environment {env}");
+        assert_eq!(ours.len(), 3, "{env}: a Deployment, a Service, a ConfigMap");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn craftista_charts_render_as_helm_template_with_env_value_files() {
+    let repo = Repo::of("craftista");
+    let cache = tempfile::tempdir().unwrap();
+    let renderer = renderer(cache.path());
+    for env in ["dev", "staging", "prod"] {
+        for svc in ["frontend", "catalogue"] {
+            let app = repo.application(&format!("argocd/application/{env}/{svc}.yaml"));
+            let ours = render(&renderer, &app).await;
+            let theirs = run(Command::new(helm_binary())
+                .args(["template", &format!("{svc}-{env}")])
+                .arg(repo.path.join("service-charts").join(svc))
+                .arg("--values")
+                .arg(repo.path.join(format!("env/{env}/{svc}/{svc}-values.yaml")))
+                .args(["--namespace", &format!("{svc}-{env}"), "--include-crds"]));
+            assert_eq!(ours, theirs, "{svc} in {env}");
+            let deployment = ours.iter().find(|o| o["kind"] == "Deployment").unwrap();
+            let image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap();
+            assert!(
+                image.starts_with(&format!("nitheesh86/microservice-{svc}:1.0.")),
+                "{image}: the env's values file was used"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renders_are_cached_by_commit_until_a_hard_refresh() {
+    let repo = Repo::of("kustomize-envs");
+    let cache = tempfile::tempdir().unwrap();
+    let renderer = renderer(cache.path());
+    let app = repo.application("argocd/dev.yaml");
+    let once = |refresh| {
+        let (renderer, app) = (&renderer, &app);
+        async move {
+            let mut rendered = renderer
+                .render_application(app, refresh, &|_| None)
+                .await
+                .unwrap();
+            rendered.remove(0).1
+        }
+    };
+    let first = once(Refresh::Normal).await;
+    assert!(!first.cached);
+    assert_eq!(first.revision, repo.head());
+    let second = once(Refresh::Normal).await;
+    assert!(
+        second.cached,
+        "same commit, same parameters: served from the cache"
+    );
+    assert_eq!(second.manifests, first.manifests);
+    let hard = once(Refresh::Hard).await;
+    assert!(!hard.cached, "a hard refresh renders again");
+    assert_eq!(hard.manifests, first.manifests);
+
+    // A new commit is a new key, and the new content shows.
+    let overlay = std::fs::read_to_string(repo.path.join("env/dev/kustomization.yaml")).unwrap();
+    repo.commit_file(
+        "env/dev/kustomization.yaml",
+        &overlay.replace("1.27.3", "1.27.4"),
+    );
+    let changed = once(Refresh::Normal).await;
+    assert!(!changed.cached);
+    assert_eq!(changed.revision, repo.head());
+    let text = serde_json::to_string(changed.manifests.as_ref()).unwrap();
+    assert!(text.contains("nginx:1.27.4"), "{text}");
+
+    // Parameters are part of the key: another namespace override is another render.
+    let mut other = app.clone();
+    other.spec.destination.namespace = Some("elsewhere".into());
+    let rendered = renderer
+        .render_application(&other, Refresh::Normal, &|_| None)
+        .await
+        .unwrap();
+    assert!(!rendered[0].1.cached);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_sources_are_clear_errors() {
+    let repo = Repo::of("craftista");
+    std::os::unix::fs::symlink(
+        "../../../../../etc/passwd",
+        repo.path.join("env/dev/frontend/leak.yaml"),
+    )
+    .unwrap();
+    git(&repo.path, &["add", "-A"]);
+    git(&repo.path, &["commit", "-q", "-m", "link out"]);
+    let cache = tempfile::tempdir().unwrap();
+    let renderer = renderer(cache.path());
+    let base = repo.application("argocd/application/dev/frontend.yaml");
+
+    let error = |mutate: &dyn Fn(&mut Application)| {
+        let mut app = base.clone();
+        mutate(&mut app);
+        let renderer = &renderer;
+        async move {
+            renderer
+                .render_application(&app, Refresh::Normal, &|_| None)
+                .await
+                .unwrap_err()
+        }
+    };
+    let e = error(&|app| app.spec.source.as_mut().unwrap().path = Some("missing".into())).await;
+    assert!(matches!(e, RenderError::PathNotFound { .. }), "{e}");
+    assert!(e.to_string().contains("\"missing\" does not exist"), "{e}");
+
+    let e = error(&|app| app.spec.source.as_mut().unwrap().path = Some("../outside".into())).await;
+    assert!(matches!(e, RenderError::PathEscapes { .. }), "{e}");
+
+    let e = error(&|app| {
+        app.spec.source.as_mut().unwrap().target_revision = Some("no-such-branch".into())
+    })
+    .await;
+    assert!(matches!(e, RenderError::Git { .. }), "{e}");
+    assert!(e.to_string().contains("no-such-branch"), "{e}");
+
+    let e = error(&|app| {
+        let helm = app.spec.source.as_mut().unwrap().helm.as_mut().unwrap();
+        helm.value_files = vec!["/env/dev/frontend/leak.yaml".into()];
+    })
+    .await;
+    assert!(e.to_string().contains("leaves the repository"), "{e}");
+
+    let e = error(&|app| {
+        let source = app.spec.source.as_mut().unwrap();
+        source.helm = None;
+        source.plugin = Some(serde_json::json!({"name": "cmp"}));
+    })
+    .await;
+    assert!(matches!(e, RenderError::Unsupported { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "spec.source: a config management plugin is not supported yet"
+    );
+
+    let e = error(&|app| {
+        app.spec.source = None;
+    })
+    .await;
+    assert_eq!(e.to_string(), "spec.source or spec.sources is required");
+}
