@@ -8,14 +8,14 @@
 //! refresh re-renders even when the cache holds the key. Trees of one commit are read once
 //! and shared by every Application on that commit (a monorepo with 100 apps reads it once).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ferry_api::argocd::{
     Application, ApplicationSource, ApplicationSourceHelm, ApplicationSourceKustomize, SourceError,
 };
 use ferry_source::credentials::Credentials;
-use ferry_source::git::{GitCache, GitError};
+use ferry_source::git::{CommitId, GitCache, GitError, Mirror};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -25,7 +25,7 @@ use crate::helm::{self, HelmError, HelmOptions, HelmRenderer};
 use crate::kustomize::{self, KustomizeError};
 use crate::manifest::Manifest;
 use crate::snapshot::Snapshot;
-use crate::tree::{Tree, join};
+use crate::tree::{Entry, Tree, TreeError, join};
 
 /// What an Application contributes to rendering besides its source.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -123,6 +123,12 @@ pub enum RenderError {
     },
     #[error("{field}: {what} is not supported yet")]
     Unsupported { field: String, what: &'static str },
+    #[error("{field}: value file {file}: no source of the Application has `ref: {name}`")]
+    UnknownRef {
+        field: String,
+        file: String,
+        name: String,
+    },
     #[error("{field}: rendering stopped unexpectedly: {detail}")]
     Aborted { field: String, detail: String },
 }
@@ -161,8 +167,9 @@ impl SourceRenderer {
         }
     }
 
-    /// Renders every source of `app` in order (sources that only name a `ref` render
-    /// nothing) and concatenates their objects. `credentials` is asked per repository URL.
+    /// Renders every source of `app` in order and concatenates their objects. Sources that
+    /// only name a `ref` render nothing; their trees serve other sources' `$ref/...` value
+    /// files. `credentials` is asked per repository URL.
     pub async fn render_application(
         &self,
         app: &Application,
@@ -170,14 +177,24 @@ impl SourceRenderer {
         credentials: &(dyn Fn(&str) -> Option<Credentials> + Send + Sync),
     ) -> Result<Vec<(String, Rendered)>, RenderError> {
         let context = AppContext::of(app);
+        let sources = app.sources()?;
+        let mut refs = Vec::new();
+        for (field, source) in &sources {
+            if let Some(name) = &source.reference {
+                let creds = credentials(&source.repo_url);
+                let checkout = self.checkout(field, source, creds.as_ref()).await?;
+                refs.push((name.clone(), checkout));
+            }
+        }
         let mut rendered = Vec::new();
-        for (field, source) in app.sources()? {
+        for (field, source) in sources {
             if source.reference.is_some() && source.path().is_empty() && !source.is_chart() {
                 continue;
             }
             let creds = credentials(&source.repo_url);
+            let checkout = self.checkout(&field, source, creds.as_ref()).await?;
             let result = self
-                .render_source(&field, &context, source, creds.as_ref(), refresh)
+                .render_checkout(&field, &context, source, checkout, &refs, refresh)
                 .await?;
             rendered.push((field, result));
         }
@@ -193,6 +210,18 @@ impl SourceRenderer {
         credentials: Option<&Credentials>,
         refresh: Refresh,
     ) -> Result<Rendered, RenderError> {
+        let checkout = self.checkout(field, source, credentials).await?;
+        self.render_checkout(field, context, source, checkout, &[], refresh)
+            .await
+    }
+
+    /// Fetches the source's repository and resolves its revision.
+    async fn checkout(
+        &self,
+        field: &str,
+        source: &ApplicationSource,
+        credentials: Option<&Credentials>,
+    ) -> Result<Checkout, RenderError> {
         if source.is_chart() {
             return Err(RenderError::Unsupported {
                 field: field.to_string(),
@@ -209,12 +238,52 @@ impl SourceRenderer {
             .resolve(source.revision(), Some(&ferry_source::git::SemverTags))
             .await
             .map_err(git)?;
-        let commit = resolved.commit.to_string();
+        Ok(Checkout {
+            field: field.to_string(),
+            mirror,
+            commit: resolved.commit,
+        })
+    }
+
+    /// The commit's tree, read once and shared.
+    async fn snapshot(&self, checkout: &Checkout) -> Result<Arc<Snapshot>, RenderError> {
+        let key = (
+            checkout.mirror.url().to_string(),
+            checkout.commit.to_string(),
+        );
+        if let Some(snapshot) = self.snapshots.get(&key) {
+            return Ok(snapshot);
+        }
+        let snapshot = Snapshot::read(&checkout.mirror, &checkout.commit)
+            .await
+            .map_err(|error| RenderError::Git {
+                field: checkout.field.clone(),
+                error,
+            })?;
+        let snapshot = Arc::new(snapshot);
+        self.snapshots.insert(key, snapshot.clone());
+        Ok(snapshot)
+    }
+
+    async fn render_checkout(
+        &self,
+        field: &str,
+        context: &AppContext,
+        source: &ApplicationSource,
+        checkout: Checkout,
+        refs: &[(String, Checkout)],
+        refresh: Refresh,
+    ) -> Result<Rendered, RenderError> {
+        let commit = checkout.commit.to_string();
         let key = RenderKey {
-            repo: mirror.url(),
+            repo: checkout.mirror.url(),
             commit: &commit,
             source,
             context,
+            refs: refs
+                .iter()
+                .map(|(name, c)| (name.as_str(), c.mirror.url(), c.commit.to_string()))
+                .collect(),
         }
         .hash();
         if refresh == Refresh::Normal
@@ -227,19 +296,11 @@ impl SourceRenderer {
             });
         }
 
-        let snapshot_key = (mirror.url().to_string(), commit.clone());
-        let snapshot = match self.snapshots.get(&snapshot_key) {
-            Some(snapshot) => snapshot,
-            None => {
-                let snapshot = Arc::new(
-                    Snapshot::read(&mirror, &resolved.commit)
-                        .await
-                        .map_err(git)?,
-                );
-                self.snapshots.insert(snapshot_key, snapshot.clone());
-                snapshot
-            }
-        };
+        let snapshot = self.snapshot(&checkout).await?;
+        let mut ref_trees = Refs::default();
+        for (name, checkout) in refs {
+            ref_trees.insert(name, self.snapshot(checkout).await?);
+        }
         // Rendering is CPU work and may run `helm`: off the async workers.
         let build = BuildEnv::new(context, source, &commit);
         let (helm, owned) = (
@@ -248,7 +309,8 @@ impl SourceRenderer {
         );
         let manifests = tokio::task::spawn_blocking(move || {
             let (field, context, source) = owned;
-            render_tree(&field, &context, &source, snapshot.as_ref(), &build, &helm)
+            let tree = snapshot.as_ref();
+            render_tree(&field, &context, &source, tree, &ref_trees, &build, &helm)
         })
         .await
         .map_err(|e| RenderError::Aborted {
@@ -265,6 +327,70 @@ impl SourceRenderer {
     }
 }
 
+/// A source's repository fetched and its revision resolved.
+struct Checkout {
+    field: String,
+    mirror: Mirror,
+    commit: CommitId,
+}
+
+/// The trees of the sources that name a `ref`, for `$ref/...` value files.
+#[derive(Default, Clone)]
+pub struct Refs(HashMap<String, Arc<dyn Tree>>);
+
+impl Refs {
+    pub fn insert(&mut self, name: &str, tree: Arc<dyn Tree>) {
+        self.0.insert(name.to_string(), tree);
+    }
+}
+
+/// A source's tree with the `ref` trees mounted at `$name/`: what Helm value files read.
+struct Mounted<'a> {
+    base: &'a dyn Tree,
+    refs: &'a Refs,
+}
+
+impl Mounted<'_> {
+    fn route<'p>(&self, path: &'p str) -> Result<(&dyn Tree, &'p str), TreeError> {
+        let Some(rest) = path.strip_prefix('$') else {
+            return Ok((self.base, path));
+        };
+        let (name, inner) = rest.split_once('/').unwrap_or((rest, ""));
+        match self.refs.0.get(name) {
+            Some(tree) => Ok((tree.as_ref(), inner)),
+            None => Err(TreeError::NotFound(path.to_string())),
+        }
+    }
+}
+
+impl Tree for Mounted<'_> {
+    fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
+        let (tree, path) = self.route(path)?;
+        tree.read(path)
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError> {
+        let (tree, inner) = self.route(dir)?;
+        let prefix = &dir[..dir.len() - inner.len()];
+        Ok(tree
+            .list(inner)?
+            .into_iter()
+            .map(|e| Entry {
+                path: format!("{prefix}{}", e.path),
+                is_dir: e.is_dir,
+            })
+            .collect())
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        self.route(path).is_ok_and(|(tree, path)| tree.is_dir(path))
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.route(path).is_ok_and(|(tree, path)| tree.exists(path))
+    }
+}
+
 /// What the render cache is keyed by: the repository, the commit, and everything in the
 /// source and the Application that changes the output.
 #[derive(Serialize)]
@@ -273,6 +399,8 @@ struct RenderKey<'a> {
     commit: &'a str,
     source: &'a ApplicationSource,
     context: &'a AppContext,
+    /// Each `ref` source's name, repository and commit.
+    refs: Vec<(&'a str, &'a str, String)>,
 }
 
 impl RenderKey<'_> {
@@ -360,6 +488,7 @@ pub fn render_tree(
     context: &AppContext,
     source: &ApplicationSource,
     tree: &dyn Tree,
+    refs: &Refs,
     build: &BuildEnv,
     helm: &HelmRenderer,
 ) -> Result<Vec<Manifest>, RenderError> {
@@ -403,8 +532,9 @@ pub fn render_tree(
             })
         }
         Tool::Helm => {
-            let options = helm_options(field, context, source.helm.as_ref(), build)?;
-            helm.render(tree, path, &options)
+            let options = helm_options(field, context, source.helm.as_ref(), refs, build)?;
+            let tree = Mounted { base: tree, refs };
+            helm.render(&tree, path, &options)
                 .map(|m| m.as_ref().clone())
                 .map_err(|error| RenderError::Helm {
                     field: field.to_string(),
@@ -434,23 +564,32 @@ pub fn render_tree(
 
 /// Argo CD's `helm` block as [`HelmOptions`]: the release is named after the Application
 /// and goes to the destination namespace unless the block says otherwise; value-file paths
-/// get `$ARGOCD_APP_*` substituted. `$ref/` value files (multi-source) are not supported yet.
+/// get `$ARGOCD_APP_*` substituted, and `$ref/path` (multi-source) reads `path` from the
+/// root of the source named `ref`.
 fn helm_options(
     field: &str,
     context: &AppContext,
     block: Option<&ApplicationSourceHelm>,
+    refs: &Refs,
     build: &BuildEnv,
 ) -> Result<HelmOptions, RenderError> {
     let block = block.cloned().unwrap_or_default();
     let mut value_files = Vec::with_capacity(block.value_files.len());
     for file in &block.value_files {
-        if file.starts_with('$') && !file.starts_with("$ARGOCD_") {
-            return Err(RenderError::Unsupported {
-                field: field.to_string(),
-                what: "a `$ref/` value file of another source",
-            });
+        let file = build.substitute(file);
+        if let Some(rest) = file.strip_prefix('$') {
+            let name = rest.split('/').next().unwrap_or_default();
+            if !refs.0.contains_key(name) {
+                return Err(RenderError::UnknownRef {
+                    field: field.to_string(),
+                    file: file.clone(),
+                    name: name.to_string(),
+                });
+            }
+            value_files.push(format!("/{file}"));
+        } else {
+            value_files.push(file);
         }
-        value_files.push(build.substitute(file));
     }
     Ok(HelmOptions {
         release_name: block

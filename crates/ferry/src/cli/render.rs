@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use ferry_api::argocd::Application;
-use ferry_render::application::{AppContext, BuildEnv, Refresh, SourceRenderer, render_tree};
+use ferry_render::application::{AppContext, BuildEnv, Refresh, Refs, SourceRenderer, render_tree};
 use ferry_render::directory::{DirectoryOptions, render_directory};
 use ferry_render::helm::{self, HelmOptions, HelmParameter, HelmRenderer};
 use ferry_render::kustomize;
@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, requires = "file")]
     local: Option<PathBuf>,
     /// With -f: render this revision instead of the source's `targetRevision`.
-    #[arg(long, requires = "file")]
+    #[arg(long, requires = "file", conflicts_with = "local")]
     revision: Option<String>,
     /// With -f: accept `file://` repository URLs.
     #[arg(long, requires = "file")]
@@ -112,18 +112,40 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
     let helm = Arc::new(helm_renderer(args));
     let mut manifests = Vec::new();
     if let Some(local) = &args.local {
-        let tree = LocalTree::new(local).with_context(|| format!("{}", local.display()))?;
-        for app in &mut applications {
+        let tree: Arc<LocalTree> =
+            Arc::new(LocalTree::new(local).with_context(|| format!("{}", local.display()))?);
+        for app in &applications {
             let context = AppContext::of(app);
-            let name = app.metadata.name.clone();
-            for (field, source) in app.sources()? {
-                let mut source = source.clone();
-                if let Some(revision) = &args.revision {
-                    source.target_revision = Some(revision.clone());
+            let name = &app.metadata.name;
+            let sources = app.sources()?;
+            // The checkout serves every source, `ref` sources included: one repository.
+            let mut refs = Refs::default();
+            for (field, source) in &sources {
+                if source.repo_url != sources[0].1.repo_url {
+                    bail!(
+                        "Application {name}: {field}: --local is one checkout, but this source is in {}",
+                        source.repo_url
+                    );
                 }
-                let build = BuildEnv::new(&context, &source, "");
-                let rendered = render_tree(&field, &context, &source, &tree, &build, &helm)
-                    .with_context(|| format!("Application {name}"))?;
+                if let Some(reference) = &source.reference {
+                    refs.insert(reference, tree.clone());
+                }
+            }
+            for (field, source) in sources {
+                if source.reference.is_some() && source.path().is_empty() {
+                    continue;
+                }
+                let build = BuildEnv::new(&context, source, "");
+                let rendered = render_tree(
+                    &field,
+                    &context,
+                    source,
+                    tree.as_ref(),
+                    &refs,
+                    &build,
+                    &helm,
+                )
+                .with_context(|| format!("Application {name}"))?;
                 manifests.extend(rendered);
             }
         }

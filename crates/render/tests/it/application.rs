@@ -282,3 +282,52 @@ async fn bad_sources_are_clear_errors() {
     .await;
     assert_eq!(e.to_string(), "spec.source or spec.sources is required");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_source_value_files_come_from_the_ref_source() {
+    let charts = Repo::of("craftista");
+    let values = Repo::of("craftista");
+    let file = "env/prod/frontend/frontend-values.yaml";
+    let body = std::fs::read_to_string(values.path.join(file)).unwrap();
+    values.commit_file(file, &body.replace("tag: 1.0.", "tag: 9.9."));
+    let cache = tempfile::tempdir().unwrap();
+    let renderer = renderer(cache.path());
+    let mut app = charts.application("argocd/application/prod/frontend.yaml");
+    let mut chart = app.spec.source.take().unwrap();
+    chart.helm.as_mut().unwrap().value_files = vec![format!("$values/{file}")];
+    let values_source = ferry_api::argocd::ApplicationSource {
+        repo_url: values.url(),
+        target_revision: Some("main".into()),
+        reference: Some("values".into()),
+        ..Default::default()
+    };
+    app.spec.sources = vec![chart, values_source];
+
+    let ours = render(&renderer, &app).await;
+    let theirs = run(Command::new(helm_binary())
+        .args(["template", "frontend-prod"])
+        .arg(charts.path.join("service-charts/frontend"))
+        .arg("--values")
+        .arg(values.path.join(file))
+        .args(["--namespace", "frontend-prod", "--include-crds"]));
+    assert_eq!(ours, theirs);
+    assert!(serde_json::to_string(&ours).unwrap().contains(":9.9."));
+
+    // A new commit in the values repository is a new render, even with the chart unchanged.
+    let body = std::fs::read_to_string(values.path.join(file)).unwrap();
+    values.commit_file(file, &body.replace("tag: 9.9.", "tag: 8.8."));
+    let again = render(&renderer, &app).await;
+    assert!(serde_json::to_string(&again).unwrap().contains(":8.8."));
+
+    app.spec.sources[0].helm.as_mut().unwrap().value_files = vec![format!("$other/{file}")];
+    let e = renderer
+        .render_application(&app, Refresh::Normal, &|_| None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "spec.sources[0]: value file $other/{file}: no source of the Application has `ref: other`"
+        )
+    );
+}
