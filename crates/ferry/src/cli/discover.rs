@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ferry_source::credentials::Credentials;
-use ferry_source::git::{CommitSelection, GitCache, GitOptions};
+use ferry_source::git::CommitSelection;
 use ferry_source::helm::HelmRepos;
 use ferry_source::oci::{
     DockerConfig, ImageMetadataCache, ImageRepo, ImageSelection, RegistryClient, RegistryOptions,
@@ -149,12 +149,8 @@ struct GitArgs {
     /// How many commits to report (1..100).
     #[arg(long, default_value_t = 20)]
     discovery_limit: usize,
-    /// Username for the repository; the password comes from $FERRY_GIT_PASSWORD.
-    #[arg(long)]
-    username: Option<String>,
-    /// Accept file:// URLs (local mirrors, tests).
-    #[arg(long)]
-    allow_file_urls: bool,
+    #[command(flatten)]
+    access: super::git_access::GitAccess,
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     output: Output,
 }
@@ -192,16 +188,8 @@ async fn git(args: GitArgs) -> anyhow::Result<()> {
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    let creds = match (args.username, std::env::var("FERRY_GIT_PASSWORD").ok()) {
-        (Some(user), Some(password)) => Some(Credentials::basic(user, password)),
-        (Some(_), None) => anyhow::bail!("--username needs the password in $FERRY_GIT_PASSWORD"),
-        (None, _) => None,
-    };
-    let options = GitOptions {
-        allow_file_urls: args.allow_file_urls,
-        ..GitOptions::default()
-    };
-    let cache = GitCache::with_options(crate::datadir::default_dir().join("cache/git"), options)?;
+    let creds = args.access.credentials()?;
+    let cache = args.access.cache()?;
     let mirror = cache.repo(&args.repo_url)?;
     mirror.fetch(creds.as_ref()).await?;
     let commits = mirror.discover_commits(&selection).await?;

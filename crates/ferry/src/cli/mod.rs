@@ -4,6 +4,7 @@ mod apply;
 mod delete;
 mod discover;
 mod get;
+mod git_access;
 mod render;
 mod stdout;
 mod table;

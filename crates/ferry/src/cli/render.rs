@@ -18,7 +18,6 @@ use ferry_render::helm::{self, HelmOptions, HelmParameter, HelmRenderer};
 use ferry_render::kustomize;
 use ferry_render::manifest::{Manifest, parse_documents, to_yaml_stream};
 use ferry_render::tree::LocalTree;
-use ferry_source::git::{GitCache, GitOptions};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum SourceType {
@@ -42,9 +41,8 @@ pub struct Args {
     /// With -f: render this revision instead of the source's `targetRevision`.
     #[arg(long, requires = "file", conflicts_with = "local")]
     revision: Option<String>,
-    /// With -f: accept `file://` repository URLs.
-    #[arg(long, requires = "file")]
-    allow_file_urls: bool,
+    #[command(flatten)]
+    access: super::git_access::GitAccess,
     /// The source type (default: detected from the directory's files).
     #[arg(long = "type", value_enum)]
     source_type: Option<SourceType>,
@@ -151,12 +149,8 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
         }
         return Ok(manifests);
     }
-    let options = GitOptions {
-        allow_file_urls: args.allow_file_urls,
-        ..GitOptions::default()
-    };
-    let cache = GitCache::with_options(crate::datadir::default_dir().join("cache/git"), options)?;
-    let renderer = SourceRenderer::new(cache, helm);
+    let creds = args.access.credentials()?;
+    let renderer = SourceRenderer::new(args.access.cache()?, helm);
     for app in &mut applications {
         if let Some(revision) = &args.revision {
             for source in app
@@ -169,8 +163,11 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
             }
         }
         let name = app.metadata.name.clone();
+        // --username is for the first source's repository only: never sent to another.
+        let primary = app.sources()?.first().map(|(_, s)| s.repo_url.clone());
+        let credentials = |url: &str| creds.clone().filter(|_| primary.as_deref() == Some(url));
         let rendered = renderer
-            .render_application(app, Refresh::Normal, &|_| None)
+            .render_application(app, Refresh::Normal, &credentials)
             .await
             .with_context(|| format!("Application {name}"))?;
         for (_, source) in rendered {
