@@ -1,0 +1,334 @@
+//! An Argo CD Application's sources rendered to objects, the way Argo CD's repo-server does
+//! it: resolve `targetRevision` to a commit, read the tree at that commit, pick the tool
+//! (the source's `helm`/`kustomize`/`directory` block, else detected from the files), render
+//! and cache the result by (repository, commit, path, parameters).
+//!
+//! [`SourceRenderer::render_source`] serves Git sources; [`render_tree`] renders a source from
+//! a tree the caller already has (a local checkout, for `ferry render -f --local`). A hard
+//! refresh re-renders even when the cache holds the key. Trees of one commit are read once
+//! and shared by every Application on that commit (a monorepo with 100 apps reads it once).
+//!
+//! One file per concern: [`tools`] (which tool, and running it on a tree), [`refs`] (`ref`
+//! sources mounted for `$ref/` value files), [`build_env`] (`$ARGOCD_APP_*`).
+
+mod build_env;
+mod refs;
+mod tools;
+
+pub use build_env::BuildEnv;
+pub use refs::Refs;
+pub use tools::{Tool, render_tree};
+
+use std::sync::Arc;
+
+use ferry_api::argocd::{Application, ApplicationSource, SourceError};
+use ferry_source::credentials::Credentials;
+use ferry_source::git::{CommitId, GitCache, GitError, Mirror};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::cache::BoundedCache;
+use crate::directory::DirectoryError;
+use crate::helm::{HelmError, HelmRenderer};
+use crate::kustomize::KustomizeError;
+use crate::manifest::Manifest;
+use crate::snapshot::Snapshot;
+
+/// What an Application contributes to rendering besides its source.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AppContext {
+    /// The Application's name: Helm's default release name, `$ARGOCD_APP_NAME`.
+    pub name: String,
+    /// The destination namespace: Helm's default namespace, `$ARGOCD_APP_NAMESPACE`.
+    pub namespace: Option<String>,
+    /// `spec.project`, `$ARGOCD_APP_PROJECT_NAME`.
+    pub project: String,
+}
+
+impl AppContext {
+    pub fn of(app: &Application) -> Self {
+        AppContext {
+            name: app.metadata.name.clone(),
+            namespace: app.spec.destination.namespace.clone(),
+            project: app.spec.project.clone(),
+        }
+    }
+}
+
+/// Whether a render may be served from the cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Refresh {
+    #[default]
+    Normal,
+    /// Argo CD's hard refresh: render again even if the key is cached.
+    Hard,
+}
+
+/// A rendered source.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The commit the revision resolved to.
+    pub revision: String,
+    pub manifests: Arc<Vec<Manifest>>,
+    /// Whether the manifests came from the render cache.
+    pub cached: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{field}: {error}")]
+    Git { field: String, error: GitError },
+    #[error("{field}: path {path:?} leaves the repository")]
+    PathEscapes { field: String, path: String },
+    #[error("{field}: path {path:?} does not exist at {revision}")]
+    PathNotFound {
+        field: String,
+        path: String,
+        revision: String,
+    },
+    #[error("{field}: {error}")]
+    Kustomize {
+        field: String,
+        error: KustomizeError,
+    },
+    #[error("{field}: {error}")]
+    Helm { field: String, error: HelmError },
+    #[error("{field}: {error}")]
+    Directory {
+        field: String,
+        error: DirectoryError,
+    },
+    #[error("{field}: {what} is not supported yet")]
+    Unsupported { field: String, what: &'static str },
+    #[error("{field}: value file {file}: no source of the Application has `ref: {name}`")]
+    UnknownRef {
+        field: String,
+        file: String,
+        name: String,
+    },
+    #[error("{field}: rendering stopped unexpectedly: {detail}")]
+    Aborted { field: String, detail: String },
+}
+
+impl RenderError {
+    /// Whether trying again later may succeed (a transport error), as opposed to an error in
+    /// the Application or the repository's content.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RenderError::Git { error, .. } => error.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+/// Renders Applications' Git sources, with a snapshot per commit and a render cache.
+pub struct SourceRenderer {
+    git: GitCache,
+    helm: Arc<HelmRenderer>,
+    snapshots: BoundedCache<(String, String), Arc<Snapshot>>,
+    manifests: BoundedCache<String, Arc<Vec<Manifest>>>,
+}
+
+/// Commit trees kept in memory; each is a whole repository at one commit.
+const SNAPSHOTS: usize = 16;
+/// Render results kept in memory.
+const RENDERS: usize = 4096;
+
+impl SourceRenderer {
+    pub fn new(git: GitCache, helm: Arc<HelmRenderer>) -> Self {
+        Self {
+            git,
+            helm,
+            snapshots: BoundedCache::new(SNAPSHOTS),
+            manifests: BoundedCache::new(RENDERS),
+        }
+    }
+
+    /// Renders every source of `app` in order and concatenates their objects. Sources that
+    /// only name a `ref` render nothing; their trees serve other sources' `$ref/...` value
+    /// files. `credentials` is asked per repository URL.
+    pub async fn render_application(
+        &self,
+        app: &Application,
+        refresh: Refresh,
+        credentials: &(dyn Fn(&str) -> Option<Credentials> + Send + Sync),
+    ) -> Result<Vec<(String, Rendered)>, RenderError> {
+        let context = AppContext::of(app);
+        let sources = app.sources()?;
+        let mut refs = Vec::new();
+        for (field, source) in &sources {
+            if let Some(name) = &source.reference {
+                let creds = credentials(&source.repo_url);
+                let checkout = self.checkout(field, source, creds.as_ref()).await?;
+                refs.push((name.clone(), checkout));
+            }
+        }
+        let mut rendered = Vec::new();
+        for (field, source) in sources {
+            if source.reference.is_some() && source.path().is_empty() && !source.is_chart() {
+                continue;
+            }
+            let creds = credentials(&source.repo_url);
+            let checkout = self.checkout(&field, source, creds.as_ref()).await?;
+            let result = self
+                .render_checkout(&field, &context, source, checkout, &refs, refresh)
+                .await?;
+            rendered.push((field, result));
+        }
+        Ok(rendered)
+    }
+
+    /// Renders one Git source (`field` names it in errors: `spec.source`, `spec.sources[1]`).
+    pub async fn render_source(
+        &self,
+        field: &str,
+        context: &AppContext,
+        source: &ApplicationSource,
+        credentials: Option<&Credentials>,
+        refresh: Refresh,
+    ) -> Result<Rendered, RenderError> {
+        let checkout = self.checkout(field, source, credentials).await?;
+        self.render_checkout(field, context, source, checkout, &[], refresh)
+            .await
+    }
+
+    /// Fetches the source's repository and resolves its revision.
+    async fn checkout(
+        &self,
+        field: &str,
+        source: &ApplicationSource,
+        credentials: Option<&Credentials>,
+    ) -> Result<Checkout, RenderError> {
+        if source.is_chart() {
+            return Err(RenderError::Unsupported {
+                field: field.to_string(),
+                what: "a chart from a Helm repository",
+            });
+        }
+        let git = |error| RenderError::Git {
+            field: field.to_string(),
+            error,
+        };
+        let mirror = self.git.repo(&source.repo_url).map_err(git)?;
+        mirror.fetch(credentials).await.map_err(git)?;
+        let resolved = mirror
+            .resolve(source.revision(), Some(&ferry_source::git::SemverTags))
+            .await
+            .map_err(git)?;
+        Ok(Checkout {
+            field: field.to_string(),
+            mirror,
+            commit: resolved.commit,
+        })
+    }
+
+    /// The commit's tree, read once and shared.
+    async fn snapshot(&self, checkout: &Checkout) -> Result<Arc<Snapshot>, RenderError> {
+        let key = (
+            checkout.mirror.url().to_string(),
+            checkout.commit.to_string(),
+        );
+        if let Some(snapshot) = self.snapshots.get(&key) {
+            return Ok(snapshot);
+        }
+        let snapshot = Snapshot::read(&checkout.mirror, &checkout.commit)
+            .await
+            .map_err(|error| RenderError::Git {
+                field: checkout.field.clone(),
+                error,
+            })?;
+        let snapshot = Arc::new(snapshot);
+        self.snapshots.insert(key, snapshot.clone());
+        Ok(snapshot)
+    }
+
+    async fn render_checkout(
+        &self,
+        field: &str,
+        context: &AppContext,
+        source: &ApplicationSource,
+        checkout: Checkout,
+        refs: &[(String, Checkout)],
+        refresh: Refresh,
+    ) -> Result<Rendered, RenderError> {
+        let commit = checkout.commit.to_string();
+        let key = RenderKey {
+            repo: checkout.mirror.url(),
+            commit: &commit,
+            source,
+            context,
+            refs: refs
+                .iter()
+                .map(|(name, c)| (name.as_str(), c.mirror.url(), c.commit.to_string()))
+                .collect(),
+        }
+        .hash();
+        if refresh == Refresh::Normal
+            && let Some(manifests) = self.manifests.get(&key)
+        {
+            return Ok(Rendered {
+                revision: commit,
+                manifests,
+                cached: true,
+            });
+        }
+
+        let snapshot = self.snapshot(&checkout).await?;
+        let mut ref_trees = Refs::default();
+        for (name, checkout) in refs {
+            ref_trees.insert(name, self.snapshot(checkout).await?);
+        }
+        // Rendering is CPU work and may run `helm`: off the async workers.
+        let build = BuildEnv::new(context, source, &commit);
+        let (helm, owned) = (
+            self.helm.clone(),
+            (field.to_string(), context.clone(), source.clone()),
+        );
+        let manifests = tokio::task::spawn_blocking(move || {
+            let (field, context, source) = owned;
+            let tree = snapshot.as_ref();
+            render_tree(&field, &context, &source, tree, &ref_trees, &build, &helm)
+        })
+        .await
+        .map_err(|e| RenderError::Aborted {
+            field: field.to_string(),
+            detail: e.to_string(),
+        })??;
+        let manifests = Arc::new(manifests);
+        self.manifests.insert(key, manifests.clone());
+        Ok(Rendered {
+            revision: commit,
+            manifests,
+            cached: false,
+        })
+    }
+}
+
+/// A source's repository fetched and its revision resolved.
+struct Checkout {
+    field: String,
+    mirror: Mirror,
+    commit: CommitId,
+}
+
+/// What the render cache is keyed by: the repository, the commit, and everything in the
+/// source and the Application that changes the output.
+#[derive(Serialize)]
+struct RenderKey<'a> {
+    repo: &'a str,
+    commit: &'a str,
+    source: &'a ApplicationSource,
+    context: &'a AppContext,
+    /// Each `ref` source's name, repository and commit.
+    refs: Vec<(&'a str, &'a str, String)>,
+}
+
+impl RenderKey<'_> {
+    fn hash(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let digest = Sha256::digest(&bytes);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

@@ -1,0 +1,188 @@
+//! Which tool renders a source, and running it on the repository's tree: Kustomize,
+//! Helm (with the Application's `helm` block as `helm template` options) or a plain
+//! directory.
+
+use ferry_api::argocd::{ApplicationSource, ApplicationSourceHelm, ApplicationSourceKustomize};
+use serde::Serialize;
+
+use super::refs::{Mounted, Refs};
+use super::{AppContext, BuildEnv, RenderError};
+use crate::directory::{DirectoryOptions, render_directory};
+use crate::helm::{self, HelmOptions, HelmRenderer};
+use crate::kustomize;
+use crate::manifest::Manifest;
+use crate::tree::{Tree, join};
+
+/// The tool a source is rendered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Tool {
+    Helm,
+    Kustomize,
+    Directory,
+}
+
+impl Tool {
+    /// The tool of `source` at `path` of `tree`: its tool block, else detected from the
+    /// files as Argo CD does (a kustomization, else a `Chart.yaml`, else plain files).
+    pub fn of(source: &ApplicationSource, tree: &dyn Tree, path: &str) -> Tool {
+        if source.helm.is_some() {
+            Tool::Helm
+        } else if source.kustomize.is_some() {
+            Tool::Kustomize
+        } else if source.directory.is_some() {
+            Tool::Directory
+        } else if kustomize::is_kustomization(tree, path) {
+            Tool::Kustomize
+        } else if join(path, "Chart.yaml").is_some_and(|p| tree.exists(&p)) {
+            Tool::Helm
+        } else {
+            Tool::Directory
+        }
+    }
+}
+
+/// Renders `source` from `tree` (the repository at the source's revision).
+pub fn render_tree(
+    field: &str,
+    context: &AppContext,
+    source: &ApplicationSource,
+    tree: &dyn Tree,
+    refs: &Refs,
+    build: &BuildEnv,
+    helm: &HelmRenderer,
+) -> Result<Vec<Manifest>, RenderError> {
+    if source.plugin.is_some() {
+        return Err(RenderError::Unsupported {
+            field: field.to_string(),
+            what: "a config management plugin",
+        });
+    }
+    let Some(path) = join("", source.path()).filter(|_| !source.path().starts_with('/')) else {
+        return Err(RenderError::PathEscapes {
+            field: field.to_string(),
+            path: source.path().to_string(),
+        });
+    };
+    let path = path.as_str();
+    if !tree.is_dir(path) {
+        return Err(RenderError::PathNotFound {
+            field: field.to_string(),
+            path: path.to_string(),
+            revision: build
+                .vars()
+                .get("ARGOCD_APP_REVISION")
+                .cloned()
+                .unwrap_or_default(),
+        });
+    }
+    match Tool::of(source, tree, path) {
+        Tool::Kustomize => {
+            if let Some(overrides) = &source.kustomize
+                && *overrides != ApplicationSourceKustomize::default()
+            {
+                return Err(RenderError::Unsupported {
+                    field: field.to_string(),
+                    what: "kustomize overrides",
+                });
+            }
+            kustomize::render(tree, path).map_err(|error| RenderError::Kustomize {
+                field: field.to_string(),
+                error,
+            })
+        }
+        Tool::Helm => {
+            let options = helm_options(field, context, source.helm.as_ref(), refs, build)?;
+            let tree = Mounted { base: tree, refs };
+            helm.render(&tree, path, &options)
+                .map(|m| m.as_ref().clone())
+                .map_err(|error| RenderError::Helm {
+                    field: field.to_string(),
+                    error,
+                })
+        }
+        Tool::Directory => {
+            let directory = source.directory.clone().unwrap_or_default();
+            if directory.jsonnet.is_some() {
+                return Err(RenderError::Unsupported {
+                    field: field.to_string(),
+                    what: "jsonnet",
+                });
+            }
+            let options = DirectoryOptions {
+                recurse: directory.recurse,
+                include: directory.include,
+                exclude: directory.exclude,
+            };
+            render_directory(tree, path, &options).map_err(|error| RenderError::Directory {
+                field: field.to_string(),
+                error,
+            })
+        }
+    }
+}
+
+/// Argo CD's `helm` block as [`HelmOptions`]: the release is named after the Application
+/// and goes to the destination namespace unless the block says otherwise; value-file paths
+/// get `$ARGOCD_APP_*` substituted, and `$ref/path` (multi-source) reads `path` from the
+/// root of the source named `ref`.
+fn helm_options(
+    field: &str,
+    context: &AppContext,
+    block: Option<&ApplicationSourceHelm>,
+    refs: &Refs,
+    build: &BuildEnv,
+) -> Result<HelmOptions, RenderError> {
+    let block = block.cloned().unwrap_or_default();
+    let mut value_files = Vec::with_capacity(block.value_files.len());
+    for file in &block.value_files {
+        let file = build.substitute(file);
+        if let Some(rest) = file.strip_prefix('$') {
+            let name = rest.split('/').next().unwrap_or_default();
+            if !refs.contains(name) {
+                return Err(RenderError::UnknownRef {
+                    field: field.to_string(),
+                    file: file.clone(),
+                    name: name.to_string(),
+                });
+            }
+            value_files.push(format!("/{file}"));
+        } else {
+            value_files.push(file);
+        }
+    }
+    Ok(HelmOptions {
+        release_name: block
+            .release_name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| context.name.clone()),
+        namespace: block
+            .namespace
+            .filter(|n| !n.is_empty())
+            .or_else(|| context.namespace.clone()),
+        value_files,
+        ignore_missing_value_files: block.ignore_missing_value_files,
+        values: block.values,
+        values_object: block.values_object,
+        parameters: block
+            .parameters
+            .into_iter()
+            .map(|p| helm::HelmParameter {
+                name: p.name,
+                value: p.value,
+                force_string: p.force_string,
+            })
+            .collect(),
+        file_parameters: block
+            .file_parameters
+            .into_iter()
+            .map(|p| helm::HelmFileParameter {
+                name: p.name,
+                path: p.path,
+            })
+            .collect(),
+        kube_version: block.kube_version,
+        api_versions: block.api_versions,
+        skip_crds: block.skip_crds,
+        skip_tests: block.skip_tests,
+    })
+}
