@@ -6,8 +6,8 @@
 mod source;
 
 pub use source::{
-    Application, ApplicationDestination, ApplicationMetadata, ApplicationSource, ApplicationSourceDirectory,
-    ApplicationSourceHelm, ApplicationSourceJsonnet, ApplicationSourceKustomize, ApplicationSpec,
-    HelmFileParameter, HelmParameter, JsonnetVar, KustomizePatch, KustomizeReplica,
-    KustomizeSelector, SourceError,
+    Application, ApplicationDestination, ApplicationMetadata, ApplicationSource,
+    ApplicationSourceDirectory, ApplicationSourceHelm, ApplicationSourceJsonnet,
+    ApplicationSourceKustomize, ApplicationSpec, HelmFileParameter, HelmParameter, JsonnetVar,
+    KustomizePatch, KustomizeReplica, KustomizeSelector, SourceError,
 };

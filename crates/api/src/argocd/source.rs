@@ -407,7 +407,9 @@ mod tests {
             "repoURL": "https://charts.example", "chart": "redis"}]}}));
         assert_eq!(
             chart.sources().unwrap_err(),
-            SourceError::ChartWithoutVersion { field: "spec.sources[0]".into() }
+            SourceError::ChartWithoutVersion {
+                field: "spec.sources[0]".into()
+            }
         );
     }
 }

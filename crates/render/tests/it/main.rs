@@ -5,3 +5,4 @@
 
 mod helm;
 mod kustomize;
+mod kustomize_argo;
