@@ -97,20 +97,26 @@ fn one(
     // Value files are repository-root paths (a leading `/` for the Helm renderer).
     let mut value_files = Vec::new();
     let mut merged_values = None;
+    // Read even when Helm reads it again: a missing or escaping file is named here.
+    let (values_path, values_bytes) = loc.read(&values_ref)?;
     if chart.values_inline.is_empty() {
-        value_files.push(format!("/{}", loc.resolve(&values_ref, true)?));
+        value_files.push(format!("/{values_path}"));
     } else {
         let mut values = Map::new();
         if merge != ValuesMerge::Replace {
-            let (path, bytes) = loc.read(&values_ref)?;
-            match yaml_serde::from_slice::<Value>(&bytes) {
+            let (path, bytes) = (&values_path, &values_bytes);
+            match yaml_serde::from_slice::<Value>(bytes) {
                 Ok(Value::Object(m)) => values = m,
                 Ok(Value::Null) => {}
                 Ok(_) => return Err(invalid(format!("{path}: values must be a mapping"))),
                 Err(e) => return Err(invalid(format!("{path}: {e}"))),
             }
         }
-        merge_values(&mut values, &chart.values_inline, merge == ValuesMerge::Override);
+        merge_values(
+            &mut values,
+            &chart.values_inline,
+            merge == ValuesMerge::Override,
+        );
         let bytes = serde_json::to_vec(&Value::Object(values))
             .map_err(|e| invalid(format!("{name}: values: {e}")))?;
         value_files.push(format!("/{MERGED_VALUES}"));

@@ -307,6 +307,13 @@ fn helm_charts_are_refused_without_helm_or_outside_the_repository() {
     assert!(e.contains("valuesMerge `deep`"), "{e}");
     let e = case("helmCharts:\n- name: web\n  releaseName: a\n  nameTemplate: b\n");
     assert!(e.contains("nameTemplate"), "{e}");
+    let dir = repo(&[
+        ("app/kustomization.yaml", "helmCharts:\n- name: web\n"),
+        ("app/charts/web/Chart.yaml", CHART),
+        ("app/charts/web/templates/cm.yaml", TEMPLATE),
+    ]);
+    let e = build_with(&dir, "{}", Some(&helm)).unwrap_err().to_string();
+    assert!(e.contains("app/charts/web/values.yaml: no such file"), "{e}");
     let e = case("helmCharts:\n- name: web\n  devel: true\n");
     assert!(e.contains("devel"), "{e}");
 }
