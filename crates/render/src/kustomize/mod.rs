@@ -9,7 +9,6 @@
 //! and sorts. Everything is read through the tree, so nothing outside the repository is
 //! reachable; remote resources are refused.
 //!
-//!
 //! [`render_with`] adds what Argo CD does around `kustomize build`: its `source.kustomize`
 //! overrides edit the root kustomization first ([`overrides`]), and `helmCharts` are inflated
 //! by the real Helm ([`helm_charts`]) when a [`HelmRenderer`] is given. Bad input is bounded:
@@ -365,9 +364,12 @@ impl Builder<'_> {
         }
         let before = acc.len();
         generators::run(&loc, &k, &mut acc)?;
-        ids = acc.iter().map(Resource::id_key).collect();
-        for obj in helm_charts::inflate(&loc, &k, self.options.helm, self.options.overrides)? {
-            add(&mut acc, &mut ids, Resource::new(obj), &loc.file)?;
+        let charts = helm_charts::inflate(&loc, &k, self.options.helm, self.options.overrides)?;
+        if !charts.is_empty() {
+            ids = acc.iter().map(Resource::id_key).collect();
+            for obj in charts {
+                add(&mut acc, &mut ids, Resource::new(obj), &loc.file)?;
+            }
         }
         size.add(&loc, acc[before..].iter().map(|r| &r.obj))?;
         for component in &k.components {

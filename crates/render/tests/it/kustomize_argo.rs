@@ -313,7 +313,10 @@ fn helm_charts_are_refused_without_helm_or_outside_the_repository() {
         ("app/charts/web/templates/cm.yaml", TEMPLATE),
     ]);
     let e = build_with(&dir, "{}", Some(&helm)).unwrap_err().to_string();
-    assert!(e.contains("app/charts/web/values.yaml: no such file"), "{e}");
+    assert!(
+        e.contains("app/charts/web/values.yaml: no such file"),
+        "{e}"
+    );
     let e = case("helmCharts:\n- name: web\n  devel: true\n");
     assert!(e.contains("devel"), "{e}");
 }
