@@ -37,6 +37,10 @@ pub struct HelmOptions {
     pub api_versions: Vec<String>,
     pub skip_crds: bool,
     pub skip_tests: bool,
+    /// `--no-hooks` (Kustomize's `skipHooks`).
+    pub skip_hooks: bool,
+    /// `--name-template`: the release is named by it and `release_name` is not passed.
+    pub name_template: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -143,13 +147,20 @@ impl HelmRenderer {
             std::fs::write(target, bytes)?;
         }
         let mut command = Command::new(&self.binary);
+        command.arg("template");
+        match &options.name_template {
+            Some(template) => {
+                command.args(["--name-template", template]);
+            }
+            None => {
+                command.arg(if options.release_name.is_empty() {
+                    "release"
+                } else {
+                    &options.release_name
+                });
+            }
+        }
         command
-            .arg("template")
-            .arg(if options.release_name.is_empty() {
-                "release"
-            } else {
-                &options.release_name
-            })
             .arg(&chart_dir)
             .env("HELM_CONFIG_HOME", work.path().join("helm-config"))
             .env("HELM_CACHE_HOME", work.path().join("helm-cache"))
@@ -199,6 +210,9 @@ impl HelmRenderer {
         }
         if options.skip_tests {
             command.arg("--skip-tests");
+        }
+        if options.skip_hooks {
+            command.arg("--no-hooks");
         }
         let stdout = self.run(command).map_err(|e| match e {
             HelmError::Failed(stderr) => {

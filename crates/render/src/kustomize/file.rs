@@ -16,7 +16,6 @@ pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "K
 
 /// Fields Kustomize knows that Ferry does not implement yet.
 const UNSUPPORTED: &[&str] = &[
-    "helmGlobals",
     "helmChartInflationGenerator",
     "vars",
     "configurations",
@@ -52,6 +51,8 @@ const SUPPORTED: &[&str] = &[
     "crds",
     "replacements",
     "sortOptions",
+    "helmCharts",
+    "helmGlobals",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +100,58 @@ pub struct Kustomization {
     pub replacements: Vec<Value>,
     #[serde(default)]
     pub sort_options: Option<SortOptions>,
+    #[serde(default)]
+    pub helm_charts: Vec<HelmChart>,
+    #[serde(default)]
+    pub helm_globals: Option<HelmGlobals>,
+}
+
+/// `helmGlobals`: where charts live (`chartHome`, default `charts`, relative to the
+/// kustomization). `configHome` is accepted and ignored: Helm runs with private directories.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HelmGlobals {
+    #[serde(default)]
+    pub chart_home: String,
+    /// Accepted and ignored.
+    #[serde(default, rename = "configHome")]
+    _config_home: serde::de::IgnoredAny,
+}
+
+/// An entry of `helmCharts` (Kustomize's `HelmChart`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HelmChart {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, deserialize_with = "scalar_string")]
+    pub version: String,
+    #[serde(default)]
+    pub repo: String,
+    #[serde(default)]
+    pub release_name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub additional_values_files: Vec<String>,
+    #[serde(default)]
+    pub values_file: String,
+    #[serde(default)]
+    pub values_inline: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub values_merge: String,
+    #[serde(default, rename = "includeCRDs")]
+    pub include_crds: bool,
+    #[serde(default)]
+    pub skip_hooks: bool,
+    #[serde(default)]
+    pub api_versions: Vec<String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    pub kube_version: String,
+    #[serde(default)]
+    pub name_template: String,
+    #[serde(default)]
+    pub skip_tests: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,7 +167,7 @@ pub struct Label {
     pub fields: Vec<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Image {
     pub name: String,
@@ -126,7 +179,7 @@ pub struct Image {
     pub digest: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Replica {
     pub name: String,
@@ -268,11 +321,6 @@ pub fn load(tree: &dyn Tree, file: &str) -> Result<Kustomization, KustomizeError
         });
     };
     for field in fields.keys() {
-        if field == "helmCharts" {
-            return Err(KustomizeError::HelmNotSupported {
-                file: file.to_string(),
-            });
-        }
         if UNSUPPORTED.contains(&field.as_str()) {
             return Err(KustomizeError::UnsupportedField {
                 file: file.to_string(),

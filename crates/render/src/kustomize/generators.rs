@@ -106,7 +106,13 @@ fn generate(
 /// The key/value pairs of a generator: env files, then literals, then files.
 fn pairs(loc: &Location, g: &Generator) -> Result<BTreeMap<String, Vec<u8>>, KustomizeError> {
     let mut out: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut size = 0usize;
     let mut put = |key: String, value: Vec<u8>| {
+        // The same large file under many keys must not build gigabytes.
+        size = size.saturating_add(key.len() + value.len());
+        if size > loc.max_output {
+            return Err(loc.too_large());
+        }
         if out.insert(key.clone(), value).is_some() {
             return Err(loc.invalid(format!(
                 "generator {}: key `{key}` appears more than once",

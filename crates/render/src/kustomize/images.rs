@@ -58,7 +58,9 @@ fn rewrite(image: &str, images: &[Image]) -> Option<String> {
     } else {
         &rule.new_name
     };
-    let new_tag = if !rule.digest.is_empty() {
+    let new_tag = if !rule.digest.is_empty() && !rule.new_tag.is_empty() {
+        format!(":{}@{}", rule.new_tag, rule.digest)
+    } else if !rule.digest.is_empty() {
         format!("@{}", rule.digest)
     } else if !rule.new_tag.is_empty() {
         format!(":{}", rule.new_tag)

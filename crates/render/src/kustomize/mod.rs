@@ -9,26 +9,38 @@
 //! and sorts. Everything is read through the tree, so nothing outside the repository is
 //! reachable; remote resources are refused.
 //!
+//! [`render_with`] adds what Argo CD does around `kustomize build`: its `source.kustomize`
+//! overrides edit the root kustomization first ([`overrides`]), and `helmCharts` are inflated
+//! by the real Helm ([`helm_charts`]) when a [`HelmRenderer`] is given. Bad input is bounded:
+//! a build whose objects exceed [`KustomizeOptions::max_output`] bytes (as JSON) stops with an
+//! error as soon as it gets there, and YAML alias bombs are refused by the parser.
+//!
 //! One file per concern: [`file`] (the kustomization file), [`resource`], [`fieldspec`],
-//! [`generators`], [`patches`], [`names`] (namespace, prefix/suffix), [`labels`], [`images`],
-//! [`replicas`], [`replacements`], [`namereference`], [`order`].
+//! [`generators`], [`helm_charts`], [`patches`], [`names`] (namespace, prefix/suffix),
+//! [`labels`], [`images`], [`replicas`], [`replacements`], [`namereference`], [`order`],
+//! [`overrides`].
 
 mod fieldspec;
 mod file;
 mod generators;
+mod helm_charts;
 mod images;
 mod labels;
 mod namereference;
 mod names;
 mod order;
+mod overrides;
 mod patches;
 mod replacements;
 mod replicas;
 mod resource;
 
+use crate::helm::{HelmError, HelmRenderer};
 use crate::manifest::{Manifest, ParseError, parse_documents};
 use crate::tree::{Tree, TreeError, join};
-use std::collections::HashSet;
+use ferry_api::argocd::ApplicationSourceKustomize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
 
 use file::Kustomization;
 use resource::Resource;
@@ -46,8 +58,32 @@ pub enum KustomizeError {
     UnknownField { file: String, field: String },
     #[error("{file}: field `{field}` is not supported by Ferry's Kustomize yet")]
     UnsupportedField { file: String, field: String },
-    #[error("{file}: helmCharts: Helm chart inflation in Kustomize is not supported yet")]
-    HelmNotSupported { file: String },
+    #[error("{file}: helmCharts: Helm is not enabled for this build")]
+    HelmNotEnabled { file: String },
+    #[error(
+        "{file}: helmCharts: chart `{chart}` is not in the repository at {path}{}; only charts \
+         vendored in the repository are rendered, Ferry does not pull them",
+        if repo.is_empty() { String::new() } else { format!(" (Kustomize would pull it from {repo})") }
+    )]
+    ChartNotVendored {
+        file: String,
+        chart: String,
+        path: String,
+        repo: String,
+    },
+    #[error("{file}: helmCharts: chart `{chart}`: {source}")]
+    Helm {
+        file: String,
+        chart: String,
+        source: HelmError,
+    },
+    #[error("source.kustomize.{field}: {message}")]
+    Override { field: String, message: String },
+    #[error(
+        "{file}: the build's objects exceed {limit} bytes; refusing to build more \
+         (a limit against runaway kustomizations)"
+    )]
+    TooLarge { file: String, limit: usize },
     #[error(
         "{file}: {reference}: remote resources are not supported, only paths in the repository"
     )]
@@ -78,12 +114,44 @@ pub fn is_kustomization(tree: &dyn Tree, dir: &str) -> bool {
     matches!(file::find(tree, dir), Ok(Some(_)) | Err(_))
 }
 
+/// The largest build by default: 32 MiB of objects (as JSON), as the Helm renderer's output.
+pub const DEFAULT_MAX_OUTPUT: usize = 32 << 20;
+
+/// What a build may use beyond the tree.
+#[derive(Default, Clone, Copy)]
+pub struct KustomizeOptions<'a> {
+    /// Argo CD's `source.kustomize`, applied to the root kustomization as `kustomize edit`
+    /// would.
+    pub overrides: Option<&'a ApplicationSourceKustomize>,
+    /// Runs `helmCharts`; None → a kustomization with helmCharts is an error saying Helm is not enabled.
+    pub helm: Option<&'a HelmRenderer>,
+    /// Build environment for commonAnnotationsEnvsubst (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ...).
+    pub env: Option<&'a BTreeMap<String, String>>,
+    /// Largest build in bytes of JSON; `None` is [`DEFAULT_MAX_OUTPUT`].
+    pub max_output: Option<usize>,
+}
+
 /// Builds the kustomization in `dir` (repository-relative), as `kubectl kustomize dir` would.
 pub fn render(tree: &dyn Tree, dir: &str) -> Result<Vec<Manifest>, KustomizeError> {
+    render_with(tree, dir, &KustomizeOptions::default())
+}
+
+/// Builds the kustomization in `dir` with Argo CD's overrides and Helm, as Argo CD's
+/// repo-server does with `kustomize edit` and `kustomize build --enable-helm`.
+pub fn render_with(
+    tree: &dyn Tree,
+    dir: &str,
+    options: &KustomizeOptions<'_>,
+) -> Result<Vec<Manifest>, KustomizeError> {
+    let no_env = BTreeMap::new();
     let mut builder = Builder {
         tree,
         stack: Vec::new(),
         crd_refs: Vec::new(),
+        root: dir.to_string(),
+        options,
+        env: options.env.unwrap_or(&no_env),
+        max_output: options.max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
     };
     let (mut resources, k) = builder.target(dir, Vec::new(), false)?;
     generators::add_hashes(&mut resources);
@@ -106,6 +174,10 @@ pub(crate) struct Location<'a> {
     pub dir: String,
     /// Its kustomization file (for messages).
     pub file: String,
+    /// The build's size limit in bytes (see [`OutputSize`]).
+    pub max_output: usize,
+    /// Bytes transformers have added to this kustomization's objects so far.
+    pub grown: std::cell::Cell<usize>,
 }
 
 impl Location<'_> {
@@ -150,6 +222,73 @@ impl Location<'_> {
     pub fn invalid(&self, message: impl Into<String>) -> KustomizeError {
         KustomizeError::invalid(&self.file, message)
     }
+
+    pub fn too_large(&self) -> KustomizeError {
+        KustomizeError::TooLarge {
+            file: self.file.clone(),
+            limit: self.max_output,
+        }
+    }
+
+    /// Records that a transformer changed an object from `before` to `after` (its JSON
+    /// sizes): an error once the growth alone exceeds the limit, so a patch applied to many
+    /// objects cannot build gigabytes before the end-of-kustomization check.
+    pub fn grow(&self, before: &Value, after: &Value) -> Result<(), KustomizeError> {
+        let grown = self
+            .grown
+            .get()
+            .saturating_add(json_size(after).saturating_sub(json_size(before)));
+        self.grown.set(grown);
+        if grown > self.max_output {
+            return Err(self.too_large());
+        }
+        Ok(())
+    }
+}
+
+/// About the size of an object as compact JSON, from its structure: strings and keys count
+/// their length (escapes are not), numbers 8 bytes. One walk over the nodes, whatever the
+/// size of their strings, so a large build costs little to measure.
+pub(crate) fn json_size(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => items.iter().map(|v| json_size(v) + 1).sum::<usize>() + 2,
+        Value::Object(map) => {
+            map.iter()
+                .map(|(k, v)| k.len() + 4 + json_size(v))
+                .sum::<usize>()
+                + 2
+        }
+    }
+}
+
+/// The running size of a kustomization's objects, checked against the build's limit.
+pub(crate) struct OutputSize {
+    total: usize,
+    limit: usize,
+}
+
+impl OutputSize {
+    pub fn new(limit: usize) -> Self {
+        Self { total: 0, limit }
+    }
+
+    /// Counts objects; an error once the total exceeds the limit.
+    pub fn add<'r>(
+        &mut self,
+        loc: &Location,
+        objects: impl IntoIterator<Item = &'r Value>,
+    ) -> Result<(), KustomizeError> {
+        for obj in objects {
+            self.total = self.total.saturating_add(json_size(obj));
+            if self.total > self.limit {
+                return Err(loc.too_large());
+            }
+        }
+        Ok(())
+    }
 }
 
 struct Builder<'a> {
@@ -158,6 +297,11 @@ struct Builder<'a> {
     stack: Vec<String>,
     /// Name-reference field specs read from `crds`.
     crd_refs: Vec<namereference::RefSpec>,
+    /// The directory built first: Argo CD's overrides apply to its kustomization only.
+    root: String,
+    options: &'a KustomizeOptions<'a>,
+    env: &'a BTreeMap<String, String>,
+    max_output: usize,
 }
 
 impl Builder<'_> {
@@ -180,7 +324,7 @@ impl Builder<'_> {
                 dir.into()
             },
         })?;
-        let k = file::load(self.tree, &file)?;
+        let mut k = file::load(self.tree, &file)?;
         let is_component_file = k.kind == "Component";
         if is_component != is_component_file {
             return Err(KustomizeError::invalid(
@@ -192,23 +336,42 @@ impl Builder<'_> {
                 },
             ));
         }
-        self.stack.push(dir.to_string());
         let loc = Location {
             tree: self.tree,
             dir: dir.to_string(),
             file,
+            max_output: self.max_output,
+            grown: std::cell::Cell::new(0),
         };
+        let is_root = self.stack.is_empty() && dir == self.root && !is_component;
+        if is_root && let Some(ov) = self.options.overrides {
+            overrides::apply(&loc, ov, self.env, &mut k)?;
+        }
+        self.stack.push(dir.to_string());
         let mut acc = acc;
+        let mut size = OutputSize::new(self.max_output);
+        size.add(&loc, acc.iter().map(|r| &r.obj))?;
         let mut ids: HashSet<String> = acc.iter().map(Resource::id_key).collect();
         for reference in k.resources.iter().chain(&k.bases) {
+            let before = acc.len();
             self.resource(&loc, reference, &mut acc, &mut ids)?;
+            size.add(&loc, acc[before..].iter().map(|r| &r.obj))?;
         }
         for crd in &k.crds {
             let (path, bytes) = loc.read(crd)?;
             self.crd_refs
                 .extend(namereference::from_crd(&path, &bytes)?);
         }
+        let before = acc.len();
         generators::run(&loc, &k, &mut acc)?;
+        let charts = helm_charts::inflate(&loc, &k, self.options.helm, self.options.overrides)?;
+        if !charts.is_empty() {
+            ids = acc.iter().map(Resource::id_key).collect();
+            for obj in charts {
+                add(&mut acc, &mut ids, Resource::new(obj), &loc.file)?;
+            }
+        }
+        size.add(&loc, acc[before..].iter().map(|r| &r.obj))?;
         for component in &k.components {
             let path = loc.resolve(component, false)?;
             acc = self.target(&path, acc, true)?.0;
@@ -220,9 +383,11 @@ impl Builder<'_> {
         labels::labels(&loc, &k, &mut acc)?;
         labels::annotations(&k.common_annotations, &mut acc);
         patches::json6902_legacy(&loc, &k.patches_json6902, &mut acc)?;
-        replicas::apply(&k.replicas, &mut acc);
+        replicas::apply(&loc, &k.replicas, &mut acc)?;
         images::apply(&k.images, &mut acc);
         replacements::apply(&loc, &k.replacements, &mut acc)?;
+        // Transformers can grow objects (patches check as they go): the result, once more.
+        OutputSize::new(self.max_output).add(&loc, acc.iter().map(|r| &r.obj))?;
         self.stack.pop();
         Ok((acc, k))
     }

@@ -147,6 +147,7 @@ fn json6902(
     for r in acc.iter_mut().filter(|r| sel.matches(r)) {
         let patched = apply_json_patch(&r.obj, &bytes)
             .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
+        loc.grow(&r.obj, &patched)?;
         set_patched(r, patched);
     }
     Ok(())
@@ -218,6 +219,7 @@ fn strategic(
         None => apply_merge_patch(&r.obj, &bytes),
     }
     .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
+    loc.grow(&r.obj, &patched)?;
     set_patched(r, patched);
     Ok(())
 }

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ferry_render::kustomize::{KustomizeError, render};
+use ferry_render::kustomize::{
+    DEFAULT_MAX_OUTPUT, KustomizeError, KustomizeOptions, render, render_with,
+};
 use ferry_render::manifest::parse_documents;
 use ferry_render::tree::LocalTree;
 use serde_json::Value;
@@ -24,16 +26,16 @@ fn cases() -> Vec<PathBuf> {
     out
 }
 
-fn parse(name: &str, bytes: &[u8]) -> Vec<Value> {
+pub(crate) fn parse(name: &str, bytes: &[u8]) -> Vec<Value> {
     parse_documents(name, bytes).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn to_yaml(docs: &[Value]) -> String {
+pub(crate) fn to_yaml(docs: &[Value]) -> String {
     ferry_render::manifest::to_yaml_stream(docs).unwrap_or_default()
 }
 
 /// A line diff of two YAML streams (changed lines with three lines of context).
-fn diff(expected: &str, actual: &str) -> String {
+pub(crate) fn diff(expected: &str, actual: &str) -> String {
     let e: Vec<&str> = expected.lines().collect();
     let a: Vec<&str> = actual.lines().collect();
     let n = e.len().max(a.len());
@@ -134,7 +136,7 @@ fn expectations_are_up_to_date() {
 }
 
 /// A temporary repository with the given files.
-fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub(crate) fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for (path, content) in files {
         let p = dir.path().join("repo").join(path);
@@ -218,7 +220,10 @@ fn unknown_and_unsupported_fields_are_errors() {
 
     let dir = repo(&[("kustomization.yaml", "helmCharts:\n- name: x\n")]);
     let err = build(&dir, "").unwrap_err();
-    assert!(err.to_string().contains("not supported yet"), "{err}");
+    assert!(
+        matches!(err, KustomizeError::HelmNotEnabled { .. }),
+        "{err}"
+    );
 
     let dir = repo(&[("kustomization.yaml", "images:\n- name: a\n  newTagg: b\n")]);
     let err = build(&dir, "").unwrap_err();
@@ -227,4 +232,176 @@ fn unknown_and_unsupported_fields_are_errors() {
     let dir = repo(&[("kustomization.yaml", "resources: [\n")]);
     let err = build(&dir, "").unwrap_err();
     assert!(err.to_string().starts_with("kustomization.yaml:"), "{err}");
+}
+
+fn build_limited(dir: &tempfile::TempDir, max_output: usize) -> Result<Vec<Value>, KustomizeError> {
+    let tree = LocalTree::new(dir.path().join("repo")).expect("tree");
+    let options = KustomizeOptions {
+        max_output: Some(max_output),
+        ..KustomizeOptions::default()
+    };
+    render_with(&tree, "", &options)
+}
+
+/// Twenty levels of overlays, each including the level below twice under two prefixes: a
+/// tree of a few kilobytes whose build would be 2^20 copies of a 10 KB ConfigMap (10 GB).
+fn doubling_overlays(levels: usize) -> tempfile::TempDir {
+    let data = "x".repeat(10_000);
+    let mut files = vec![
+        (
+            "l0/cm.yaml".to_string(),
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm}}\ndata: {{v: {data}}}\n"
+            ),
+        ),
+        (
+            "l0/kustomization.yaml".to_string(),
+            "resources: [cm.yaml]\n".to_string(),
+        ),
+    ];
+    for n in 1..=levels {
+        for half in ["a", "b"] {
+            files.push((
+                format!("l{n}/{half}/kustomization.yaml"),
+                format!("resources: [../../l{}]\nnamePrefix: {half}-\n", n - 1),
+            ));
+        }
+        files.push((
+            format!("l{n}/kustomization.yaml"),
+            "resources: [a, b]\n".to_string(),
+        ));
+    }
+    files.push((
+        "kustomization.yaml".to_string(),
+        format!("resources: [l{levels}]\n"),
+    ));
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    repo(&borrowed)
+}
+
+#[test]
+fn builds_stop_at_the_output_limit() {
+    let dir = doubling_overlays(20);
+    let tree = LocalTree::new(dir.path().join("repo")).expect("tree");
+    let err = render(&tree, "").unwrap_err();
+    assert!(matches!(err, KustomizeError::TooLarge { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&DEFAULT_MAX_OUTPUT.to_string()),
+        "{err}"
+    );
+
+    // The limit is the caller's: 2^4 copies fit in 1 MiB, 2^7 do not.
+    let dir = doubling_overlays(4);
+    assert_eq!(build_limited(&dir, 1 << 20).unwrap().len(), 16);
+    let dir = doubling_overlays(7);
+    let err = build_limited(&dir, 1 << 20).unwrap_err();
+    assert!(matches!(err, KustomizeError::TooLarge { .. }), "{err}");
+}
+
+#[test]
+fn generators_and_patches_cannot_amplify_past_the_limit() {
+    // One 100 KB file under 400 keys: 40 MB of ConfigMap from a 100 KB tree.
+    let files: Vec<String> = (0..400).map(|i| format!("k{i}=big.txt")).collect();
+    let big = "y".repeat(100_000);
+    let kustomization = format!(
+        "configMapGenerator:\n- name: big\n  files: [{}]\n",
+        files.join(", ")
+    );
+    let dir = repo(&[("kustomization.yaml", &kustomization), ("big.txt", &big)]);
+    let err = build_limited(&dir, 4 << 20).unwrap_err();
+    assert!(matches!(err, KustomizeError::TooLarge { .. }), "{err}");
+
+    // A 50 KB patch applied to 2000 small ConfigMaps: 100 MB.
+    let cms: String = (0..2000)
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm{i}}}\n"))
+        .collect();
+    let patch = format!(
+        "- op: add\n  path: /data\n  value: {{blob: {}}}\n",
+        "z".repeat(50_000)
+    );
+    let dir = repo(&[
+        ("cms.yaml", &cms),
+        ("blob.yaml", &patch),
+        (
+            "kustomization.yaml",
+            "resources: [cms.yaml]\npatches:\n- path: blob.yaml\n  target: {kind: ConfigMap}\n",
+        ),
+    ]);
+    let err = build_limited(&dir, 8 << 20).unwrap_err();
+    assert!(matches!(err, KustomizeError::TooLarge { .. }), "{err}");
+    assert!(build_limited(&dir, 200 << 20).is_ok());
+}
+
+/// A few hundred bytes of YAML whose aliases expand to 9^9 nodes, under `key`.
+fn alias_bomb(key: &str) -> String {
+    let mut bomb = format!("{key}:\n  a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+    {
+        bomb.push_str(&format!(
+            "  {name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+        ));
+    }
+    bomb
+}
+
+#[test]
+fn yaml_alias_bombs_are_refused() {
+    let check = |files: &[(&str, &str)], names: &str| {
+        let dir = repo(files);
+        let err = build(&dir, "").unwrap_err();
+        assert!(err.to_string().contains(names), "{err}");
+    };
+    // In the kustomization itself.
+    check(
+        &[(
+            "kustomization.yaml",
+            &format!("resources: []\n{}", alias_bomb("metadata")),
+        )],
+        "kustomization.yaml",
+    );
+    // In a resource.
+    let resource = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\n{}",
+        alias_bomb("data")
+    );
+    check(
+        &[
+            ("kustomization.yaml", "resources: [cm.yaml]\n"),
+            ("cm.yaml", &resource),
+        ],
+        "cm.yaml",
+    );
+    // In a patch file (strategic merge) and in an inline patch.
+    let patch = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\n{}",
+        alias_bomb("data")
+    );
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
+    check(
+        &[
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\npatches:\n- path: patch.yaml\n",
+            ),
+            ("cm.yaml", cm),
+            ("patch.yaml", &patch),
+        ],
+        "patch.yaml",
+    );
+    let inline: String = patch.lines().map(|l| format!("    {l}\n")).collect();
+    check(
+        &[
+            (
+                "kustomization.yaml",
+                &format!("resources: [cm.yaml]\npatches:\n- patch: |\n{inline}"),
+            ),
+            ("cm.yaml", cm),
+        ],
+        "inline patch",
+    );
 }

@@ -7,3 +7,4 @@
 mod application;
 mod helm;
 mod kustomize;
+mod kustomize_argo;
