@@ -200,7 +200,15 @@ fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
         bail!("--values, --set and --set-string apply to Helm charts only");
     }
     let manifests = match source_type {
-        SourceType::Kustomize => kustomize::render(&tree, &rel)?,
+        SourceType::Kustomize => {
+            // Like `kubectl kustomize --enable-helm`: charts vendored in the repository.
+            let helm = helm_renderer(args);
+            let options = kustomize::KustomizeOptions {
+                helm: Some(&helm),
+                ..Default::default()
+            };
+            kustomize::render_with(&tree, &rel, &options)?
+        }
         SourceType::Helm => {
             let parameter = |raw: &String, force_string: bool| {
                 let (name, value) = raw

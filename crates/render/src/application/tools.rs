@@ -2,14 +2,14 @@
 //! Helm (with the Application's `helm` block as `helm template` options) or a plain
 //! directory.
 
-use ferry_api::argocd::{ApplicationSource, ApplicationSourceHelm, ApplicationSourceKustomize};
+use ferry_api::argocd::{ApplicationSource, ApplicationSourceHelm};
 use serde::Serialize;
 
 use super::refs::{Mounted, Refs};
 use super::{AppContext, BuildEnv, RenderError};
 use crate::directory::{DirectoryOptions, render_directory};
 use crate::helm::{self, HelmOptions, HelmRenderer};
-use crate::kustomize;
+use crate::kustomize::{self, KustomizeOptions};
 use crate::manifest::Manifest;
 use crate::tree::{Tree, join};
 
@@ -77,15 +77,15 @@ pub fn render_tree(
     }
     match Tool::of(source, tree, path) {
         Tool::Kustomize => {
-            if let Some(overrides) = &source.kustomize
-                && *overrides != ApplicationSourceKustomize::default()
-            {
-                return Err(RenderError::Unsupported {
-                    field: field.to_string(),
-                    what: "kustomize overrides",
-                });
-            }
-            kustomize::render(tree, path).map_err(|error| RenderError::Kustomize {
+            // `helmCharts` are inflated (Argo CD needs `--enable-helm` in its build options;
+            // Ferry only renders charts vendored in the repository, so it is always on).
+            let options = KustomizeOptions {
+                overrides: source.kustomize.as_ref(),
+                helm: Some(helm),
+                env: Some(build.vars()),
+                ..KustomizeOptions::default()
+            };
+            kustomize::render_with(tree, path, &options).map_err(|error| RenderError::Kustomize {
                 field: field.to_string(),
                 error,
             })
@@ -184,5 +184,6 @@ fn helm_options(
         api_versions: block.api_versions,
         skip_crds: block.skip_crds,
         skip_tests: block.skip_tests,
+        ..HelmOptions::default()
     })
 }

@@ -331,3 +331,40 @@ async fn multi_source_value_files_come_from_the_ref_source() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kustomize_overrides_of_the_application_apply_with_its_build_env() {
+    let repo = Repo::of("kustomize-envs");
+    let cache = tempfile::tempdir().unwrap();
+    let renderer = renderer(cache.path());
+    let mut app = repo.application("argocd/dev.yaml");
+    let overrides: ferry_api::argocd::ApplicationSourceKustomize =
+        serde_json::from_value(serde_json::json!({
+            "images": ["public.ecr.aws/nginx/nginx:1.28.0"],
+            "nameSuffix": "-v2",
+            "commonAnnotations": {"deployed-by": "${ARGOCD_APP_NAME}@${ARGOCD_APP_REVISION_SHORT}"},
+            "commonAnnotationsEnvsubst": true
+        }))
+        .unwrap();
+    app.spec.source.as_mut().unwrap().kustomize = Some(overrides);
+    let ours = render(&renderer, &app).await;
+    let deployment = ours.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    assert_eq!(deployment["metadata"]["name"], "guestbook-v2");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "public.ecr.aws/nginx/nginx:1.28.0"
+    );
+    let short = &repo.head()[..7];
+    assert_eq!(
+        deployment["metadata"]["annotations"]["deployed-by"],
+        format!("guestbook-dev@{short}")
+    );
+    // The generated ConfigMap keeps its hash and the reference follows the suffix.
+    let config = ours.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    let name = config["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("guestbook-config-v2-"), "{name}");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"],
+        name
+    );
+}
