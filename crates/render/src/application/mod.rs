@@ -91,7 +91,7 @@ pub enum RenderError {
     #[error("{field}: {error}")]
     Kustomize {
         field: String,
-        error: KustomizeError,
+        error: Box<KustomizeError>,
     },
     #[error("{field}: {error}")]
     Helm { field: String, error: HelmError },

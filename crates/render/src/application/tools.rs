@@ -87,7 +87,7 @@ pub fn render_tree(
             };
             kustomize::render_with(tree, path, &options).map_err(|error| RenderError::Kustomize {
                 field: field.to_string(),
-                error,
+                error: Box::new(error),
             })
         }
         Tool::Helm => {
