@@ -1,20 +1,14 @@
-//! Argo CD's `directory` source: the YAML and JSON files of a path (optionally recursive),
-//! filtered by `include`/`exclude` globs, in path order. Hidden files and directories are
-//! skipped, as the repo-server does by default.
+//! Argo CD's `directory` source: the YAML, JSON and Jsonnet files of a path (optionally
+//! recursive), filtered by `include`/`exclude` globs, in path order. `.jsonnet` files are
+//! evaluated with `directory.jsonnet` (see [`crate::jsonnet`]). Hidden files and directories
+//! are skipped, as the repo-server does by default.
 
+use ferry_api::argocd::ApplicationSourceDirectory;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+use crate::jsonnet::{self, JsonnetError, JsonnetLimits};
 use crate::manifest::{Manifest, ParseError, parse_documents};
 use crate::tree::{Tree, TreeError};
-
-/// Argo CD `spec.source.directory`.
-#[derive(Clone, Debug, Default)]
-pub struct DirectoryOptions {
-    pub recurse: bool,
-    /// Glob (with `{a,b}` alternation) on the path relative to the source path.
-    pub include: Option<String>,
-    pub exclude: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -22,6 +16,8 @@ pub enum DirectoryError {
     Tree(#[from] TreeError),
     #[error(transparent)]
     Parse(#[from] ParseError),
+    #[error(transparent)]
+    Jsonnet(#[from] JsonnetError),
     #[error("invalid {field} glob {glob:?}: {message}")]
     Glob {
         field: &'static str,
@@ -53,14 +49,25 @@ fn glob_set(
     Ok(Some(set))
 }
 
-/// Renders the manifests under `path` of `tree`.
+/// Renders the manifests under `path` of `tree` as Argo CD's `spec.source.directory` says,
+/// Jsonnet within the default [`JsonnetLimits`].
 pub fn render_directory(
     tree: &dyn Tree,
     path: &str,
-    options: &DirectoryOptions,
+    directory: &ApplicationSourceDirectory,
 ) -> Result<Vec<Manifest>, DirectoryError> {
-    let include = glob_set("include", &options.include)?;
-    let exclude = glob_set("exclude", &options.exclude)?;
+    render_directory_with_limits(tree, path, directory, &JsonnetLimits::default())
+}
+
+/// [`render_directory`] with explicit bounds for Jsonnet evaluation.
+pub fn render_directory_with_limits(
+    tree: &dyn Tree,
+    path: &str,
+    directory: &ApplicationSourceDirectory,
+    limits: &JsonnetLimits,
+) -> Result<Vec<Manifest>, DirectoryError> {
+    let include = glob_set("include", &directory.include)?;
+    let exclude = glob_set("exclude", &directory.exclude)?;
     let mut manifests = Vec::new();
     let mut pending = vec![path.to_string()];
     let mut files = Vec::new();
@@ -71,12 +78,12 @@ pub fn render_directory(
                 continue;
             }
             if entry.is_dir {
-                if options.recurse {
+                if directory.recurse {
                     pending.push(entry.path);
                 }
                 continue;
             }
-            let is_manifest = [".yaml", ".yml", ".json"]
+            let is_manifest = [".yaml", ".yml", ".json", ".jsonnet"]
                 .iter()
                 .any(|ext| name.ends_with(ext));
             let rel = entry
@@ -96,9 +103,21 @@ pub fn render_directory(
         }
     }
     files.sort();
+    let no_jsonnet_options = Default::default();
+    let jsonnet_options = directory.jsonnet.as_ref().unwrap_or(&no_jsonnet_options);
     for file in files {
-        let bytes = tree.read(&file)?;
-        manifests.extend(parse_documents(&file, &bytes)?);
+        if file.ends_with(".jsonnet") {
+            manifests.extend(jsonnet::render_file(
+                tree,
+                &file,
+                path,
+                jsonnet_options,
+                limits,
+            )?);
+        } else {
+            let bytes = tree.read(&file)?;
+            manifests.extend(parse_documents(&file, &bytes)?);
+        }
     }
     Ok(manifests)
 }
@@ -140,9 +159,9 @@ mod tests {
             ("app/sub/skip.yaml", &cm("skip")),
         ]);
         let tree = LocalTree::new(dir.path()).unwrap();
-        let flat = render_directory(&tree, "app", &DirectoryOptions::default()).unwrap();
+        let flat = render_directory(&tree, "app", &ApplicationSourceDirectory::default()).unwrap();
         assert_eq!(names(&flat), ["a", "b"]);
-        let deep = DirectoryOptions {
+        let deep = ApplicationSourceDirectory {
             recurse: true,
             ..Default::default()
         };
@@ -150,10 +169,11 @@ mod tests {
             names(&render_directory(&tree, "app", &deep).unwrap()),
             ["a", "b", "c", "skip"]
         );
-        let filtered = DirectoryOptions {
+        let filtered = ApplicationSourceDirectory {
             recurse: true,
             include: Some("{*.yaml,*.yml}".into()),
             exclude: Some("sub/skip.yaml".into()),
+            ..Default::default()
         };
         assert_eq!(
             names(&render_directory(&tree, "app", &filtered).unwrap()),
@@ -165,11 +185,13 @@ mod tests {
     fn bad_input_is_a_clear_error() {
         let dir = repo(&[("app/broken.yaml", "kind: ConfigMap\nmetadata: [\n")]);
         let tree = LocalTree::new(dir.path()).unwrap();
-        let err = render_directory(&tree, "app", &DirectoryOptions::default()).unwrap_err();
+        let err =
+            render_directory(&tree, "app", &ApplicationSourceDirectory::default()).unwrap_err();
         assert!(err.to_string().starts_with("app/broken.yaml:"), "{err}");
-        let err = render_directory(&tree, "../etc", &DirectoryOptions::default()).unwrap_err();
+        let err =
+            render_directory(&tree, "../etc", &ApplicationSourceDirectory::default()).unwrap_err();
         assert!(err.to_string().contains("leaves the repository"), "{err}");
-        let bad_glob = DirectoryOptions {
+        let bad_glob = ApplicationSourceDirectory {
             include: Some("[".into()),
             ..Default::default()
         };

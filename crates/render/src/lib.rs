@@ -4,8 +4,10 @@
 //!
 //! [`tree::Tree`] is what renderers read through: paths are relative to the repository root
 //! and can never leave it. [`manifest`] parses YAML/JSON documents with errors that name the
-//! file and line. Renderers: [`directory`] (plain YAML/JSON directories), [`kustomize`]
-//! (native Kustomize), [`helm`] (`helm template` with Argo CD's parameters, cached).
+//! file and line. Renderers: [`directory`] (plain YAML/JSON/Jsonnet directories), [`jsonnet`]
+//! (the Jsonnet files of directories, through jrsonnet, imports confined to the tree),
+//! [`kustomize`] (native Kustomize), [`helm`] (`helm template` with Argo CD's parameters,
+//! cached).
 //!
 //! [`application`] ties them together for Argo CD Applications: it resolves a source's
 //! revision through `ferry-source`'s Git cache, reads the commit once into a [`snapshot`],
@@ -15,6 +17,7 @@ pub mod application;
 pub mod cache;
 pub mod directory;
 pub mod helm;
+pub mod jsonnet;
 pub mod kustomize;
 pub mod manifest;
 pub mod snapshot;

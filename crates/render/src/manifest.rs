@@ -27,20 +27,7 @@ pub fn parse_documents(file: &str, bytes: &[u8]) -> Result<Vec<Manifest>, ParseE
         })?;
         match value {
             Value::Null => {}
-            Value::Object(map) => {
-                let is_list = map
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .is_some_and(|k| k.ends_with("List"))
-                    && map.get("items").is_some_and(Value::is_array);
-                if is_list {
-                    if let Some(Value::Array(items)) = map.get("items") {
-                        out.extend(items.iter().filter(|i| !i.is_null()).cloned());
-                    }
-                } else {
-                    out.push(Value::Object(map));
-                }
-            }
+            Value::Object(map) => push_object(&mut out, map),
             other => {
                 return Err(ParseError {
                     file: file.to_string(),
@@ -58,6 +45,22 @@ pub fn parse_documents(file: &str, bytes: &[u8]) -> Result<Vec<Manifest>, ParseE
         }
     }
     Ok(out)
+}
+
+/// Adds one object to `out`; a `List` (`kind: List` / `*List` with `items`) contributes its
+/// items instead, as kubectl (and Argo CD's manifest generation) reads it.
+pub fn push_object(out: &mut Vec<Manifest>, map: serde_json::Map<String, Value>) {
+    let is_list = map
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && map.get("items").is_some_and(Value::is_array);
+    match map.get("items") {
+        Some(Value::Array(items)) if is_list => {
+            out.extend(items.iter().filter(|i| !i.is_null()).cloned());
+        }
+        _ => out.push(Value::Object(map)),
+    }
 }
 
 /// Multi-document YAML as `kubectl kustomize` and `helm template` print it.

@@ -1,6 +1,6 @@
 //! `ferry render DIR`: the objects a source directory renders to, as multi-document YAML on
 //! stdout — Kustomize (a kustomization file), Helm (a `Chart.yaml`, through `helm template`
-//! with Argo CD's parameters) or a plain YAML/JSON directory. Files are read confined to the
+//! with Argo CD's parameters) or a plain YAML/JSON/Jsonnet directory. Files are read confined to the
 //! enclosing Git repository (or to DIR when it is not in one), as a repo-server would.
 //!
 //! `ferry render -f application.yaml` renders an Argo CD Application's sources: fetched from
@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use ferry_api::argocd::Application;
+use ferry_api::argocd::{
+    Application, ApplicationSourceDirectory, ApplicationSourceJsonnet, JsonnetVar,
+};
 use ferry_render::application::{AppContext, BuildEnv, Refresh, Refs, SourceRenderer, render_tree};
-use ferry_render::directory::{DirectoryOptions, render_directory};
+use ferry_render::directory::render_directory;
 use ferry_render::helm::{self, HelmOptions, HelmParameter, HelmRenderer};
 use ferry_render::kustomize;
 use ferry_render::manifest::{Manifest, parse_documents, to_yaml_stream};
@@ -47,8 +49,29 @@ pub struct Args {
     #[arg(long = "type", value_enum)]
     source_type: Option<SourceType>,
     /// For directories: include subdirectories.
-    #[arg(long)]
+    #[arg(long, alias = "directory-recurse")]
     recurse: bool,
+    /// For directories: only files matching this glob (`{a,b}` alternation).
+    #[arg(long, alias = "directory-include")]
+    include: Option<String>,
+    /// For directories: skip files matching this glob (wins over --include).
+    #[arg(long, alias = "directory-exclude")]
+    exclude: Option<String>,
+    /// Jsonnet: a top-level argument NAME=VALUE, a string (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    jsonnet_tla_str: Vec<String>,
+    /// Jsonnet: a top-level argument NAME=CODE, Jsonnet code (repeatable).
+    #[arg(long, value_name = "NAME=CODE")]
+    jsonnet_tla_code: Vec<String>,
+    /// Jsonnet: an external variable NAME=VALUE, a string (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    jsonnet_ext_var_str: Vec<String>,
+    /// Jsonnet: an external variable NAME=CODE, Jsonnet code (repeatable).
+    #[arg(long, value_name = "NAME=CODE")]
+    jsonnet_ext_var_code: Vec<String>,
+    /// Jsonnet: a library search path, relative to the repository root (repeatable).
+    #[arg(long, value_name = "PATH")]
+    jsonnet_libs: Vec<String>,
     /// Helm: a values file, relative to the chart (a leading `/` is the repository root).
     #[arg(long = "values")]
     values: Vec<String>,
@@ -86,11 +109,11 @@ fn helm_renderer(args: &Args) -> HelmRenderer {
 /// Every Application in `file`, each source rendered in order.
 async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
     if args.source_type.is_some()
-        || args.recurse
+        || directory_source(args)? != ApplicationSourceDirectory::default()
         || !(args.values.is_empty() && args.set.is_empty() && args.set_string.is_empty())
     {
         bail!(
-            "--type, --recurse, --values, --set and --set-string do not apply with -f: the Application says how to render"
+            "--type, --recurse, --include, --exclude, --jsonnet-*, --values, --set and --set-string do not apply with -f: the Application says how to render"
         );
     }
     let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
@@ -199,6 +222,14 @@ fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
     {
         bail!("--values, --set and --set-string apply to Helm charts only");
     }
+    let directory = directory_source(args)?;
+    if source_type != SourceType::Directory
+        && (directory.include.is_some()
+            || directory.exclude.is_some()
+            || directory.jsonnet.is_some())
+    {
+        bail!("--include, --exclude and --jsonnet-* apply to directories only");
+    }
     let manifests = match source_type {
         SourceType::Kustomize => {
             // Like `kubectl kustomize --enable-helm`: charts vendored in the repository.
@@ -239,13 +270,7 @@ fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
                 .as_ref()
                 .clone()
         }
-        SourceType::Directory => {
-            let options = DirectoryOptions {
-                recurse: args.recurse,
-                ..Default::default()
-            };
-            render_directory(&tree, &rel, &options)?
-        }
+        SourceType::Directory => render_directory(&tree, &rel, &directory)?,
     };
     Ok(manifests)
 }
@@ -256,4 +281,34 @@ fn repository_root(dir: &Path) -> PathBuf {
         .find(|d| d.join(".git").exists())
         .unwrap_or(dir)
         .to_path_buf()
+}
+
+/// Argo CD's `spec.source.directory` from the directory flags.
+fn directory_source(args: &Args) -> anyhow::Result<ApplicationSourceDirectory> {
+    let vars = |strings: &[String], codes: &[String]| {
+        let var = |raw: &String, code: bool| {
+            let (name, value) = raw
+                .split_once('=')
+                .with_context(|| format!("{raw:?}: expected NAME=VALUE"))?;
+            Ok::<_, anyhow::Error>(JsonnetVar {
+                name: name.to_string(),
+                value: value.to_string(),
+                code,
+            })
+        };
+        let strings = strings.iter().map(|raw| var(raw, false));
+        let codes = codes.iter().map(|raw| var(raw, true));
+        strings.chain(codes).collect::<anyhow::Result<Vec<_>>>()
+    };
+    let jsonnet = ApplicationSourceJsonnet {
+        tlas: vars(&args.jsonnet_tla_str, &args.jsonnet_tla_code)?,
+        ext_vars: vars(&args.jsonnet_ext_var_str, &args.jsonnet_ext_var_code)?,
+        libs: args.jsonnet_libs.clone(),
+    };
+    Ok(ApplicationSourceDirectory {
+        recurse: args.recurse,
+        jsonnet: (jsonnet != ApplicationSourceJsonnet::default()).then_some(jsonnet),
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+    })
 }

@@ -214,3 +214,60 @@ fn renders_an_application_from_git_and_from_a_local_checkout() {
         "{stderr}"
     );
 }
+
+#[test]
+fn renders_jsonnet_with_top_level_arguments() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("apps/web")).unwrap();
+    std::fs::create_dir_all(repo.join("lib")).unwrap();
+    std::fs::write(
+        repo.join("lib/k.libsonnet"),
+        "{ deployment(name, replicas):: { apiVersion: 'apps/v1', kind: 'Deployment', \
+         metadata: { name: name }, spec: { replicas: replicas } } }",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("apps/web/main.jsonnet"),
+        "local k = import 'k.libsonnet';\n\
+         function(name, replicas=1) [k.deployment(name, replicas), \
+         { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: name }, \
+         data: { env: std.extVar('env') } }]\n",
+    )
+    .unwrap();
+    let render = |extra: &[&str]| {
+        Command::new(FERRY)
+            .arg("render")
+            .arg(repo.join("apps/web"))
+            .args(["--jsonnet-libs", "lib", "--jsonnet-ext-var-str", "env=prod"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = render(&[
+        "--jsonnet-tla-str",
+        "name=shop",
+        "--jsonnet-tla-code",
+        "replicas=1 + 2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = documents(&out.stdout);
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["kind"], "Deployment");
+    assert_eq!(docs[0]["metadata"]["name"], "shop");
+    assert_eq!(docs[0]["spec"]["replicas"], 3);
+    assert_eq!(docs[1]["data"]["env"], "prod");
+
+    // A missing top-level argument: the error names the file, on stderr, exit code 1.
+    let out = render(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("apps/web/main.jsonnet: "), "{stderr}");
+    assert!(stderr.contains("name"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}

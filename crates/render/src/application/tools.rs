@@ -1,13 +1,14 @@
 //! Which tool renders a source, and running it on the repository's tree: Kustomize,
 //! Helm (with the Application's `helm` block as `helm template` options) or a plain
-//! directory.
+//! directory (YAML, JSON and Jsonnet, with the `directory` block as is, `$ARGOCD_APP_*`
+//! substituted into its Jsonnet variables).
 
 use ferry_api::argocd::{ApplicationSource, ApplicationSourceHelm};
 use serde::Serialize;
 
 use super::refs::{Mounted, Refs};
 use super::{AppContext, BuildEnv, RenderError};
-use crate::directory::{DirectoryOptions, render_directory};
+use crate::directory::render_directory;
 use crate::helm::{self, HelmOptions, HelmRenderer};
 use crate::kustomize::{self, KustomizeOptions};
 use crate::manifest::Manifest;
@@ -101,19 +102,14 @@ pub fn render_tree(
                 })
         }
         Tool::Directory => {
-            let directory = source.directory.clone().unwrap_or_default();
-            if directory.jsonnet.is_some() {
-                return Err(RenderError::Unsupported {
-                    field: field.to_string(),
-                    what: "jsonnet",
-                });
+            let mut directory = source.directory.clone().unwrap_or_default();
+            // The repo-server substitutes its build environment into Jsonnet variables.
+            if let Some(jsonnet) = &mut directory.jsonnet {
+                for var in jsonnet.tlas.iter_mut().chain(jsonnet.ext_vars.iter_mut()) {
+                    var.value = build.substitute(&var.value);
+                }
             }
-            let options = DirectoryOptions {
-                recurse: directory.recurse,
-                include: directory.include,
-                exclude: directory.exclude,
-            };
-            render_directory(tree, path, &options).map_err(|error| RenderError::Directory {
+            render_directory(tree, path, &directory).map_err(|error| RenderError::Directory {
                 field: field.to_string(),
                 error,
             })

@@ -1,10 +1,12 @@
 //! Integration tests of ferry-render: the Kustomize conformance corpus (compared with
-//! `kubectl kustomize`), Helm against the real `helm template`, Argo CD Applications from
-//! real Git repositories (the seeds' layouts), and refusals of bad input.
+//! `kubectl kustomize`), Helm against the real `helm template`, Jsonnet directories against the
+//! reference C++ Jsonnet, Argo CD Applications from real Git repositories (the seeds'
+//! layouts), and refusals of bad input.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod application;
 mod helm;
+mod jsonnet;
 mod kustomize;
 mod kustomize_argo;

@@ -1,0 +1,2 @@
+// Imports resolve next to the importing file first.
+{ sibling: (import 'sibling.libsonnet').value, lib: (import 'shared.libsonnet').team }

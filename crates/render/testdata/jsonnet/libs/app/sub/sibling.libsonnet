@@ -1,0 +1,1 @@
+{ value: 'next to nested' }

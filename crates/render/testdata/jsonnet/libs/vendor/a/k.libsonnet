@@ -1,0 +1,1 @@
+{ source: 'vendor/a', configMap(name):: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: name } } }

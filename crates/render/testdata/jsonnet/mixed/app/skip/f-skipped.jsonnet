@@ -1,0 +1,1 @@
+error 'excluded, never evaluated'

@@ -1,0 +1,1 @@
+function(env) [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-' + env, namespace: 'shop' } }]
