@@ -1,6 +1,7 @@
 //! Argo CD Applications rendered from real Git repositories (`file://` mirrors through the
 //! git CLI): the seeds' layouts compared with `kubectl kustomize` and `helm template` run by
-//! hand, the render cache and hard refresh, and bad sources.
+//! hand, a Jsonnet directory against the reference Jsonnet's output, the render cache and
+//! hard refresh, and bad sources.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,9 +44,13 @@ struct Repo {
 
 impl Repo {
     fn of(layout: &str) -> Repo {
+        Repo::copy_of(&seeds(layout))
+    }
+
+    fn copy_of(source: &Path) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("repo");
-        copy_dir(&seeds(layout), &path);
+        copy_dir(source, &path);
         git(&path, &["init", "-q", "-b", "main"]);
         git(&path, &["add", "-A"]);
         git(&path, &["commit", "-q", "-m", "initial"]);
@@ -367,4 +372,34 @@ async fn kustomize_overrides_of_the_application_apply_with_its_build_env() {
         deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"],
         name
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonnet_directories_get_the_build_environment_in_their_variables() {
+    // The `tlas` case of the Jsonnet corpus, its `name` argument now `$ARGOCD_APP_NAME`.
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/jsonnet/tlas");
+    let repo = Repo::copy_of(&case);
+    let mut directory: serde_json::Value =
+        yaml_serde::from_slice(&std::fs::read(case.join("directory.yaml")).unwrap()).unwrap();
+    directory["jsonnet"]["tlas"][0]["value"] = "$ARGOCD_APP_NAME".into();
+    let app: Application = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "checkout"},
+        "spec": {
+            "project": "default",
+            "destination": {"namespace": "shop"},
+            "source": {
+                "repoURL": repo.url(), "targetRevision": "main", "path": "app",
+                "directory": directory,
+            },
+        },
+    }))
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let ours = render(&renderer(cache.path()), &app).await;
+    let expected = parse_documents(
+        "expected.yaml",
+        &std::fs::read(case.join("expected.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ours, expected);
 }
