@@ -7,7 +7,9 @@
 //! file and line. Renderers: [`directory`] (plain YAML/JSON directories), [`kustomize`]
 //! (native Kustomize), [`helm`] (`helm template` with Argo CD's parameters, cached).
 //!
-//! This crate does not fetch anything: callers hand it a tree (see `ferry-source` for Git).
+//! Callers hand this crate a tree (see `ferry-source` for Git). The one thing it fetches
+//! itself is Helm charts: `chart:` sources and chart dependencies, through
+//! `ferry_source::helm` (see [`helm::ChartFetcher`]).
 
 pub mod directory;
 pub mod helm;

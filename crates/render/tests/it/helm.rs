@@ -9,7 +9,7 @@ use ferry_render::manifest::parse_documents;
 use ferry_render::tree::LocalTree;
 
 /// `.tools/bin/helm` of this checkout (scripts/install-test-deps), else `helm` on PATH.
-fn helm_binary() -> PathBuf {
+pub fn helm_binary() -> PathBuf {
     let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/helm");
     let binary = if local.exists() {
         local
