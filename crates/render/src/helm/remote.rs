@@ -6,8 +6,9 @@
 //! when the repository lists it, else the highest version satisfying it as a Masterminds
 //! constraint), downloads through [`HelmRepos`] (digest-checked), and keeps what it fetched on
 //! disk keyed by (repository, chart, version, digest): unpacked charts under `charts/`,
-//! dependency archives under `archives/`. Once cached, a chart costs one index check (HTTP,
-//! answered 304 by ETag) or one manifest request (OCI, since tags can move) and no download.
+//! dependency archives under `archives/`. Once cached, a chart costs one index request (HTTP,
+//! answered 304 by ETag) or, on OCI, one manifest request (tags can move; a constraint also
+//! lists the tags), and no download.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,33 +88,33 @@ impl ChartFetcher {
                 chart: chart.to_string(),
             });
         }
-        // An exact version usually names itself; skip listing the repository then.
-        if Version::parse(wanted).is_ok() {
-            match self.repos.locate(&repo_url, chart, wanted, creds).await {
-                Ok(location) => return Ok(location),
-                Err(RepoError::NotFound { .. }) => {}
-                Err(RepoError::Registry(RegistryError::NotFound { .. })) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
         let no_match = || HelmError::NoMatchingVersion {
             repo: display_url(&repo_url),
             chart: chart.to_string(),
             wanted: wanted.to_string(),
         };
-        let listed = self.repos.versions(&repo_url, chart, creds).await?;
-        let version = if listed.iter().any(|v| v == wanted) {
-            wanted.to_string()
-        } else {
-            let constraint = Constraint::parse(wanted).map_err(|_| no_match())?;
-            listed
+        if !repo_url.starts_with("oci://") {
+            // One (conditional) index request answers both the version and its digest.
+            let index = self.repos.index(&repo_url, creds).await?;
+            let entries = index.versions(chart);
+            let version =
+                choose(entries.iter().map(|e| e.version.as_str()), wanted).ok_or_else(no_match)?;
+            return entries
                 .iter()
-                .filter_map(|v| Version::parse(v).ok())
-                .filter(|v| constraint.matches(v))
-                .max()
-                .map(|v| v.original().to_string())
-                .ok_or_else(no_match)?
-        };
+                .find(|e| e.version == version)
+                .map(|e| e.location())
+                .ok_or_else(no_match);
+        }
+        // An exact OCI tag usually names itself; skip listing the tags then.
+        if Version::parse(wanted).is_ok() {
+            match self.repos.locate(&repo_url, chart, wanted, creds).await {
+                Ok(location) => return Ok(location),
+                Err(RepoError::Registry(RegistryError::NotFound { .. })) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let tags = self.repos.versions(&repo_url, chart, creds).await?;
+        let version = choose(tags.iter().map(String::as_str), wanted).ok_or_else(no_match)?;
         Ok(self.repos.locate(&repo_url, chart, &version, creds).await?)
     }
 
@@ -236,6 +237,20 @@ impl ChartFetcher {
     }
 }
 
+/// What `helm pull --version` picks: `wanted` itself when listed, else the highest listed
+/// version satisfying it as a constraint (unparsable versions are skipped).
+fn choose<'a>(listed: impl Iterator<Item = &'a str> + Clone, wanted: &str) -> Option<String> {
+    if listed.clone().any(|v| v == wanted) {
+        return Some(wanted.to_string());
+    }
+    let constraint = Constraint::parse(wanted).ok()?;
+    listed
+        .filter_map(|v| Version::parse(v).ok())
+        .filter(|v| constraint.matches(v))
+        .max()
+        .map(|v| v.original().to_string())
+}
+
 /// The single top-level directory of an unpacked chart archive, which must hold `Chart.yaml`.
 fn chart_root(unpacked: &Path) -> Result<PathBuf, HelmError> {
     let archive_error = |detail: String| HelmError::Archive {
@@ -287,4 +302,29 @@ fn cache_error(path: &Path, source: std::io::Error) -> HelmError {
         source,
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chooses_like_helm_pull() {
+        let listed = [
+            "1.0.0",
+            "1.2.0",
+            "1.3.0-rc.1",
+            "2.0.0",
+            "v1.1",
+            "not-a-version",
+        ];
+        let pick = |wanted| choose(listed.iter().copied(), wanted);
+        assert_eq!(pick("^1.0.0").as_deref(), Some("1.2.0"));
+        assert_eq!(pick(">=1.3.0-0 <2").as_deref(), Some("1.3.0-rc.1"));
+        assert_eq!(pick("v1.1").as_deref(), Some("v1.1"));
+        assert_eq!(pick("1.1").as_deref(), Some("v1.1"));
+        assert_eq!(pick("not-a-version").as_deref(), Some("not-a-version"));
+        assert_eq!(pick("9.9.9"), None);
+        assert_eq!(pick("^^"), None);
+    }
 }

@@ -126,6 +126,9 @@ impl Runner {
         let stdout = child.stdout.take();
         let over_limit = Arc::new(AtomicBool::new(false));
         let over = over_limit.clone();
+        // The reader reports when Helm's output ends (it exited) or passed the limit, so the
+        // wait below wakes at once instead of polling.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || -> Vec<u8> {
             let mut out = Vec::new();
             if let Some(stdout) = stdout {
@@ -134,6 +137,7 @@ impl Runner {
             if out.len() > limit {
                 over.store(true, Ordering::SeqCst);
             }
+            let _ = done_tx.send(());
             out
         });
         let stderr = child.stderr.take();
@@ -145,21 +149,25 @@ impl Runner {
             err
         });
         let deadline = Instant::now() + self.timeout;
+        let ended = done_rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_ok();
         let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
-            }
-            if over_limit.load(Ordering::SeqCst) {
+            if ended && over_limit.load(Ordering::SeqCst) {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(HelmError::OutputTooLarge(limit));
+            }
+            if let Some(status) = child.try_wait()? {
+                break status;
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(HelmError::Timeout(self.timeout));
             }
-            std::thread::sleep(Duration::from_millis(2));
+            // Output closed but the process is still exiting (or the deadline is near).
+            std::thread::sleep(Duration::from_micros(200));
         };
         let stdout = reader.join().unwrap_or_default();
         let stderr = err_reader.join().unwrap_or_default();

@@ -290,14 +290,7 @@ impl HelmRepos {
             });
         }
         let (_, entry) = self.index_entry(repo_url, chart, version, creds).await?;
-        Ok(ChartLocation {
-            version: entry.version.clone(),
-            digest: entry
-                .digest
-                .as_deref()
-                .filter(|d| !d.is_empty())
-                .map(|d| d.trim_start_matches("sha256:").to_ascii_lowercase()),
-        })
+        Ok(entry.location())
     }
 
     /// The chart layer's digest (`sha256:...`) of an OCI chart tag.
