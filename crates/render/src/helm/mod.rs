@@ -195,6 +195,7 @@ impl HelmRenderer {
                 binary: binary.into(),
                 timeout: Duration::from_secs(90),
                 max_output: 32 << 20,
+                work_root: None,
             },
             cache: Mutex::new(HashMap::new()),
         }
@@ -203,6 +204,13 @@ impl HelmRenderer {
     pub fn with_limits(mut self, timeout: Duration, max_output: usize) -> Self {
         self.runner.timeout = timeout;
         self.runner.max_output = max_output;
+        self
+    }
+
+    /// Makes work directories (one per Helm run, removed after it) under `dir` instead of the
+    /// system's temporary directory; a memory-backed one saves writing each chart to disk.
+    pub fn with_work_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.runner.work_root = Some(dir.into());
         self
     }
 

@@ -30,12 +30,17 @@ pub(crate) struct Runner {
     pub binary: PathBuf,
     pub timeout: Duration,
     pub max_output: usize,
+    /// Where work directories are made; the system's temporary directory when `None`.
+    pub work_root: Option<PathBuf>,
 }
 
 impl Runner {
     /// Writes the work directory and runs `helm template`, returning its standard output.
     pub fn template(&self, job: &Job) -> Result<Vec<u8>, HelmError> {
-        let work = tempfile::tempdir()?;
+        let work = match &self.work_root {
+            Some(root) => tempfile::tempdir_in(root)?,
+            None => tempfile::tempdir()?,
+        };
         let chart_dir = work.path().join("chart");
         for (rel, bytes) in &job.files {
             let target = chart_dir.join(rel);

@@ -487,7 +487,17 @@ fn file_dependencies_inside_the_tree_render_synchronously() {
         value_files: vec!["values-prod.yaml".into()],
         ..HelmOptions::default()
     };
-    let ours = renderer().render(&tree, "charts/app", &options).unwrap();
+    let work_root = work.path().join("work");
+    std::fs::create_dir(&work_root).unwrap();
+    let ours = renderer()
+        .with_work_dir(&work_root)
+        .render(&tree, "charts/app", &options)
+        .unwrap();
+    assert_eq!(
+        std::fs::read_dir(&work_root).unwrap().count(),
+        0,
+        "the work directory is removed after the run"
+    );
 
     // Helm's `dependency build` packages a file:// chart as it is, so the reference builds
     // the inner chart first.
