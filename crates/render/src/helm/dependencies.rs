@@ -134,6 +134,18 @@ pub(crate) fn plan(
     Ok(planner.plan)
 }
 
+/// The chart whose dependency is being vendored.
+#[derive(Clone, Copy)]
+struct Parent<'p> {
+    /// `chart_path`, or `.` for the root, for errors.
+    shown: &'p str,
+    chart_path: &'p str,
+    files: &'p [(String, Vec<u8>)],
+    /// Its place in the work copy.
+    prefix: &'p str,
+    depth: usize,
+}
+
 struct Planner<'a> {
     tree: &'a dyn Tree,
     repositories: Option<&'a dyn ChartRepositories>,
@@ -214,9 +226,14 @@ impl Planner<'_> {
                 });
             }
             if let Some(path) = repository.strip_prefix("file://") {
-                self.local(
-                    shown, chart_path, files, prefix, depth, dependency, path, &version,
-                )?;
+                let parent = Parent {
+                    shown,
+                    chart_path,
+                    files,
+                    prefix,
+                    depth,
+                };
+                self.local(&parent, dependency, path, &version)?;
             } else {
                 self.plan.remote.push(RemoteDependency {
                     name: dependency.name.clone(),
@@ -299,19 +316,22 @@ impl Planner<'_> {
         Ok(Some(&lock.dependencies))
     }
 
-    /// A `file://` dependency: read from the tree, checked, copied to `charts/<name>/`.
-    #[allow(clippy::too_many_arguments)]
+    /// A `file://` dependency of `parent`: read from the tree, checked, copied to
+    /// `charts/<name>/`.
     fn local(
         &mut self,
-        shown: &str,
-        chart_path: &str,
-        files: &[(String, Vec<u8>)],
-        prefix: &str,
-        depth: usize,
+        parent: &Parent<'_>,
         dependency: &Dependency,
         path: &str,
         version: &str,
     ) -> Result<(), HelmError> {
+        let Parent {
+            shown,
+            chart_path,
+            files,
+            prefix,
+            depth,
+        } = *parent;
         let escapes = || HelmError::DependencyEscapes {
             chart: shown.to_string(),
             dependency: dependency.name.clone(),
@@ -323,7 +343,7 @@ impl Planner<'_> {
         let dir = join(chart_path, path).ok_or_else(escapes)?;
         let dep_files = super::collect_files(self.tree, &dir).map_err(|e| match e {
             HelmError::Tree(TreeError::Escapes(_)) => escapes(),
-            HelmError::Tree(TreeError::NotFound(_)) => HelmError::DependencyVersion {
+            HelmError::Tree(TreeError::NotFound(_)) => HelmError::InvalidDependency {
                 chart: shown.to_string(),
                 dependency: dependency.name.clone(),
                 detail: format!("{} does not exist", dependency.repository),
@@ -331,7 +351,7 @@ impl Planner<'_> {
             other => other,
         })?;
         let meta =
-            load_metadata(&dir, &dep_files)?.ok_or_else(|| HelmError::DependencyVersion {
+            load_metadata(&dir, &dep_files)?.ok_or_else(|| HelmError::InvalidDependency {
                 chart: shown.to_string(),
                 dependency: dependency.name.clone(),
                 detail: format!("{} holds no Chart.yaml", dependency.repository),
@@ -339,7 +359,7 @@ impl Planner<'_> {
         check_version(shown, dependency, version, &meta.version)?;
         let target = format!("charts/{}/", dependency.name);
         if files.iter().any(|(rel, _)| rel.starts_with(&target)) {
-            return Err(HelmError::DependencyVersion {
+            return Err(HelmError::InvalidDependency {
                 chart: shown.to_string(),
                 dependency: dependency.name.clone(),
                 detail: format!("{target} already holds another chart"),
@@ -363,7 +383,7 @@ fn check_version(
     wanted: &str,
     actual: &str,
 ) -> Result<(), HelmError> {
-    let error = |detail: String| HelmError::DependencyVersion {
+    let error = |detail: String| HelmError::InvalidDependency {
         chart: chart.to_string(),
         dependency: dependency.name.clone(),
         detail,

@@ -120,7 +120,7 @@ pub enum HelmError {
     )]
     DependencyNotVendored { chart: String, name: String },
     #[error("chart {chart}: dependency {dependency}: {detail}")]
-    DependencyVersion {
+    InvalidDependency {
         chart: String,
         dependency: String,
         detail: String,

@@ -572,7 +572,7 @@ async fn bad_dependencies_and_charts_are_clear_errors() {
     let err = renderer()
         .render(&tree, "old", &HelmOptions::default())
         .unwrap_err();
-    assert!(matches!(err, HelmError::DependencyVersion { .. }), "{err}");
+    assert!(matches!(err, HelmError::InvalidDependency { .. }), "{err}");
     assert!(err.to_string().contains("does not satisfy"), "{err}");
     let err = renderer()
         .render(&tree, "unvendored", &HelmOptions::default())
