@@ -623,3 +623,111 @@ async fn bad_dependencies_and_charts_are_clear_errors() {
             .unwrap_or(false)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_chart_with_an_oci_dependency() {
+    let registry = TestRegistry::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let site = work.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    for version in ["1.0.0", "1.0.3", "1.1.0"] {
+        let tgz = publish(work.path(), &site, "redis", version);
+        run(helm()
+            .arg("push")
+            .arg(&tgz)
+            .arg(format!("oci://{}/charts", registry.host))
+            .arg("--plain-http"));
+    }
+    let root = work.path().join("repo");
+    let chart = root.join("shop");
+    make_chart(
+        &chart,
+        "shop",
+        "1.0.0",
+        &format!(
+            "dependencies:\n- name: redis\n  version: ~1.0.0\n  repository: oci://{}/charts\n",
+            registry.host
+        ),
+    );
+    let tree = LocalTree::new(&root).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let options = HelmOptions {
+        release_name: "shop".into(),
+        ..HelmOptions::default()
+    };
+    let ours = renderer()
+        .render_tree(
+            &new_fetcher(cache.path()),
+            &tree,
+            "shop",
+            &NoRepositories,
+            &options,
+        )
+        .await
+        .unwrap();
+    let home = work.path().join("helm-home");
+    let scratch = work.path().join("scratch");
+    copy_dir(&chart, &scratch.join("shop"));
+    run(helm_in(&home)
+        .args(["dependency", "build", "--plain-http"])
+        .arg(scratch.join("shop")));
+    let theirs = reference(&home, &scratch.join("shop"), "shop", &[]);
+    assert_eq!(*ours, theirs);
+    assert_eq!(data_version(&ours, "shop-redis"), "1.0.3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_v1_chart_with_requirements_and_lock() {
+    let work = tempfile::tempdir().unwrap();
+    let site = work.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    publish(work.path(), &site, "redis", "1.0.0");
+    run(helm().args(["repo", "index"]).arg(&site));
+    let server = StaticServer::start(&site).await;
+    let home = work.path().join("helm-home");
+    // `helm dependency build` with a lock wants the repository added (Argo CD adds its
+    // repositories); Ferry fetches from the URL directly.
+    run(helm_in(&home).args(["repo", "add", "charts", &server.url]));
+    let root = work.path().join("repo");
+    let chart = root.join("legacy");
+    make_chart(&chart, "legacy", "1.0.0", "");
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v1\nname: legacy\nversion: 1.0.0\n",
+    );
+    write(
+        &chart,
+        "requirements.yaml",
+        &format!(
+            "dependencies:\n- name: redis\n  version: \">=1.0.0\"\n  repository: {}\n",
+            server.url
+        ),
+    );
+    run(helm_in(&home).args(["dependency", "update"]).arg(&chart));
+    assert!(chart.join("requirements.lock").exists());
+    publish(work.path(), &site, "redis", "1.5.0");
+    run(helm().args(["repo", "index"]).arg(&site));
+    run(helm_in(&home).args(["repo", "update"]));
+    std::fs::remove_dir_all(chart.join("charts")).unwrap();
+
+    let tree = LocalTree::new(&root).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let options = HelmOptions {
+        release_name: "shop".into(),
+        ..HelmOptions::default()
+    };
+    let ours = renderer()
+        .render_tree(
+            &new_fetcher(cache.path()),
+            &tree,
+            "legacy",
+            &NoRepositories,
+            &options,
+        )
+        .await
+        .unwrap();
+    let theirs = reference_with_dependencies(&home, &chart, &work.path().join("scratch"), &[]);
+    assert_eq!(*ours, theirs);
+    assert_eq!(data_version(&ours, "shop-redis"), "1.0.0");
+}
