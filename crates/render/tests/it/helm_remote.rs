@@ -731,3 +731,50 @@ async fn api_v1_chart_with_requirements_and_lock() {
     assert_eq!(*ours, theirs);
     assert_eq!(data_version(&ours, "shop-redis"), "1.0.0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_oci_chart_takes_the_callers_credentials() {
+    let registry = TestRegistry::start_with_basic_auth("deploy", "s3cret").await;
+    let work = tempfile::tempdir().unwrap();
+    let tgz = publish(work.path(), work.path(), "web", "0.1.0");
+    run(helm()
+        .arg("push")
+        .arg(&tgz)
+        .arg(format!("oci://{}/private", registry.host))
+        .args([
+            "--plain-http",
+            "--username",
+            "deploy",
+            "--password",
+            "s3cret",
+        ]));
+    let cache = tempfile::tempdir().unwrap();
+    let fetcher = new_fetcher(cache.path());
+    let chart = RemoteChart {
+        repo_url: format!("oci://{}/private", registry.host),
+        chart: "web".into(),
+        target_revision: "0.1.0".into(),
+    };
+    let options = HelmOptions {
+        release_name: "shop".into(),
+        ..HelmOptions::default()
+    };
+    let err = renderer()
+        .render_remote(&fetcher, &chart, None, &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("authentication failed"), "{err}");
+    let creds = ferry_source::credentials::Credentials::basic("deploy", "s3cret");
+    let ours = renderer()
+        .render_remote(&fetcher, &chart, Some(&creds), &options)
+        .await
+        .unwrap();
+    assert_eq!(*ours, reference(work.path(), &tgz, "shop", &[]));
+    // Cached on disk, the chart is still not served without credentials.
+    let err = renderer()
+        .render_remote(&fetcher, &chart, None, &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("authentication failed"), "{err}");
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+}
