@@ -12,6 +12,9 @@
 //! [`application`] ties them together for Argo CD Applications: it resolves a source's
 //! revision through `ferry-source`'s Git cache, reads the commit once into a [`snapshot`],
 //! picks the tool and caches the result by (repository, commit, path, parameters).
+//!
+//! Besides Git trees, it fetches Helm charts: `chart:` sources and chart dependencies, through
+//! `ferry_source::helm` (see [`helm::ChartFetcher`]).
 
 pub mod application;
 pub mod cache;

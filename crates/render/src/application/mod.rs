@@ -94,7 +94,10 @@ pub enum RenderError {
         error: Box<KustomizeError>,
     },
     #[error("{field}: {error}")]
-    Helm { field: String, error: HelmError },
+    Helm {
+        field: String,
+        error: Box<HelmError>,
+    },
     #[error("{field}: {error}")]
     Directory {
         field: String,

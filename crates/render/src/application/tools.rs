@@ -98,7 +98,7 @@ pub fn render_tree(
                 .map(|m| m.as_ref().clone())
                 .map_err(|error| RenderError::Helm {
                     field: field.to_string(),
-                    error,
+                    error: Box::new(error),
                 })
         }
         Tool::Directory => {

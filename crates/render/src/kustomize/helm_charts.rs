@@ -165,10 +165,10 @@ fn one(
         ),
         None => helm.render(loc.tree, &chart_path, &options),
     }
-    .map_err(|source| KustomizeError::Helm {
+    .map_err(|error| KustomizeError::Helm {
         file: loc.file.clone(),
         chart: name.clone(),
-        source,
+        error: Box::new(error),
     })?;
     Ok(rendered.as_ref().clone())
 }

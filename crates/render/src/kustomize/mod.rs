@@ -71,11 +71,11 @@ pub enum KustomizeError {
         path: String,
         repo: String,
     },
-    #[error("{file}: helmCharts: chart `{chart}`: {source}")]
+    #[error("{file}: helmCharts: chart `{chart}`: {error}")]
     Helm {
         file: String,
         chart: String,
-        source: HelmError,
+        error: Box<HelmError>,
     },
     #[error("source.kustomize.{field}: {message}")]
     Override { field: String, message: String },

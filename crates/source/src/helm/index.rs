@@ -31,6 +31,20 @@ pub struct ChartVersion {
     pub created: Option<String>,
 }
 
+impl ChartVersion {
+    /// This version with its digest normalized (lowercase hex, no `sha256:`).
+    pub fn location(&self) -> super::ChartLocation {
+        super::ChartLocation {
+            version: self.version.clone(),
+            digest: self
+                .digest
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| d.trim_start_matches("sha256:").to_ascii_lowercase()),
+        }
+    }
+}
+
 impl RepoIndex {
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let index: Self =

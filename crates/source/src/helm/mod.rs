@@ -72,6 +72,14 @@ impl HelmError {
     }
 }
 
+/// One chart version as [`HelmRepos::locate`] finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartLocation {
+    pub version: String,
+    /// Lowercase sha256 hex of the `.tgz`; `None` when an HTTP index lists no digest.
+    pub digest: Option<String>,
+}
+
 /// Reads chart repositories, caching indexes on disk and in memory.
 pub struct HelmRepos {
     http: reqwest::Client,
@@ -244,7 +252,7 @@ impl HelmRepos {
     ) -> Result<Vec<String>, HelmError> {
         let constraint = Constraint::parse(semver_constraint.unwrap_or_default()).map_err(|e| {
             HelmError::Invalid {
-                repo: shown_url(repo_url),
+                repo: display_url(repo_url),
                 detail: format!("semverConstraint: {e}"),
             }
         })?;
@@ -264,6 +272,78 @@ impl HelmRepos {
             .collect())
     }
 
+    /// Where one chart version is and the digest its archive must have, without downloading
+    /// it: the index entry (HTTP; one conditional request) or the chart layer of the tag's
+    /// manifest (OCI; one manifest request). Callers key caches of archives on this.
+    pub async fn locate(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        version: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<ChartLocation, HelmError> {
+        if let Some(repo) = oci_repo(repo_url, chart)? {
+            let digest = self.oci_chart_layer(&repo, version, creds).await?;
+            return Ok(ChartLocation {
+                version: version.to_string(),
+                digest: Some(digest.trim_start_matches("sha256:").to_ascii_lowercase()),
+            });
+        }
+        let (_, entry) = self.index_entry(repo_url, chart, version, creds).await?;
+        Ok(entry.location())
+    }
+
+    /// The chart layer's digest (`sha256:...`) of an OCI chart tag.
+    async fn oci_chart_layer(
+        &self,
+        repo: &ImageRepo,
+        version: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<String, HelmError> {
+        let manifest = self
+            .registry
+            .manifest(repo, &version.replace('+', "_"), creds)
+            .await?;
+        let ManifestKind::Image(image) = manifest.kind else {
+            return Err(HelmError::Invalid {
+                repo: repo.to_string(),
+                detail: format!("{version} is an image index, not a chart"),
+            });
+        };
+        image
+            .layers
+            .iter()
+            .find(|l| l.media_type == CHART_LAYER)
+            .map(|l| l.digest.clone())
+            .ok_or_else(|| HelmError::Invalid {
+                repo: repo.to_string(),
+                detail: format!("{version} has no {CHART_LAYER} layer"),
+            })
+    }
+
+    /// The index entry of one chart version of an HTTP(S) repository.
+    async fn index_entry(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        version: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<(Arc<RepoIndex>, ChartVersion), HelmError> {
+        let (_, shown) = http_repo(repo_url)?;
+        let index = self.index(repo_url, creds).await?;
+        let entry = index
+            .versions(chart)
+            .iter()
+            .find(|v| v.version == version)
+            .cloned()
+            .ok_or_else(|| HelmError::NotFound {
+                repo: shown,
+                chart: chart.to_string(),
+                version: version.to_string(),
+            })?;
+        Ok((index, entry))
+    }
+
     /// The `.tgz` of one chart version, its digest checked against the index (HTTP) or the
     /// manifest (OCI).
     pub async fn download(
@@ -274,42 +354,19 @@ impl HelmRepos {
         creds: Option<&Credentials>,
     ) -> Result<Vec<u8>, HelmError> {
         if let Some(repo) = oci_repo(repo_url, chart)? {
-            let manifest = self
-                .registry
-                .manifest(&repo, &version.replace('+', "_"), creds)
-                .await?;
-            let ManifestKind::Image(image) = manifest.kind else {
-                return Err(HelmError::Invalid {
-                    repo: repo.to_string(),
-                    detail: format!("{version} is an image index, not a chart"),
-                });
-            };
-            let layer = image
-                .layers
-                .iter()
-                .find(|l| l.media_type == CHART_LAYER)
-                .ok_or_else(|| HelmError::Invalid {
-                    repo: repo.to_string(),
-                    detail: format!("{version} has no {CHART_LAYER} layer"),
-                })?;
+            let digest = self.oci_chart_layer(&repo, version, creds).await?;
             return Ok(self
                 .registry
-                .blob(&repo, &layer.digest, MAX_CHART_BYTES, creds)
+                .blob(&repo, &digest, MAX_CHART_BYTES, creds)
                 .await?);
         }
         let (base, shown) = http_repo(repo_url)?;
-        let index = self.index(repo_url, creds).await?;
-        let not_found = || HelmError::NotFound {
+        let (_, entry) = self.index_entry(repo_url, chart, version, creds).await?;
+        let url = entry.urls.first().ok_or_else(|| HelmError::NotFound {
             repo: shown.clone(),
             chart: chart.to_string(),
             version: version.to_string(),
-        };
-        let entry = index
-            .versions(chart)
-            .iter()
-            .find(|v| v.version == version)
-            .ok_or_else(not_found)?;
-        let url = entry.urls.first().ok_or_else(not_found)?;
+        })?;
         let url = chart_url(&base, url).map_err(|detail| HelmError::Invalid {
             repo: shown.clone(),
             detail,
@@ -366,7 +423,7 @@ impl HelmRepos {
             tokio::task::spawn_blocking(move || unpack_tgz(bytes.as_slice(), &target, limits))
                 .await
                 .map_err(|e| HelmError::Invalid {
-                    repo: shown_url(repo_url),
+                    repo: display_url(repo_url),
                     detail: format!("unpacking stopped: {e}"),
                 })??;
         let top = files
@@ -398,7 +455,7 @@ fn oci_repo(repo_url: &str, chart: &str) -> Result<Option<ImageRepo>, HelmError>
     ImageRepo::parse(&full)
         .map(Some)
         .map_err(|detail| HelmError::Invalid {
-            repo: shown_url(repo_url),
+            repo: display_url(repo_url),
             detail,
         })
 }
@@ -419,8 +476,8 @@ fn http_repo(repo_url: &str) -> Result<(String, String), HelmError> {
     Ok((base.to_string(), url.redacted()))
 }
 
-/// A repository URL as it may appear in errors: without userinfo.
-fn shown_url(repo_url: &str) -> String {
+/// A repository URL as it may appear in errors and logs: without userinfo.
+pub fn display_url(repo_url: &str) -> String {
     let network = match repo_url.strip_prefix("oci://") {
         Some(rest) => format!("https://{rest}"),
         None => repo_url.to_string(),
@@ -496,7 +553,7 @@ mod tests {
         );
         assert!(http_repo("ssh://git@r.io/charts").is_err());
         assert!(http_repo("file:///etc").is_err());
-        assert_eq!(shown_url("oci://u:p@r.io/charts"), "https://r.io/charts");
+        assert_eq!(display_url("oci://u:p@r.io/charts"), "https://r.io/charts");
     }
 
     #[test]

@@ -1,0 +1,473 @@
+//! Helm charts rendered by the real `helm template`, with Argo CD's `helm` source parameters.
+//!
+//! Three entry points on [`HelmRenderer`], all caching results in memory by (chart content,
+//! vendored dependencies, parameters), so an unchanged input runs Helm once:
+//!
+//! - [`HelmRenderer::render`] (sync; what Kustomize's `helmCharts` calls): a chart in a
+//!   [`Tree`] whose dependencies are vendored in `charts/` or are `file://` directories inside
+//!   the repository. A dependency that needs a download is an error
+//!   ([`HelmError::NeedsFetch`]) naming it.
+//! - [`HelmRenderer::render_tree`] (async): the same, downloading missing dependencies from
+//!   HTTP(S) and OCI chart repositories first, as Argo CD's `helm dependency build` would
+//!   ([`dependencies`] plans them, honouring the lock file; [`ChartFetcher`] downloads).
+//! - [`HelmRenderer::render_remote`] (async): an Argo CD `chart:` source ([`RemoteChart`]),
+//!   fetched, digest-checked and cached unpacked on disk by [`ChartFetcher`].
+//!
+//! The chart is copied into a private work directory (so Helm reads only what the tree allows:
+//! no symlink or path leaves the repository) and Helm runs with empty configuration homes
+//! ([`run`]). Value files are resolved like Argo CD's: relative to the chart, a leading `/`
+//! meaning the repository root. For a `chart:` source the repository root is the chart itself,
+//! as in Argo CD's repo-server, so `/values-prod.yaml` and `values-prod.yaml` name the same
+//! file and nothing outside the chart can be named. Async entry points run Helm on tokio's
+//! blocking pool. Tree reads happen on the calling task, as [`Tree`] is synchronous.
+
+pub mod dependencies;
+mod metadata;
+pub mod remote;
+mod run;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_source::credentials::Credentials;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+pub use dependencies::{
+    ChartRepositories, ChartRepository, MAX_DEPENDENCIES, MAX_DEPTH, NoRepositories,
+    RepositoryList, normalize_repo_url,
+};
+pub use remote::{ChartFetcher, FetchedChart, RemoteChart};
+
+use crate::manifest::{Manifest, ParseError, parse_documents};
+use crate::tree::{LocalTree, Tree, TreeError, join};
+use run::{Job, Runner};
+
+/// Argo CD `spec.source.helm`, plus the release's name and namespace.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HelmOptions {
+    /// Defaults to the Application's name.
+    pub release_name: String,
+    pub namespace: Option<String>,
+    pub value_files: Vec<String>,
+    pub ignore_missing_value_files: bool,
+    /// A YAML document (`values`); `values_object` wins when both are set.
+    pub values: Option<String>,
+    pub values_object: Option<serde_json::Value>,
+    pub parameters: Vec<HelmParameter>,
+    pub file_parameters: Vec<HelmFileParameter>,
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
+    pub skip_crds: bool,
+    pub skip_tests: bool,
+    /// `--no-hooks` (Kustomize's `skipHooks`).
+    pub skip_hooks: bool,
+    /// `--name-template`: the release is named by it and `release_name` is not passed.
+    pub name_template: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HelmParameter {
+    pub name: String,
+    pub value: String,
+    pub force_string: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HelmFileParameter {
+    pub name: String,
+    pub path: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    #[error("value file {0}: path leaves the repository")]
+    ValueFileEscapes(String),
+    #[error("value file {0} does not exist (set ignoreMissingValueFiles to skip it)")]
+    MissingValueFile(String),
+    #[error("cannot run {binary}: {source} (install Helm or set its path)")]
+    NotFound {
+        binary: String,
+        source: std::io::Error,
+    },
+    #[error("helm template failed: {0}")]
+    Failed(String),
+    #[error("helm template ran longer than {0:?}")]
+    Timeout(Duration),
+    #[error("helm template output exceeds {0} bytes")]
+    OutputTooLarge(usize),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("work directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{path}: {detail}")]
+    ChartFile { path: String, detail: String },
+    #[error(
+        "chart {chart}: the lock file ({lock_file}) is out of sync with the dependencies; update it with 'helm dependency update'"
+    )]
+    LockOutOfSync {
+        chart: String,
+        lock_file: &'static str,
+    },
+    #[error("chart {chart}: dependency {dependency} ({repository}) leaves the repository")]
+    DependencyEscapes {
+        chart: String,
+        dependency: String,
+        repository: String,
+    },
+    #[error(
+        "chart {chart}: dependency {name} names no repository and is not in charts/ (vendor it or set its repository)"
+    )]
+    DependencyNotVendored { chart: String, name: String },
+    #[error("chart {chart}: dependency {dependency}: {detail}")]
+    InvalidDependency {
+        chart: String,
+        dependency: String,
+        detail: String,
+    },
+    #[error(
+        "chart {chart}: dependency {dependency}: no repository definition for {repository:?} (use a URL, or @name of a known repository)"
+    )]
+    UnknownRepository {
+        chart: String,
+        dependency: String,
+        repository: String,
+    },
+    #[error("more than {0} chart dependencies")]
+    TooManyDependencies(usize),
+    #[error("chart {chart}: file:// dependencies nest deeper than {limit} levels")]
+    DependenciesTooDeep { chart: String, limit: usize },
+    #[error(
+        "chart {chart} needs dependencies from chart repositories ({dependencies}); they are fetched by the async render_tree"
+    )]
+    NeedsFetch { chart: String, dependencies: String },
+    #[error("chart {chart} from {repo}: a version (targetRevision) is required")]
+    NoVersion { repo: String, chart: String },
+    #[error("chart {chart}: no version matching {wanted:?} in {repo}")]
+    NoMatchingVersion {
+        repo: String,
+        chart: String,
+        wanted: String,
+    },
+    #[error("chart {chart} from {repo}: {detail}")]
+    Archive {
+        repo: String,
+        chart: String,
+        detail: String,
+    },
+    #[error(transparent)]
+    Repository(#[from] ferry_source::helm::HelmError),
+    #[error("chart {chart}, dependency {dependency}: {source}")]
+    Dependency {
+        chart: String,
+        dependency: String,
+        source: Box<HelmError>,
+    },
+    #[error("helm template was interrupted: {0}")]
+    Interrupted(String),
+}
+
+impl HelmError {
+    /// Whether trying again later may succeed (repository or network trouble, a slow run).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Repository(e) => e.is_retryable(),
+            Self::Dependency { source, .. } => source.is_retryable(),
+            Self::Timeout(_) | Self::Interrupted(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Runs `helm template`, caching results by chart content and parameters.
+pub struct HelmRenderer {
+    runner: Runner,
+    cache: Mutex<HashMap<String, Arc<Vec<Manifest>>>>,
+}
+
+/// Results kept in memory; the oldest half is dropped past this.
+const CACHE_ENTRIES: usize = 512;
+
+impl HelmRenderer {
+    pub fn new(binary: impl Into<PathBuf>) -> Self {
+        Self {
+            runner: Runner {
+                binary: binary.into(),
+                timeout: Duration::from_secs(90),
+                max_output: 32 << 20,
+                work_root: None,
+            },
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn with_limits(mut self, timeout: Duration, max_output: usize) -> Self {
+        self.runner.timeout = timeout;
+        self.runner.max_output = max_output;
+        self
+    }
+
+    /// Makes work directories (one per Helm run, removed after it) under `dir` instead of the
+    /// system's temporary directory; a memory-backed one saves writing each chart to disk.
+    pub fn with_work_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.runner.work_root = Some(dir.into());
+        self
+    }
+
+    /// Renders the chart at `chart_path` of `tree`, whose dependencies are vendored or
+    /// `file://` inside the tree.
+    pub fn render(
+        &self,
+        tree: &dyn Tree,
+        chart_path: &str,
+        options: &HelmOptions,
+    ) -> Result<Arc<Vec<Manifest>>, HelmError> {
+        let (job, remote) = prepare(tree, chart_path, chart_path, options, None)?;
+        if !remote.is_empty() {
+            let dependencies = remote
+                .iter()
+                .map(|d| {
+                    let repository = if d.repository.contains("://") {
+                        ferry_source::helm::display_url(&d.repository)
+                    } else {
+                        d.repository.clone()
+                    };
+                    format!("{} {} from {repository}", d.name, d.version)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(HelmError::NeedsFetch {
+                chart: chart_path.to_string(),
+                dependencies,
+            });
+        }
+        let key = cache_key(&job);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let stdout = self.runner.template(&job)?;
+        self.store(key, &job.label, &stdout)
+    }
+
+    /// Renders the chart at `chart_path` of `tree`, first downloading the dependencies that
+    /// are neither vendored nor `file://` (credentials and `@name` repositories come from
+    /// `repositories`).
+    pub async fn render_tree(
+        &self,
+        fetcher: &ChartFetcher,
+        tree: &dyn Tree,
+        chart_path: &str,
+        repositories: &dyn ChartRepositories,
+        options: &HelmOptions,
+    ) -> Result<Arc<Vec<Manifest>>, HelmError> {
+        self.render_with_downloads(fetcher, tree, chart_path, chart_path, repositories, options)
+            .await
+    }
+
+    /// Renders an Argo CD `chart:` source. Value files are relative to the chart.
+    /// Dependencies missing from the archive are fetched with the chart's credentials when
+    /// they come from the chart's repository, anonymously otherwise.
+    pub async fn render_remote(
+        &self,
+        fetcher: &ChartFetcher,
+        chart: &RemoteChart,
+        creds: Option<&Credentials>,
+        options: &HelmOptions,
+    ) -> Result<Arc<Vec<Manifest>>, HelmError> {
+        let fetched = fetcher.fetch(chart, creds).await?;
+        let tree = LocalTree::new(&fetched.dir)?;
+        let repositories = RepositoryList(vec![ChartRepository {
+            name: None,
+            url: chart.repo_url.clone(),
+            credentials: creds.cloned(),
+        }]);
+        let label = format!("{}@{}", chart.chart, fetched.version);
+        self.render_with_downloads(fetcher, &tree, "", &label, &repositories, options)
+            .await
+    }
+
+    async fn render_with_downloads(
+        &self,
+        fetcher: &ChartFetcher,
+        tree: &dyn Tree,
+        chart_path: &str,
+        label: &str,
+        repositories: &dyn ChartRepositories,
+        options: &HelmOptions,
+    ) -> Result<Arc<Vec<Manifest>>, HelmError> {
+        let (mut job, remote) = prepare(tree, chart_path, label, options, Some(repositories))?;
+        for dependency in remote {
+            let creds = repositories.credentials(&dependency.repository);
+            let (version, bytes) = fetcher
+                .archive(
+                    &dependency.repository,
+                    &dependency.name,
+                    &dependency.version,
+                    creds.as_ref(),
+                )
+                .await
+                .map_err(|e| HelmError::Dependency {
+                    chart: dependency.declared_in.clone(),
+                    dependency: dependency.name.clone(),
+                    source: Box::new(e),
+                })?;
+            let path = format!("{}/{}-{version}.tgz", dependency.target, dependency.name);
+            if !job.files.iter().any(|(p, _)| *p == path) {
+                job.files.push((path, bytes));
+            }
+        }
+        job.files.sort();
+        let key = cache_key(&job);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let runner = self.runner.clone();
+        let (job, stdout) = tokio::task::spawn_blocking(move || {
+            let stdout = runner.template(&job);
+            (job, stdout)
+        })
+        .await
+        .map_err(|e| HelmError::Interrupted(e.to_string()))?;
+        self.store(key, &job.label, &stdout?)
+    }
+
+    fn cached(&self, key: &str) -> Option<Arc<Vec<Manifest>>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn store(
+        &self,
+        key: String,
+        label: &str,
+        stdout: &[u8],
+    ) -> Result<Arc<Vec<Manifest>>, HelmError> {
+        let manifests = Arc::new(parse_documents(&format!("helm template {label}"), stdout)?);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_ENTRIES {
+            let drop: Vec<String> = cache.keys().take(CACHE_ENTRIES / 2).cloned().collect();
+            for k in drop {
+                cache.remove(&k);
+            }
+        }
+        cache.insert(key, manifests.clone());
+        Ok(manifests)
+    }
+}
+
+/// Reads the chart, its value and parameter files and its `file://` dependencies from the
+/// tree, and lists the dependencies still to download.
+fn prepare(
+    tree: &dyn Tree,
+    chart_path: &str,
+    label: &str,
+    options: &HelmOptions,
+    repositories: Option<&dyn ChartRepositories>,
+) -> Result<(Job, Vec<dependencies::RemoteDependency>), HelmError> {
+    let mut files = collect_files(tree, chart_path)?;
+    let value_files = value_files(tree, chart_path, options)?;
+    let file_parameters = options
+        .file_parameters
+        .iter()
+        .map(|p| {
+            let path = join(chart_path, &p.path)
+                .ok_or_else(|| HelmError::ValueFileEscapes(p.path.clone()))?;
+            Ok((p.name.clone(), tree.read(&path)?))
+        })
+        .collect::<Result<Vec<_>, HelmError>>()?;
+    let plan = dependencies::plan(tree, chart_path, &files, repositories)?;
+    files.extend(plan.files);
+    files.sort();
+    let job = Job {
+        label: if label.is_empty() { "." } else { label }.to_string(),
+        files,
+        value_files,
+        file_parameters,
+        options: options.clone(),
+    };
+    Ok((job, plan.remote))
+}
+
+/// Value files in order, read through the tree (never from outside the repository).
+fn value_files(
+    tree: &dyn Tree,
+    chart_path: &str,
+    options: &HelmOptions,
+) -> Result<Vec<Vec<u8>>, HelmError> {
+    let mut out = Vec::new();
+    for file in &options.value_files {
+        let path =
+            join(chart_path, file).ok_or_else(|| HelmError::ValueFileEscapes(file.clone()))?;
+        match tree.read(&path) {
+            Ok(bytes) => out.push(bytes),
+            Err(TreeError::NotFound(_)) if options.ignore_missing_value_files => {}
+            Err(TreeError::NotFound(_)) => {
+                return Err(HelmError::MissingValueFile(file.clone()));
+            }
+            Err(TreeError::Escapes(_)) => {
+                return Err(HelmError::ValueFileEscapes(file.clone()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+/// Every file under `dir` of the tree, as (path relative to `dir`, contents).
+pub(crate) fn collect_files(
+    tree: &dyn Tree,
+    dir: &str,
+) -> Result<Vec<(String, Vec<u8>)>, HelmError> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_string()];
+    while let Some(d) = pending.pop() {
+        for entry in tree.list(&d)? {
+            if entry.is_dir {
+                pending.push(entry.path);
+            } else {
+                let rel = entry
+                    .path
+                    .strip_prefix(dir)
+                    .unwrap_or(&entry.path)
+                    .trim_start_matches('/')
+                    .to_string();
+                out.push((rel, tree.read(&entry.path)?));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn cache_key(job: &Job) -> String {
+    let mut h = Sha256::new();
+    for (path, bytes) in &job.files {
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    for bytes in &job.value_files {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    for (name, bytes) in &job.file_parameters {
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    h.update(serde_json::to_vec(&job.options).unwrap_or_default());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `helm` binary: `$FERRY_HELM`, else `helm` on PATH.
+pub fn default_binary() -> PathBuf {
+    std::env::var_os("FERRY_HELM").map_or_else(|| PathBuf::from("helm"), PathBuf::from)
+}
