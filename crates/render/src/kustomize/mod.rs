@@ -88,12 +88,7 @@ pub fn render(tree: &dyn Tree, dir: &str) -> Result<Vec<Manifest>, KustomizeErro
     let (mut resources, k) = builder.target(dir, Vec::new(), false)?;
     generators::add_hashes(&mut resources);
     namereference::fix(&mut resources, &builder.crd_refs);
-    resources.retain(|r| {
-        r.obj
-            .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
-            .and_then(|v| v.as_str())
-            != Some("true")
-    });
+    resources.retain(|r| r.annotation("config.kubernetes.io/local-config") != Some("true"));
     let file = file::find(tree, dir)?.unwrap_or_default();
     order::sort(&mut resources, k.sort_options.as_ref(), &file)?;
     Ok(resources.into_iter().map(|r| r.obj).collect())
