@@ -31,6 +31,14 @@ pub trait Tree: Send + Sync {
     fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError>;
     fn is_dir(&self, path: &str) -> bool;
     fn exists(&self, path: &str) -> bool;
+
+    /// A file's bytes, or `None` when the path is a directory: both answers in one lookup.
+    fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TreeError> {
+        if self.is_dir(path) {
+            return Ok(None);
+        }
+        self.read(path).map(Some)
+    }
 }
 
 /// Joins `base` (a directory) and `rel`, resolving `.` and `..` lexically; `None` when the
@@ -113,10 +121,14 @@ impl LocalTree {
 impl Tree for LocalTree {
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
         let (file, _) = self.resolve(path)?;
-        std::fs::read(file).map_err(|source| TreeError::Io {
-            path: path.to_string(),
-            source,
-        })
+        read_real(path, &file)
+    }
+
+    fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TreeError> {
+        match self.resolve(path)? {
+            (_, true) => Ok(None),
+            (file, false) => read_real(path, &file).map(Some),
+        }
     }
 
     fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError> {
@@ -148,6 +160,14 @@ impl Tree for LocalTree {
     fn exists(&self, path: &str) -> bool {
         self.resolve(path).is_ok()
     }
+}
+
+/// Reads the file `real` that the repository path `path` resolved to.
+fn read_real(path: &str, real: &Path) -> Result<Vec<u8>, TreeError> {
+    std::fs::read(real).map_err(|source| TreeError::Io {
+        path: path.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -215,6 +235,15 @@ mod tests {
         );
         assert!(tree.is_dir("alias") && tree.is_dir("alias/up") && tree.is_dir(""));
         assert!(!tree.is_dir("alias/cm.yaml") && tree.exists("alias/cm.yaml"));
+        assert_eq!(
+            tree.read_file("alias/cm.yaml").unwrap().as_deref(),
+            Some(&b"kind: ConfigMap"[..])
+        );
+        assert_eq!(tree.read_file("alias/up").unwrap(), None);
+        assert!(matches!(
+            tree.read_file("app/out/secret"),
+            Err(TreeError::Escapes(_))
+        ));
         assert!(matches!(
             tree.read("app/out/secret"),
             Err(TreeError::Escapes(_))

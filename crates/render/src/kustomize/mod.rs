@@ -231,16 +231,21 @@ impl Builder<'_> {
         ids: &mut HashSet<String>,
     ) -> Result<(), KustomizeError> {
         let path = loc.resolve(reference, false)?;
-        if self.tree.is_dir(&path) {
-            let (built, _) = self.target(&path, Vec::new(), false)?;
-            for r in built {
-                add(acc, ids, r, &loc.file)?;
+        let bytes = match self.tree.read_file(&path) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => {
+                let (built, _) = self.target(&path, Vec::new(), false)?;
+                for r in built {
+                    add(acc, ids, r, &loc.file)?;
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        // A file must be inside the kustomization's directory (Kustomize's load restrictions).
-        let (path, bytes) = loc.read(reference)?;
-        for obj in parse_documents(&path, &bytes)? {
+            Err(e) => Err(e),
+        };
+        // A file must be inside the kustomization's directory (Kustomize's load restrictions);
+        // that refusal comes first.
+        loc.resolve(reference, true)?;
+        for obj in parse_documents(&path, &bytes?)? {
             add(acc, ids, Resource::new(obj), &loc.file)?;
         }
         Ok(())
