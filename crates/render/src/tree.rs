@@ -31,6 +31,14 @@ pub trait Tree: Send + Sync {
     fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError>;
     fn is_dir(&self, path: &str) -> bool;
     fn exists(&self, path: &str) -> bool;
+
+    /// A file's bytes, or `None` when the path is a directory: both answers in one lookup.
+    fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TreeError> {
+        if self.is_dir(path) {
+            return Ok(None);
+        }
+        self.read(path).map(Some)
+    }
 }
 
 /// Joins `base` (a directory) and `rel`, resolving `.` and `..` lexically; `None` when the
@@ -66,8 +74,11 @@ impl LocalTree {
         Ok(Self { root })
     }
 
-    /// The file for a repository path, with every symlink resolved and checked to stay inside.
-    fn resolve(&self, path: &str) -> Result<PathBuf, TreeError> {
+    /// The file for a repository path, with every symlink resolved and checked to stay inside,
+    /// and whether it is a directory. The root is canonical already, so only the path's own
+    /// components are examined, one `lstat` each; a symlink among them is resolved with
+    /// `canonicalize` (the result is what `canonicalize` of the whole path gives).
+    fn resolve(&self, path: &str) -> Result<(PathBuf, bool), TreeError> {
         let rel = Path::new(path);
         if rel.components().any(|c| {
             matches!(
@@ -77,32 +88,51 @@ impl LocalTree {
         }) {
             return Err(TreeError::Escapes(path.to_string()));
         }
-        let full = self.root.join(rel);
-        let real = full.canonicalize().map_err(|source| match source.kind() {
+        let io = |source: std::io::Error| match source.kind() {
             std::io::ErrorKind::NotFound => TreeError::NotFound(path.to_string()),
             _ => TreeError::Io {
                 path: path.to_string(),
                 source,
             },
-        })?;
+        };
+        let mut real = self.root.clone();
+        let mut is_dir = None;
+        for component in rel.components() {
+            let Component::Normal(name) = component else {
+                continue;
+            };
+            real.push(name);
+            let meta = real.symlink_metadata().map_err(io)?;
+            is_dir = Some(if meta.file_type().is_symlink() {
+                real = real.canonicalize().map_err(io)?;
+                real.is_dir()
+            } else {
+                meta.is_dir()
+            });
+        }
         if !real.starts_with(&self.root) {
             return Err(TreeError::Escapes(path.to_string()));
         }
-        Ok(real)
+        let is_dir = is_dir.unwrap_or_else(|| real.is_dir());
+        Ok((real, is_dir))
     }
 }
 
 impl Tree for LocalTree {
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
-        let file = self.resolve(path)?;
-        std::fs::read(file).map_err(|source| TreeError::Io {
-            path: path.to_string(),
-            source,
-        })
+        let (file, _) = self.resolve(path)?;
+        read_real(path, &file)
+    }
+
+    fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TreeError> {
+        match self.resolve(path)? {
+            (_, true) => Ok(None),
+            (file, false) => read_real(path, &file).map(Some),
+        }
     }
 
     fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError> {
-        let real = self.resolve(dir)?;
+        let (real, _) = self.resolve(dir)?;
         let io = |source| TreeError::Io {
             path: dir.to_string(),
             source,
@@ -114,25 +144,30 @@ impl Tree for LocalTree {
             let path = join(dir, &name).unwrap_or_default();
             // Links are followed only when they stay inside (a link out is skipped here and
             // refused if read by name).
-            let Ok(target) = self.resolve(&path) else {
+            let Ok((_, is_dir)) = self.resolve(&path) else {
                 continue;
             };
-            entries.push(Entry {
-                path,
-                is_dir: target.is_dir(),
-            });
+            entries.push(Entry { path, is_dir });
         }
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(entries)
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        self.resolve(path).is_ok_and(|p| p.is_dir())
+        self.resolve(path).is_ok_and(|(_, is_dir)| is_dir)
     }
 
     fn exists(&self, path: &str) -> bool {
         self.resolve(path).is_ok()
     }
+}
+
+/// Reads the file `real` that the repository path `path` resolved to.
+fn read_real(path: &str, real: &Path) -> Result<Vec<u8>, TreeError> {
+    std::fs::read(real).map_err(|source| TreeError::Io {
+        path: path.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -179,5 +214,61 @@ mod tests {
             .map(|e| e.path)
             .collect();
         assert_eq!(listed, ["app/cm.yaml", "app/in"]);
+    }
+
+    #[test]
+    fn local_tree_follows_directory_links_inside_only() {
+        let outer = tempfile::tempdir().unwrap();
+        let repo = outer.path().join("repo");
+        std::fs::create_dir_all(repo.join("app/base")).unwrap();
+        std::fs::write(outer.path().join("secret"), "s").unwrap();
+        std::fs::write(repo.join("app/base/cm.yaml"), "kind: ConfigMap").unwrap();
+        std::os::unix::fs::symlink("app/base", repo.join("alias")).unwrap();
+        std::os::unix::fs::symlink("../..", repo.join("app/base/up")).unwrap();
+        std::os::unix::fs::symlink(outer.path(), repo.join("app/out")).unwrap();
+        std::os::unix::fs::symlink("missing", repo.join("app/dangling")).unwrap();
+        let tree = LocalTree::new(&repo).unwrap();
+        assert_eq!(tree.read("alias/cm.yaml").unwrap(), b"kind: ConfigMap");
+        assert_eq!(
+            tree.read("./alias/up/alias/cm.yaml").unwrap(),
+            b"kind: ConfigMap"
+        );
+        assert!(tree.is_dir("alias") && tree.is_dir("alias/up") && tree.is_dir(""));
+        assert!(!tree.is_dir("alias/cm.yaml") && tree.exists("alias/cm.yaml"));
+        assert_eq!(
+            tree.read_file("alias/cm.yaml").unwrap().as_deref(),
+            Some(&b"kind: ConfigMap"[..])
+        );
+        assert_eq!(tree.read_file("alias/up").unwrap(), None);
+        assert!(matches!(
+            tree.read_file("app/out/secret"),
+            Err(TreeError::Escapes(_))
+        ));
+        assert!(matches!(
+            tree.read("app/out/secret"),
+            Err(TreeError::Escapes(_))
+        ));
+        assert!(matches!(
+            tree.read("app/out/repo/alias/cm.yaml"),
+            Ok(ref b) if b == b"kind: ConfigMap"
+        ));
+        assert!(matches!(
+            tree.read("app/dangling"),
+            Err(TreeError::NotFound(_))
+        ));
+        assert!(matches!(
+            tree.read("alias/cm.yaml/x"),
+            Err(TreeError::Io { .. })
+        ));
+        let listed: Vec<_> = tree.list("app").unwrap();
+        assert_eq!(
+            listed,
+            [Entry {
+                path: "app/base".into(),
+                is_dir: true
+            }]
+        );
+        let top: Vec<_> = tree.list("").unwrap().into_iter().map(|e| e.path).collect();
+        assert_eq!(top, ["alias", "app"]);
     }
 }

@@ -6,8 +6,6 @@
 
 use serde_json::{Map, Value};
 
-use super::resource::Resource;
-
 /// One field spec.
 #[derive(Clone, Copy, Debug)]
 pub struct FieldSpec {
@@ -34,13 +32,30 @@ const fn fs(
 }
 
 impl FieldSpec {
-    /// Whether the spec applies to this resource (empty parts match anything).
-    pub fn applies_to(&self, res: &Resource) -> bool {
-        (self.kind.is_empty() || self.kind == res.kind())
-            && (self.group.is_empty() || self.group == res.group())
-            && (self.version.is_empty() || self.version == res.version())
+    /// Whether the spec applies to objects of this group, version and kind (empty parts of the
+    /// spec match anything).
+    pub fn applies_to(&self, group: &str, version: &str, kind: &str) -> bool {
+        (self.kind.is_empty() || self.kind == kind)
+            && (self.group.is_empty() || self.group == group)
+            && (self.version.is_empty() || self.version == version)
     }
 
+    /// The spec with its path split, to apply to many objects.
+    pub fn split(&self) -> SplitSpec<'_> {
+        SplitSpec {
+            spec: self,
+            segments: split_path(self.path),
+        }
+    }
+}
+
+/// A field spec whose path is split once.
+pub struct SplitSpec<'a> {
+    pub spec: &'a FieldSpec,
+    segments: Vec<String>,
+}
+
+impl SplitSpec<'_> {
     /// Calls `f` on every field this spec reaches in `obj` (a missing last field is passed as
     /// `Null` when `create` is set, and dropped again if `f` leaves it `Null`).
     pub fn visit<E>(
@@ -48,8 +63,7 @@ impl FieldSpec {
         obj: &mut Value,
         f: &mut dyn FnMut(&mut Value) -> Result<(), E>,
     ) -> Result<(), E> {
-        let segments = split_path(self.path);
-        visit_path(obj, &segments, self.create, f)
+        visit_path(obj, &self.segments, self.spec.create, f)
     }
 }
 
@@ -283,11 +297,12 @@ mod tests {
         );
         let mut obj = json!({"spec": {"volumeClaimTemplates": [{"metadata": {}}, {}]}});
         let spec = fs("", "", "spec/volumeClaimTemplates[]/metadata/labels", true);
-        spec.visit::<()>(&mut obj, &mut |v| {
-            *v = json!({"a": "b"});
-            Ok(())
-        })
-        .unwrap();
+        spec.split()
+            .visit::<()>(&mut obj, &mut |v| {
+                *v = json!({"a": "b"});
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(
             obj,
             json!({"spec": {"volumeClaimTemplates": [

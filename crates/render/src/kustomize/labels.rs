@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::fieldspec::{
-    COMMON_ANNOTATIONS, FieldSpec, METADATA_LABELS, TEMPLATE_LABELS, common_labels,
+    COMMON_ANNOTATIONS, FieldSpec, METADATA_LABELS, SplitSpec, TEMPLATE_LABELS, common_labels,
 };
 use super::file::Kustomization;
 use super::resource::Resource;
@@ -46,8 +46,13 @@ fn add_pairs(pairs: &BTreeMap<String, String>, specs: &[FieldSpec], acc: &mut [R
     if pairs.is_empty() {
         return;
     }
+    let specs: Vec<SplitSpec> = specs.iter().map(FieldSpec::split).collect();
     for r in acc.iter_mut() {
-        let applicable: Vec<&FieldSpec> = specs.iter().filter(|s| s.applies_to(r)).collect();
+        let (group, version, kind) = (r.group(), r.version(), r.kind());
+        let applicable: Vec<&SplitSpec> = specs
+            .iter()
+            .filter(|s| s.spec.applies_to(group, version, kind))
+            .collect();
         for spec in applicable {
             let _ = spec.visit::<()>(&mut r.obj, &mut |v| {
                 if v.is_null() {

@@ -156,12 +156,7 @@ pub fn render_with(
     let (mut resources, k) = builder.target(dir, Vec::new(), false)?;
     generators::add_hashes(&mut resources);
     namereference::fix(&mut resources, &builder.crd_refs);
-    resources.retain(|r| {
-        r.obj
-            .pointer("/metadata/annotations/config.kubernetes.io~1local-config")
-            .and_then(|v| v.as_str())
-            != Some("true")
-    });
+    resources.retain(|r| r.annotation("config.kubernetes.io/local-config") != Some("true"));
     let file = file::find(tree, dir)?.unwrap_or_default();
     order::sort(&mut resources, k.sort_options.as_ref(), &file)?;
     Ok(resources.into_iter().map(|r| r.obj).collect())
@@ -401,16 +396,21 @@ impl Builder<'_> {
         ids: &mut HashSet<String>,
     ) -> Result<(), KustomizeError> {
         let path = loc.resolve(reference, false)?;
-        if self.tree.is_dir(&path) {
-            let (built, _) = self.target(&path, Vec::new(), false)?;
-            for r in built {
-                add(acc, ids, r, &loc.file)?;
+        let bytes = match self.tree.read_file(&path) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => {
+                let (built, _) = self.target(&path, Vec::new(), false)?;
+                for r in built {
+                    add(acc, ids, r, &loc.file)?;
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        // A file must be inside the kustomization's directory (Kustomize's load restrictions).
-        let (path, bytes) = loc.read(reference)?;
-        for obj in parse_documents(&path, &bytes)? {
+            Err(e) => Err(e),
+        };
+        // A file must be inside the kustomization's directory (Kustomize's load restrictions);
+        // that refusal comes first.
+        loc.resolve(reference, true)?;
+        for obj in parse_documents(&path, &bytes?)? {
             add(acc, ids, Resource::new(obj), &loc.file)?;
         }
         Ok(())

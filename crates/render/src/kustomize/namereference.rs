@@ -314,17 +314,26 @@ pub fn fix(resources: &mut [Resource], extra: &[RefSpec]) {
         }
     }
     let specs: Vec<RefSpec> = builtin().into_iter().chain(extra.iter().cloned()).collect();
+    // Specs by referrer kind (in table order), their paths split once.
+    let mut by_referrer: HashMap<&str, Vec<(&RefSpec, Vec<String>)>> = HashMap::new();
+    for s in &specs {
+        by_referrer
+            .entry(s.referrer_kind.as_str())
+            .or_default()
+            .push((s, split_path(&s.path)));
+    }
     for r in resources.iter_mut() {
+        let Some(kind_specs) = by_referrer.get(r.kind()) else {
+            continue;
+        };
         let referrer_ns = r.namespace().to_string();
         let referrer_cluster = r.is_cluster_scoped();
-        let applicable: Vec<&RefSpec> = specs
+        let group = r.group();
+        let applicable: Vec<&(&RefSpec, Vec<String>)> = kind_specs
             .iter()
-            .filter(|s| {
-                s.referrer_kind == r.kind()
-                    && (s.referrer_group.is_empty() || s.referrer_group == r.group())
-            })
+            .filter(|(s, _)| s.referrer_group.is_empty() || s.referrer_group == group)
             .collect();
-        for s in applicable {
+        for (s, segments) in applicable {
             let lookup = |name: &str, ns: &str| -> Option<&Candidate> {
                 by_name
                     .get(&(s.referral_kind.as_str(), name))?
@@ -332,8 +341,7 @@ pub fn fix(resources: &mut [Resource], extra: &[RefSpec]) {
                     .find(|c| referrer_cluster && ns.is_empty() || c.in_namespace(ns))
                     .copied()
             };
-            let segments = split_path(&s.path);
-            visit(&mut r.obj, &segments, &mut |v: &mut Value| {
+            visit(&mut r.obj, segments, &mut |v: &mut Value| {
                 fix_value(v, &s.referral_kind, &referrer_ns, &lookup)
             });
         }

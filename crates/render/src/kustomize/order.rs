@@ -67,28 +67,23 @@ pub fn sort(
         }
         0
     };
-    let gvk = |r: &Resource| {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_string()
-            } else {
-                s.to_string()
-            }
-        };
-        format!(
-            "{}_{}_{}",
-            or(r.group(), "~G"),
-            or(r.version(), "~V"),
-            or(r.kind(), "~K")
-        )
-    };
-    resources.sort_by(|a, b| {
-        rank(a.kind())
-            .cmp(&rank(b.kind()))
-            .then_with(|| gvk(a).cmp(&gvk(b)))
-            .then_with(|| legacy_key(a).cmp(&legacy_key(b)))
-    });
+    // Keys are computed once per resource, not once per comparison.
+    resources.sort_by_cached_key(|r| (rank(r.kind()), gvk_key(r), legacy_key(r)));
     Ok(())
+}
+
+/// Group, version and kind as Kustomize's legacy order compares them (`~G`, `~V`, `~K` for
+/// empty parts).
+fn gvk_key(r: &Resource) -> String {
+    fn or<'a>(default: &'a str, v: &'a str) -> &'a str {
+        if v.is_empty() { default } else { v }
+    }
+    format!(
+        "{}_{}_{}",
+        or("~G", r.group()),
+        or("~V", r.version()),
+        or("~K", r.kind())
+    )
 }
 
 fn legacy_key(r: &Resource) -> (String, String) {

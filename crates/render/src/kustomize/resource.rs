@@ -53,6 +53,15 @@ impl Resource {
         str_at(&self.obj, &["metadata", "namespace"])
     }
 
+    /// The value of an annotation, if it is a string.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.obj
+            .get("metadata")?
+            .get("annotations")?
+            .get(key)?
+            .as_str()
+    }
+
     /// The original name (as first read or generated).
     pub fn original_name(&self) -> &str {
         self.previous_names

@@ -179,6 +179,21 @@ fn refuses_paths_leaving_the_repository() {
     ]);
     let err = build(&dir, "app").unwrap_err();
     assert!(err.to_string().contains("kustomization directory"), "{err}");
+    // ... and so is a missing one (the refusal comes before the lookup); a missing file of the
+    // directory itself is reported by name.
+    let dir = repo(&[(
+        "app/kustomization.yaml",
+        "resources:\n- ../other/none.yaml\n",
+    )]);
+    let err = build(&dir, "app").unwrap_err();
+    assert!(err.to_string().contains("kustomization directory"), "{err}");
+    let dir = repo(&[("app/kustomization.yaml", "resources:\n- none.yaml\n")]);
+    let err = build(&dir, "app").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("app/none.yaml: no such file or directory"),
+        "{err}"
+    );
 }
 
 #[test]
