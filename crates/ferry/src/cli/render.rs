@@ -14,12 +14,18 @@ use anyhow::{Context, bail};
 use ferry_api::argocd::{
     Application, ApplicationSourceDirectory, ApplicationSourceJsonnet, JsonnetVar,
 };
-use ferry_render::application::{AppContext, BuildEnv, Refresh, Refs, SourceRenderer, render_tree};
+use ferry_render::application::{
+    AppContext, BuildEnv, ChartAccess, Refresh, Refs, SourceJob, SourceRenderer,
+};
 use ferry_render::directory::render_directory;
-use ferry_render::helm::{self, HelmOptions, HelmParameter, HelmRenderer};
+use ferry_render::helm::{
+    self, ChartFetcher, HelmOptions, HelmParameter, HelmRenderer, NoRepositories,
+};
 use ferry_render::kustomize;
 use ferry_render::manifest::{Manifest, parse_documents, to_yaml_stream};
 use ferry_render::tree::LocalTree;
+use ferry_source::helm::HelmRepos;
+use ferry_source::oci::{RegistryClient, RegistryOptions};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum SourceType {
@@ -95,11 +101,19 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let manifests = match (&args.file, &args.dir) {
         (Some(file), _) => render_applications(file, &args).await?,
-        (None, Some(dir)) => render_dir(dir, &args)?,
+        (None, Some(dir)) => render_dir(dir, &args).await?,
         (None, None) => bail!("a directory or -f APPLICATION is required"),
     };
     super::stdout::write(&to_yaml_stream(&manifests).map_err(anyhow::Error::msg)?);
     Ok(())
+}
+
+/// Charts and chart dependencies from Helm repositories, cached in the data directory.
+fn chart_fetcher() -> anyhow::Result<Arc<ChartFetcher>> {
+    let cache = crate::datadir::default_dir().join("cache");
+    let registry = Arc::new(RegistryClient::new(RegistryOptions::default())?);
+    let repos = Arc::new(HelmRepos::new(&cache, registry)?);
+    Ok(Arc::new(ChartFetcher::new(repos, cache.join("charts"))))
 }
 
 fn helm_renderer(args: &Args) -> HelmRenderer {
@@ -131,6 +145,7 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
         bail!("{shown}: no Application (kind: Application) found");
     }
     let helm = Arc::new(helm_renderer(args));
+    let fetcher = chart_fetcher()?;
     let mut manifests = Vec::new();
     if let Some(local) = &args.local {
         let tree: Arc<LocalTree> =
@@ -156,24 +171,38 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
                 if source.reference.is_some() && source.path().is_empty() {
                     continue;
                 }
+                if source.is_chart() {
+                    bail!(
+                        "Application {name}: {field}: --local renders Git sources; this is chart {} of {}",
+                        source.chart.as_deref().unwrap_or_default(),
+                        source.repo_url
+                    );
+                }
                 let build = BuildEnv::new(&context, source, "");
-                let rendered = render_tree(
-                    &field,
-                    &context,
+                let job = SourceJob {
+                    field: &field,
+                    context: &context,
                     source,
-                    tree.as_ref(),
-                    &refs,
-                    &build,
-                    &helm,
-                )
-                .with_context(|| format!("Application {name}"))?;
+                    tree: tree.as_ref(),
+                    refs: &refs,
+                    build: &build,
+                    helm: &helm,
+                };
+                let charts = ChartAccess {
+                    fetcher: &fetcher,
+                    repositories: &NoRepositories,
+                };
+                let rendered = job
+                    .run(Some(&charts))
+                    .await
+                    .with_context(|| format!("Application {name}"))?;
                 manifests.extend(rendered);
             }
         }
         return Ok(manifests);
     }
     let creds = args.access.credentials()?;
-    let renderer = SourceRenderer::new(args.access.cache()?, helm);
+    let renderer = SourceRenderer::new(args.access.cache()?, helm).with_charts(fetcher);
     for app in &mut applications {
         if let Some(revision) = &args.revision {
             for source in app
@@ -200,7 +229,7 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
     Ok(manifests)
 }
 
-fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
+async fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("{}", dir.display()))?;
@@ -265,8 +294,10 @@ fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
                 parameters,
                 ..HelmOptions::default()
             };
+            // Dependencies not vendored are downloaded, as `helm dependency build` would.
             helm_renderer(args)
-                .render(&tree, &rel, &options)?
+                .render_tree(&*chart_fetcher()?, &tree, &rel, &NoRepositories, &options)
+                .await?
                 .as_ref()
                 .clone()
         }

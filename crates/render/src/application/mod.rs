@@ -17,7 +17,7 @@ mod tools;
 
 pub use build_env::BuildEnv;
 pub use refs::Refs;
-pub use tools::{Tool, render_tree};
+pub use tools::{ChartAccess, SourceJob, Tool};
 
 use std::sync::Arc;
 
@@ -29,10 +29,13 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cache::BoundedCache;
 use crate::directory::DirectoryError;
-use crate::helm::{HelmError, HelmRenderer};
+use crate::helm::{
+    ChartFetcher, ChartRepositories, FetchedChart, HelmError, HelmRenderer, RemoteChart,
+};
 use crate::kustomize::KustomizeError;
 use crate::manifest::Manifest;
 use crate::snapshot::Snapshot;
+use crate::tree::LocalTree;
 
 /// What an Application contributes to rendering besides its source.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -103,6 +106,11 @@ pub enum RenderError {
         field: String,
         error: DirectoryError,
     },
+    #[error("{field}: {message}")]
+    Invalid {
+        field: String,
+        message: &'static str,
+    },
     #[error("{field}: {what} is not supported yet")]
     Unsupported { field: String, what: &'static str },
     #[error("{field}: value file {file}: no source of the Application has `ref: {name}`")]
@@ -126,10 +134,12 @@ impl RenderError {
     }
 }
 
-/// Renders Applications' Git sources, with a snapshot per commit and a render cache.
+/// Renders Applications' sources (Git paths, and charts of Helm repositories when a
+/// [`ChartFetcher`] is given), with a snapshot per commit and a render cache.
 pub struct SourceRenderer {
     git: GitCache,
     helm: Arc<HelmRenderer>,
+    charts: Option<Arc<ChartFetcher>>,
     snapshots: BoundedCache<(String, String), Arc<Snapshot>>,
     manifests: BoundedCache<String, Arc<Vec<Manifest>>>,
 }
@@ -139,24 +149,34 @@ const SNAPSHOTS: usize = 16;
 /// Render results kept in memory.
 const RENDERS: usize = 4096;
 
+/// Credentials per repository URL, as the caller looks them up.
+pub type CredentialLookup<'a> = &'a (dyn Fn(&str) -> Option<Credentials> + Send + Sync);
+
 impl SourceRenderer {
     pub fn new(git: GitCache, helm: Arc<HelmRenderer>) -> Self {
         Self {
             git,
             helm,
+            charts: None,
             snapshots: BoundedCache::new(SNAPSHOTS),
             manifests: BoundedCache::new(RENDERS),
         }
     }
 
+    /// Enables `chart:` sources and downloads of chart dependencies.
+    pub fn with_charts(mut self, fetcher: Arc<ChartFetcher>) -> Self {
+        self.charts = Some(fetcher);
+        self
+    }
+
     /// Renders every source of `app` in order and concatenates their objects. Sources that
     /// only name a `ref` render nothing; their trees serve other sources' `$ref/...` value
-    /// files. `credentials` is asked per repository URL.
+    /// files. `credentials` is asked per repository URL (Git, charts, chart dependencies).
     pub async fn render_application(
         &self,
         app: &Application,
         refresh: Refresh,
-        credentials: &(dyn Fn(&str) -> Option<Credentials> + Send + Sync),
+        credentials: CredentialLookup<'_>,
     ) -> Result<Vec<(String, Rendered)>, RenderError> {
         let context = AppContext::of(app);
         let sources = app.sources()?;
@@ -173,28 +193,26 @@ impl SourceRenderer {
             if source.reference.is_some() && source.path().is_empty() && !source.is_chart() {
                 continue;
             }
-            let creds = credentials(&source.repo_url);
-            let checkout = self.checkout(&field, source, creds.as_ref()).await?;
+            let target = if source.is_chart() {
+                self.chart(&field, source, credentials).await?
+            } else {
+                let creds = credentials(&source.repo_url);
+                Target::Git(self.checkout(&field, source, creds.as_ref()).await?)
+            };
             let result = self
-                .render_checkout(&field, &context, source, checkout, &refs, refresh)
+                .render_target(
+                    &field,
+                    &context,
+                    source,
+                    target,
+                    &refs,
+                    refresh,
+                    credentials,
+                )
                 .await?;
             rendered.push((field, result));
         }
         Ok(rendered)
-    }
-
-    /// Renders one Git source (`field` names it in errors: `spec.source`, `spec.sources[1]`).
-    pub async fn render_source(
-        &self,
-        field: &str,
-        context: &AppContext,
-        source: &ApplicationSource,
-        credentials: Option<&Credentials>,
-        refresh: Refresh,
-    ) -> Result<Rendered, RenderError> {
-        let checkout = self.checkout(field, source, credentials).await?;
-        self.render_checkout(field, context, source, checkout, &[], refresh)
-            .await
     }
 
     /// Fetches the source's repository and resolves its revision.
@@ -205,9 +223,9 @@ impl SourceRenderer {
         credentials: Option<&Credentials>,
     ) -> Result<Checkout, RenderError> {
         if source.is_chart() {
-            return Err(RenderError::Unsupported {
+            return Err(RenderError::Invalid {
                 field: field.to_string(),
-                what: "a chart from a Helm repository",
+                message: "a `ref` source names a Git repository, not a chart",
             });
         }
         let git = |error| RenderError::Git {
@@ -224,6 +242,33 @@ impl SourceRenderer {
             field: field.to_string(),
             mirror,
             commit: resolved.commit,
+        })
+    }
+
+    /// Resolves a `chart:` source's version and brings the chart into the fetcher's cache.
+    async fn chart(
+        &self,
+        field: &str,
+        source: &ApplicationSource,
+        credentials: CredentialLookup<'_>,
+    ) -> Result<Target, RenderError> {
+        let fetcher = self.charts.clone().ok_or_else(|| RenderError::Invalid {
+            field: field.to_string(),
+            message: "a chart of a Helm repository needs a chart cache, and this renderer has none",
+        })?;
+        let chart = RemoteChart {
+            repo_url: source.repo_url.clone(),
+            chart: source.chart.clone().unwrap_or_default(),
+            target_revision: source.revision().to_string(),
+        };
+        let fetched = fetcher
+            .fetch(&chart, credentials(&source.repo_url).as_ref())
+            .await
+            .map_err(|error| tools::helm_error(field, error))?;
+        Ok(Target::Chart {
+            fetcher,
+            chart,
+            fetched,
         })
     }
 
@@ -247,19 +292,35 @@ impl SourceRenderer {
         Ok(snapshot)
     }
 
-    async fn render_checkout(
+    #[allow(clippy::too_many_arguments)]
+    async fn render_target(
         &self,
         field: &str,
         context: &AppContext,
         source: &ApplicationSource,
-        checkout: Checkout,
+        target: Target,
         refs: &[(String, Checkout)],
         refresh: Refresh,
+        credentials: CredentialLookup<'_>,
     ) -> Result<Rendered, RenderError> {
-        let commit = checkout.commit.to_string();
+        let (repo, revision) = match &target {
+            Target::Git(checkout) => (
+                checkout.mirror.url().to_string(),
+                checkout.commit.to_string(),
+            ),
+            Target::Chart { chart, fetched, .. } => (
+                chart.repo_url.clone(),
+                format!(
+                    "{}@{}#{}",
+                    chart.chart,
+                    fetched.version,
+                    fetched.digest.as_deref().unwrap_or("")
+                ),
+            ),
+        };
         let key = RenderKey {
-            repo: checkout.mirror.url(),
-            commit: &commit,
+            repo: &repo,
+            revision: &revision,
             source,
             context,
             refs: refs
@@ -268,44 +329,124 @@ impl SourceRenderer {
                 .collect(),
         }
         .hash();
+        let revision = match &target {
+            Target::Git(_) => revision,
+            Target::Chart { fetched, .. } => fetched.version.clone(),
+        };
         if refresh == Refresh::Normal
             && let Some(manifests) = self.manifests.get(&key)
         {
             return Ok(Rendered {
-                revision: commit,
+                revision,
                 manifests,
                 cached: true,
             });
         }
 
-        let snapshot = self.snapshot(&checkout).await?;
         let mut ref_trees = Refs::default();
         for (name, checkout) in refs {
             ref_trees.insert(name, self.snapshot(checkout).await?);
         }
-        // Rendering is CPU work and may run `helm`: off the async workers.
-        let build = BuildEnv::new(context, source, &commit);
-        let (helm, owned) = (
-            self.helm.clone(),
-            (field.to_string(), context.clone(), source.clone()),
-        );
-        let manifests = tokio::task::spawn_blocking(move || {
-            let (field, context, source) = owned;
-            let tree = snapshot.as_ref();
-            render_tree(&field, &context, &source, tree, &ref_trees, &build, &helm)
-        })
-        .await
-        .map_err(|e| RenderError::Aborted {
-            field: field.to_string(),
-            detail: e.to_string(),
-        })??;
+        let build = BuildEnv::new(context, source, &revision);
+        let repositories = LookupRepositories(credentials);
+        let manifests = match target {
+            Target::Chart {
+                fetcher, fetched, ..
+            } => {
+                // A chart source's repository root is the chart itself (value files `/x`).
+                let tree = LocalTree::new(&fetched.dir)
+                    .map_err(|error| tools::helm_error(field, error.into()))?;
+                let job = SourceJob {
+                    field,
+                    context,
+                    source,
+                    tree: &tree,
+                    refs: &ref_trees,
+                    build: &build,
+                    helm: &self.helm,
+                };
+                let charts = ChartAccess {
+                    fetcher: &fetcher,
+                    repositories: &repositories,
+                };
+                job.helm_with_downloads("", &charts).await?
+            }
+            Target::Git(checkout) => {
+                let snapshot = self.snapshot(&checkout).await?;
+                let job = SourceJob {
+                    field,
+                    context,
+                    source,
+                    tree: snapshot.as_ref(),
+                    refs: &ref_trees,
+                    build: &build,
+                    helm: &self.helm,
+                };
+                let (path, tool) = job.locate()?;
+                match (tool, &self.charts) {
+                    (Tool::Helm, Some(fetcher)) => {
+                        let charts = ChartAccess {
+                            fetcher,
+                            repositories: &repositories,
+                        };
+                        job.helm_with_downloads(&path, &charts).await?
+                    }
+                    // CPU work (and maybe a `helm` run): off the async workers.
+                    _ => {
+                        let helm = self.helm.clone();
+                        let owned = (field.to_string(), context.clone(), source.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let (field, context, source) = owned;
+                            SourceJob {
+                                field: &field,
+                                context: &context,
+                                source: &source,
+                                tree: snapshot.as_ref(),
+                                refs: &ref_trees,
+                                build: &build,
+                                helm: &helm,
+                            }
+                            .render(&path, tool)
+                        })
+                        .await
+                        .map_err(|e| RenderError::Aborted {
+                            field: field.to_string(),
+                            detail: e.to_string(),
+                        })??
+                    }
+                }
+            }
+        };
         let manifests = Arc::new(manifests);
         self.manifests.insert(key, manifests.clone());
         Ok(Rendered {
-            revision: commit,
+            revision,
             manifests,
             cached: false,
         })
+    }
+}
+
+/// What a source renders from.
+enum Target {
+    Git(Checkout),
+    Chart {
+        fetcher: Arc<ChartFetcher>,
+        chart: RemoteChart,
+        fetched: FetchedChart,
+    },
+}
+
+/// Chart dependencies' credentials from the caller's lookup; no `@name` repositories.
+struct LookupRepositories<'a>(CredentialLookup<'a>);
+
+impl ChartRepositories for LookupRepositories<'_> {
+    fn credentials(&self, repo_url: &str) -> Option<Credentials> {
+        (self.0)(repo_url)
+    }
+
+    fn url_of(&self, _name: &str) -> Option<String> {
+        None
     }
 }
 
@@ -321,7 +462,8 @@ struct Checkout {
 #[derive(Serialize)]
 struct RenderKey<'a> {
     repo: &'a str,
-    commit: &'a str,
+    /// The commit, or the chart's name, version and digest.
+    revision: &'a str,
     source: &'a ApplicationSource,
     context: &'a AppContext,
     /// Each `ref` source's name, repository and commit.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::refs::{Mounted, Refs};
 use super::{AppContext, BuildEnv, RenderError};
 use crate::directory::render_directory;
-use crate::helm::{self, HelmOptions, HelmRenderer};
+use crate::helm::{self, ChartFetcher, ChartRepositories, HelmError, HelmOptions, HelmRenderer};
 use crate::kustomize::{self, KustomizeOptions};
 use crate::manifest::Manifest;
 use crate::tree::{Tree, join};
@@ -42,78 +42,151 @@ impl Tool {
     }
 }
 
-/// Renders `source` from `tree` (the repository at the source's revision).
-pub fn render_tree(
-    field: &str,
-    context: &AppContext,
-    source: &ApplicationSource,
-    tree: &dyn Tree,
-    refs: &Refs,
-    build: &BuildEnv,
-    helm: &HelmRenderer,
-) -> Result<Vec<Manifest>, RenderError> {
-    if source.plugin.is_some() {
-        return Err(RenderError::Unsupported {
-            field: field.to_string(),
-            what: "a config management plugin",
-        });
-    }
-    let Some(path) = join("", source.path()).filter(|_| !source.path().starts_with('/')) else {
-        return Err(RenderError::PathEscapes {
-            field: field.to_string(),
-            path: source.path().to_string(),
-        });
-    };
-    let path = path.as_str();
-    if !tree.is_dir(path) {
-        return Err(RenderError::PathNotFound {
-            field: field.to_string(),
-            path: path.to_string(),
-            revision: build
-                .vars()
-                .get("ARGOCD_APP_REVISION")
-                .cloned()
-                .unwrap_or_default(),
-        });
-    }
-    match Tool::of(source, tree, path) {
-        Tool::Kustomize => {
-            // `helmCharts` are inflated (Argo CD needs `--enable-helm` in its build options;
-            // Ferry only renders charts vendored in the repository, so it is always on).
-            let options = KustomizeOptions {
-                overrides: source.kustomize.as_ref(),
-                helm: Some(helm),
-                env: Some(build.vars()),
-                ..KustomizeOptions::default()
-            };
-            kustomize::render_with(tree, path, &options).map_err(|error| RenderError::Kustomize {
-                field: field.to_string(),
-                error: Box::new(error),
-            })
+/// Where charts and chart dependencies that are not in the tree come from. Without it only
+/// charts whose dependencies are vendored (or `file://`) render.
+pub struct ChartAccess<'a> {
+    pub fetcher: &'a ChartFetcher,
+    /// Credentials per repository URL, `@name` repositories.
+    pub repositories: &'a dyn ChartRepositories,
+}
+
+/// One source to render from the tree of its repository at the source's revision.
+pub struct SourceJob<'a> {
+    /// Names the source in errors: `spec.source`, `spec.sources[1]`.
+    pub field: &'a str,
+    pub context: &'a AppContext,
+    pub source: &'a ApplicationSource,
+    pub tree: &'a dyn Tree,
+    pub refs: &'a Refs,
+    pub build: &'a BuildEnv,
+    pub helm: &'a HelmRenderer,
+}
+
+impl SourceJob<'_> {
+    /// Renders the source; Helm charts download what they miss through `charts`.
+    pub async fn run(
+        &self,
+        charts: Option<&ChartAccess<'_>>,
+    ) -> Result<Vec<Manifest>, RenderError> {
+        let (path, tool) = self.locate()?;
+        match (tool, charts) {
+            (Tool::Helm, Some(charts)) => self.helm_with_downloads(&path, charts).await,
+            _ => self.render(&path, tool),
         }
-        Tool::Helm => {
-            let options = helm_options(field, context, source.helm.as_ref(), refs, build)?;
-            let tree = Mounted { base: tree, refs };
-            helm.render(&tree, path, &options)
-                .map(|m| m.as_ref().clone())
-                .map_err(|error| RenderError::Helm {
-                    field: field.to_string(),
-                    error: Box::new(error),
+    }
+
+    /// The source's path in the tree, checked, and the tool that renders it.
+    pub fn locate(&self) -> Result<(String, Tool), RenderError> {
+        let (field, source) = (self.field, self.source);
+        if source.plugin.is_some() {
+            return Err(RenderError::Unsupported {
+                field: field.to_string(),
+                what: "a config management plugin",
+            });
+        }
+        let Some(path) = join("", source.path()).filter(|_| !source.path().starts_with('/')) else {
+            return Err(RenderError::PathEscapes {
+                field: field.to_string(),
+                path: source.path().to_string(),
+            });
+        };
+        if !self.tree.is_dir(&path) {
+            return Err(RenderError::PathNotFound {
+                field: field.to_string(),
+                path,
+                revision: self
+                    .build
+                    .vars()
+                    .get("ARGOCD_APP_REVISION")
+                    .cloned()
+                    .unwrap_or_default(),
+            });
+        }
+        let tool = Tool::of(source, self.tree, &path);
+        Ok((path, tool))
+    }
+
+    /// Renders with no network: Kustomize, directories, and charts whose dependencies are
+    /// all in the tree. CPU work (and maybe a `helm` run): call it off the async workers.
+    pub fn render(&self, path: &str, tool: Tool) -> Result<Vec<Manifest>, RenderError> {
+        let (field, source, tree, build) = (self.field, self.source, self.tree, self.build);
+        match tool {
+            Tool::Kustomize => {
+                // `helmCharts` are inflated (Argo CD needs `--enable-helm` in its build
+                // options; Ferry only renders charts vendored in the repository, so it is on).
+                let options = KustomizeOptions {
+                    overrides: source.kustomize.as_ref(),
+                    helm: Some(self.helm),
+                    env: Some(build.vars()),
+                    ..KustomizeOptions::default()
+                };
+                kustomize::render_with(tree, path, &options).map_err(|error| {
+                    RenderError::Kustomize {
+                        field: field.to_string(),
+                        error: Box::new(error),
+                    }
                 })
-        }
-        Tool::Directory => {
-            let mut directory = source.directory.clone().unwrap_or_default();
-            // The repo-server substitutes its build environment into Jsonnet variables.
-            if let Some(jsonnet) = &mut directory.jsonnet {
-                for var in jsonnet.tlas.iter_mut().chain(jsonnet.ext_vars.iter_mut()) {
-                    var.value = build.substitute(&var.value);
-                }
             }
-            render_directory(tree, path, &directory).map_err(|error| RenderError::Directory {
-                field: field.to_string(),
-                error,
-            })
+            Tool::Helm => {
+                let options = self.helm_options()?;
+                let tree = Mounted {
+                    base: tree,
+                    refs: self.refs,
+                };
+                self.helm
+                    .render(&tree, path, &options)
+                    .map(|m| m.as_ref().clone())
+                    .map_err(|error| helm_error(field, error))
+            }
+            Tool::Directory => {
+                let mut directory = source.directory.clone().unwrap_or_default();
+                // The repo-server substitutes its build environment into Jsonnet variables.
+                if let Some(jsonnet) = &mut directory.jsonnet {
+                    for var in jsonnet.tlas.iter_mut().chain(jsonnet.ext_vars.iter_mut()) {
+                        var.value = build.substitute(&var.value);
+                    }
+                }
+                render_directory(tree, path, &directory).map_err(|error| RenderError::Directory {
+                    field: field.to_string(),
+                    error,
+                })
+            }
         }
+    }
+
+    /// A chart of the tree, its missing dependencies downloaded first.
+    pub async fn helm_with_downloads(
+        &self,
+        path: &str,
+        charts: &ChartAccess<'_>,
+    ) -> Result<Vec<Manifest>, RenderError> {
+        let options = self.helm_options()?;
+        let tree = Mounted {
+            base: self.tree,
+            refs: self.refs,
+        };
+        self.helm
+            .render_tree(charts.fetcher, &tree, path, charts.repositories, &options)
+            .await
+            .map(|m| m.as_ref().clone())
+            .map_err(|error| helm_error(self.field, error))
+    }
+
+    fn helm_options(&self) -> Result<HelmOptions, RenderError> {
+        helm_options(
+            self.field,
+            self.context,
+            self.source.helm.as_ref(),
+            self.refs,
+            self.build,
+        )
+    }
+}
+
+pub(super) fn helm_error(field: &str, error: HelmError) -> RenderError {
+    RenderError::Helm {
+        field: field.to_string(),
+        error: Box::new(error),
     }
 }
 
@@ -121,7 +194,7 @@ pub fn render_tree(
 /// and goes to the destination namespace unless the block says otherwise; value-file paths
 /// get `$ARGOCD_APP_*` substituted, and `$ref/path` (multi-source) reads `path` from the
 /// root of the source named `ref`.
-fn helm_options(
+pub(super) fn helm_options(
     field: &str,
     context: &AppContext,
     block: Option<&ApplicationSourceHelm>,

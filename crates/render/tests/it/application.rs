@@ -403,3 +403,75 @@ async fn jsonnet_directories_get_the_build_environment_in_their_variables() {
     .unwrap();
     assert_eq!(ours, expected);
 }
+
+/// The common multi-source shape: a chart of a Helm repository (a real chart repository on
+/// loopback, `targetRevision` a range) with its values from a Git repository (`$values`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_source_with_values_from_git() {
+    let work = tempfile::tempdir().unwrap();
+    let (server, site) = crate::helm_remote::web_repository(work.path()).await;
+    let values = Repo::of("kustomize-envs");
+    std::fs::write(
+        values.path.join("web-values.yaml"),
+        "replicas: 5\ngreeting: from git\n",
+    )
+    .unwrap();
+    git(&values.path, &["add", "-A"]);
+    git(&values.path, &["commit", "-q", "-m", "values"]);
+
+    let cache = tempfile::tempdir().unwrap();
+    let with_charts =
+        renderer(cache.path()).with_charts(Arc::new(crate::helm_remote::new_fetcher(cache.path())));
+    let app: Application = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web-prod"},
+        "spec": {
+            "project": "default",
+            "destination": {"namespace": "web"},
+            "sources": [
+                {"repoURL": server.url, "chart": "web", "targetRevision": "^1.0.0",
+                 "helm": {"valueFiles": ["$values/web-values.yaml"]}},
+                {"repoURL": values.url(), "targetRevision": "main", "ref": "values"}
+            ]
+        }
+    }))
+    .unwrap();
+    let rendered = with_charts
+        .render_application(&app, Refresh::Normal, &|_| None)
+        .await
+        .unwrap();
+    assert_eq!(rendered.len(), 1, "the ref source renders nothing itself");
+    assert_eq!(
+        rendered[0].1.revision, "1.2.0",
+        "^1.0.0 resolved in the index"
+    );
+    let theirs = crate::helm_remote::reference(
+        work.path(),
+        &site.join("web-1.2.0.tgz"),
+        "web-prod",
+        &[
+            "--namespace",
+            "web",
+            "--values",
+            values.path.join("web-values.yaml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rendered[0].1.manifests.as_ref(), &theirs);
+    assert!(serde_json::to_string(&theirs).unwrap().contains("from git"));
+
+    let again = with_charts
+        .render_application(&app, Refresh::Normal, &|_| None)
+        .await
+        .unwrap();
+    assert!(again[0].1.cached);
+
+    // Without a chart cache, a chart source is a clear error.
+    let plain = renderer(cache.path());
+    let e = plain
+        .render_application(&app, Refresh::Normal, &|_| None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "spec.sources[0]: a chart of a Helm repository needs a chart cache, and this renderer has none"
+    );
+}

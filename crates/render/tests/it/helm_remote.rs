@@ -83,7 +83,7 @@ fn helm_in(home: &Path) -> Command {
 }
 
 /// What `helm template` prints for `chart` (a directory or a `.tgz`).
-fn reference(home: &Path, chart: &Path, release: &str, extra: &[&str]) -> Vec<Manifest> {
+pub(crate) fn reference(home: &Path, chart: &Path, release: &str, extra: &[&str]) -> Vec<Manifest> {
     let out = run(helm_in(home)
         .args(["template", release])
         .arg(chart)
@@ -92,7 +92,7 @@ fn reference(home: &Path, chart: &Path, release: &str, extra: &[&str]) -> Vec<Ma
     parse_documents("helm", out.as_bytes()).unwrap()
 }
 
-fn new_fetcher(cache: &Path) -> ChartFetcher {
+pub(crate) fn new_fetcher(cache: &Path) -> ChartFetcher {
     let registry = RegistryClient::new(RegistryOptions::default()).unwrap();
     let repos = HelmRepos::new(cache.join("repos"), Arc::new(registry)).unwrap();
     ChartFetcher::new(Arc::new(repos), cache.join("charts"))
@@ -113,7 +113,7 @@ fn data_version(objects: &[Manifest], name: &str) -> String {
 }
 
 /// A chart repository with several versions of `web` (packaged from the same sources).
-async fn web_repository(work: &Path) -> (StaticServer, PathBuf) {
+pub(crate) async fn web_repository(work: &Path) -> (StaticServer, PathBuf) {
     let site = work.join("site");
     std::fs::create_dir_all(&site).unwrap();
     for version in ["1.0.0", "1.2.0", "1.3.0-rc.1", "2.0.0"] {
