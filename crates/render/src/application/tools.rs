@@ -253,6 +253,7 @@ pub(super) fn helm_options(
         api_versions: block.api_versions,
         skip_crds: block.skip_crds,
         skip_tests: block.skip_tests,
+        skip_schema_validation: block.skip_schema_validation,
         ..HelmOptions::default()
     })
 }

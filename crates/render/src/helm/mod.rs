@@ -62,6 +62,8 @@ pub struct HelmOptions {
     pub api_versions: Vec<String>,
     pub skip_crds: bool,
     pub skip_tests: bool,
+    /// `--skip-schema-validation`: `values.schema.json` is not enforced.
+    pub skip_schema_validation: bool,
     /// `--no-hooks` (Kustomize's `skipHooks`).
     pub skip_hooks: bool,
     /// `--name-template`: the release is named by it and `release_name` is not passed.

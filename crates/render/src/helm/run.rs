@@ -118,6 +118,9 @@ impl Runner {
         if options.skip_hooks {
             command.arg("--no-hooks");
         }
+        if options.skip_schema_validation {
+            command.arg("--skip-schema-validation");
+        }
         self.run(command).map_err(|e| match e {
             HelmError::Failed(stderr) => {
                 HelmError::Failed(clean_stderr(&stderr, &chart_dir, &job.label))

@@ -358,3 +358,34 @@ fn template_errors_and_huge_output_are_bounded() {
         HelmRenderer::new("/nonexistent/helm").render(&tree, "charts/web", &HelmOptions::default());
     assert!(matches!(missing, Err(HelmError::NotFound { .. })));
 }
+
+#[test]
+fn schema_validation_is_enforced_unless_skipped() {
+    let repo = repo();
+    write(
+        repo.path(),
+        &[(
+            "charts/web/values.schema.json",
+            r#"{"type": "object", "properties": {"replicas": {"type": "integer"}}}"#,
+        )],
+    );
+    let tree = LocalTree::new(repo.path()).unwrap();
+    let renderer = HelmRenderer::new(helm_binary());
+    let mut options = HelmOptions {
+        release_name: "shop".into(),
+        parameters: vec![HelmParameter {
+            name: "replicas".into(),
+            value: "three".into(),
+            force_string: true,
+        }],
+        ..HelmOptions::default()
+    };
+    let err = renderer
+        .render(&tree, "charts/web", &options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("replicas"), "{err}");
+    options.skip_schema_validation = true;
+    let objects = renderer.render(&tree, "charts/web", &options).unwrap();
+    assert!(!objects.is_empty());
+}
