@@ -49,7 +49,7 @@ enum Command {
     Delete(delete::Args),
     /// Show what a Warehouse subscription would select: image tags, chart versions.
     Discover(discover::Args),
-    /// Render a source directory (Kustomize, plain YAML) to multi-document YAML.
+    /// Render a directory or an Argo CD Application (Kustomize, Helm, YAML/JSON/Jsonnet) to YAML.
     Render(render::Args),
     /// Print the client and server versions.
     Version(version::Args),
