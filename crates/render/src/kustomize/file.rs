@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::KustomizeError;
+use super::fieldspec::FieldSpecEntry;
 use crate::manifest::parse_documents;
 use crate::tree::{Tree, join};
 
@@ -164,7 +165,7 @@ pub struct Label {
     #[serde(default)]
     pub include_templates: bool,
     #[serde(default)]
-    pub fields: Vec<Value>,
+    pub fields: Vec<FieldSpecEntry>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

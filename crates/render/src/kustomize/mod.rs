@@ -376,7 +376,7 @@ impl Builder<'_> {
         names::namespace(&k.namespace, &mut acc);
         names::prefix_suffix(&k.name_prefix, &k.name_suffix, &mut acc);
         labels::labels(&loc, &k, &mut acc)?;
-        labels::annotations(&k.common_annotations, &mut acc);
+        labels::annotations(&loc, &k.common_annotations, &mut acc)?;
         patches::json6902_legacy(&loc, &k.patches_json6902, &mut acc)?;
         replicas::apply(&loc, &k.replicas, &mut acc)?;
         images::apply(&k.images, &mut acc);
@@ -417,6 +417,28 @@ impl Builder<'_> {
     }
 }
 
+/// Checks that no two resources have the same id (after a patch changed names or kinds), as
+/// Kustomize does once a kustomization's transformers have run.
+fn unique_ids(acc: &[Resource], file: &str) -> Result<(), KustomizeError> {
+    let mut ids = HashSet::with_capacity(acc.len());
+    for r in acc {
+        if !ids.insert(r.id_key()) {
+            return Err(already_registered(file, r));
+        }
+    }
+    Ok(())
+}
+
+fn already_registered(file: &str, r: &Resource) -> KustomizeError {
+    KustomizeError::invalid(
+        file,
+        format!(
+            "may not add resource with an already registered id: {}",
+            r.describe()
+        ),
+    )
+}
+
 /// Adds a resource, refusing a second one with the same id (`ids` holds those of `acc`).
 fn add(
     acc: &mut Vec<Resource>,
@@ -425,13 +447,7 @@ fn add(
     file: &str,
 ) -> Result<(), KustomizeError> {
     if !ids.insert(r.id_key()) {
-        return Err(KustomizeError::invalid(
-            file,
-            format!(
-                "may not add resource with an already registered id: {}",
-                r.describe()
-            ),
-        ));
+        return Err(already_registered(file, &r));
     }
     acc.push(r);
     Ok(())

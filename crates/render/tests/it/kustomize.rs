@@ -420,3 +420,115 @@ fn yaml_alias_bombs_are_refused() {
         "inline patch",
     );
 }
+
+const TWO_DEPLOYMENTS: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\n\
+     apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\n";
+
+#[test]
+fn patches_renaming_onto_another_resource_are_errors() {
+    // kubectl kustomize: "may not add resource with an already registered id:
+    // Deployment.v1.apps/other.[noNs]", for a rename the options allow and for a JSON 6902 one.
+    let allowed = "resources: [r.yaml]\npatches:\n- target: {kind: Deployment, name: web}\n  \
+                   patch: |\n    kind: Deployment\n    metadata: {name: other}\n  \
+                   options: {allowNameChange: true}\n";
+    let json6902 = "resources: [r.yaml]\npatches:\n- target: {kind: Deployment, name: web}\n  \
+                    patch: '[{op: replace, path: /metadata/name, value: other}]'\n";
+    for kustomization in [allowed, json6902] {
+        let dir = repo(&[
+            ("kustomization.yaml", kustomization),
+            ("r.yaml", TWO_DEPLOYMENTS),
+        ]);
+        let err = build(&dir, "").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kustomization.yaml: may not add resource with an already registered id: \
+             Deployment other",
+            "{kustomization}"
+        );
+    }
+    // Without the option the same patch keeps the name: no clash.
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            &allowed.replace("allowNameChange: true", "allowNameChange: false"),
+        ),
+        ("r.yaml", TWO_DEPLOYMENTS),
+    ]);
+    let names: Vec<String> = build(&dir, "")
+        .expect("build")
+        .iter()
+        .map(|o| {
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["other", "web"]);
+}
+
+#[test]
+fn unknown_patch_options_are_errors() {
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\npatches:\n- target: {kind: Deployment}\n  \
+             patch: '[]'\n  options: {allowNamespaceChange: true}\n",
+        ),
+        ("r.yaml", TWO_DEPLOYMENTS),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unknown option `allowNamespaceChange`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn labels_fields_conflicts_and_non_maps_are_errors() {
+    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
+    // kubectl kustomize: "failed to merge labels: conflicting fieldspecs" (the default
+    // metadata/labels spec has create: true).
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\nlabels:\n- pairs: {team: blue}\n  fields:\n  \
+             - {path: metadata/labels, create: false}\n",
+        ),
+        ("r.yaml", widget),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "kustomization.yaml: labels: failed to merge labels: conflicting fieldspecs"
+        ),
+        "{err}"
+    );
+    // kubectl kustomize: "considering field 'metadata/name' of object Widget.v1.example.com/w:
+    // wrong node kind: expected MappingNode but got ScalarNode".
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\nlabels:\n- pairs: {team: blue}\n  fields:\n  \
+             - {path: metadata/name}\n",
+        ),
+        ("r.yaml", widget),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kustomization.yaml: considering field 'metadata/name' of object Widget w: expected a map"
+    );
+    // An unknown key of a field spec is refused, as kubectl refuses it.
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\nlabels:\n- pairs: {team: blue}\n  fields:\n  \
+             - {path: spec/x, kindd: Widget}\n",
+        ),
+        ("r.yaml", widget),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert!(err.to_string().contains("kindd"), "{err}");
+}
