@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::KustomizeError;
 use super::fieldspec::FieldSpecEntry;
+use super::vars::Var;
 use crate::manifest::parse_documents;
 use crate::tree::{Tree, join};
 
@@ -18,7 +19,6 @@ pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "K
 /// Fields Kustomize knows that Ferry does not implement yet.
 const UNSUPPORTED: &[&str] = &[
     "helmChartInflationGenerator",
-    "vars",
     "configurations",
     "generators",
     "transformers",
@@ -51,6 +51,7 @@ const SUPPORTED: &[&str] = &[
     "generatorOptions",
     "crds",
     "replacements",
+    "vars",
     "sortOptions",
     "helmCharts",
     "helmGlobals",
@@ -99,6 +100,8 @@ pub struct Kustomization {
     pub crds: Vec<String>,
     #[serde(default)]
     pub replacements: Vec<Value>,
+    #[serde(default)]
+    pub vars: Vec<Var>,
     #[serde(default)]
     pub sort_options: Option<SortOptions>,
     #[serde(default)]

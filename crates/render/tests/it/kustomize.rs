@@ -226,7 +226,7 @@ fn unknown_and_unsupported_fields_are_errors() {
         "kustomization.yaml: unknown field `namePrefx`"
     );
 
-    let dir = repo(&[("kustomization.yaml", "vars: []\n")]);
+    let dir = repo(&[("kustomization.yaml", "configurations: []\n")]);
     let err = build(&dir, "").unwrap_err();
     assert!(
         matches!(err, KustomizeError::UnsupportedField { .. }),
@@ -531,4 +531,94 @@ fn labels_fields_conflicts_and_non_maps_are_errors() {
     ]);
     let err = build(&dir, "").unwrap_err();
     assert!(err.to_string().contains("kindd"), "{err}");
+}
+
+const VAR_SOURCES: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: a}\n---\n\
+     apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: b}\n---\n\
+     apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n\
+     spec: {containers: [{name: c, image: x, args: [$(V)]}]}\n";
+
+fn vars_error(vars: &str) -> String {
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            &format!("resources: [r.yaml]\nvars:\n{vars}"),
+        ),
+        ("r.yaml", VAR_SOURCES),
+    ]);
+    build(&dir, "").unwrap_err().to_string()
+}
+
+#[test]
+fn vars_errors_are_worded_as_kustomize_words_them() {
+    // Each message is kubectl kustomize's, after the file name.
+    assert_eq!(
+        vars_error("- {name: V, objref: {kind: Service, name: db, namespace: a}}\n"),
+        "kustomization.yaml: var '{V Service.[noVer].[noGrp] {metadata.name}}' cannot be \
+         mapped to a field in the set of known resources"
+    );
+    assert_eq!(
+        vars_error("- {name: V, objref: {kind: Service, name: db, apiVersion: v1}}\n"),
+        "kustomization.yaml: merging vars [{V Service.[noVer].[noGrp] {}}]: found 2 resId \
+         matches for var {V Service.v1.[noGrp] {}} (unable to disambiguate)"
+    );
+    assert_eq!(
+        vars_error(
+            "- {name: V, objref: {kind: Pod, name: p, apiVersion: v1}}\n\
+             - {name: V, objref: {kind: Pod, name: p, apiVersion: v1}}\n"
+        ),
+        "kustomization.yaml: merging vars [{V Pod.[noVer].[noGrp] {}} \
+         {V Pod.[noVer].[noGrp] {}}]: var 'V' already encountered"
+    );
+    assert_eq!(
+        vars_error(
+            "- {name: V, objref: {kind: Pod, name: p, apiVersion: v1}, \
+             fieldref: {fieldpath: spec.nothing}}\n"
+        ),
+        "kustomization.yaml: field specified in var '{V Pod.v1.[noGrp] {spec.nothing}}' not \
+         found in corresponding resource"
+    );
+    assert!(
+        vars_error("- {name: V, objref: {kind: Pod, name: p, foo: 1}}\n").contains("foo"),
+        "unknown objref keys are refused"
+    );
+}
+
+#[test]
+fn vars_of_nested_kustomizations_are_one_set() {
+    // kubectl kustomize: "merging vars [{V Pod.[noVer].[noGrp] {}}]: var 'V' already
+    // encountered": the overlay declares again a var of its base.
+    let var = "vars:\n- {name: V, objref: {kind: Pod, name: p, apiVersion: v1}}\n";
+    let dir = repo(&[
+        (
+            "base/kustomization.yaml",
+            &format!("resources: [r.yaml]\n{var}"),
+        ),
+        ("base/r.yaml", VAR_SOURCES),
+        (
+            "kustomization.yaml",
+            &format!("resources: [base]\nnamePrefix: x-\n{var}"),
+        ),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kustomization.yaml: merging vars [{V Pod.[noVer].[noGrp] {}}]: var 'V' already \
+         encountered"
+    );
+    // Declared once, in the base: the overlay's prefix is in the value.
+    let dir = repo(&[
+        (
+            "base/kustomization.yaml",
+            &format!("resources: [r.yaml]\n{var}"),
+        ),
+        ("base/r.yaml", VAR_SOURCES),
+        ("kustomization.yaml", "resources: [base]\nnamePrefix: x-\n"),
+    ]);
+    let pod = build(&dir, "")
+        .expect("build")
+        .into_iter()
+        .find(|o| o["kind"] == "Pod")
+        .expect("pod");
+    assert_eq!(pod["spec"]["containers"][0]["args"][0], "x-p");
 }
