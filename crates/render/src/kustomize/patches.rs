@@ -274,7 +274,7 @@ fn strategic(
 /// Replaces the object with its patched form; a name change by the patch is remembered.
 /// Whether the name or kind changed.
 fn set_patched(r: &mut Resource, patched: Value) -> bool {
-    let old_kind = r.kind().to_string();
+    let kind_changed = patched.get("kind") != r.obj.get("kind");
     let new_name = patched
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -289,7 +289,7 @@ fn set_patched(r: &mut Resource, patched: Value) -> bool {
         r.rename(new_name);
         return true;
     }
-    r.kind() != old_kind
+    kind_changed
 }
 
 /// A target selector with its regular expressions and label selectors compiled.
