@@ -2,18 +2,68 @@
 //! with `create` saying whether a missing field is made. A path is `/`-separated (`\/` escapes
 //! a slash inside a key); a list on the way is walked item by item, written `[]` or not.
 //!
-//! Also here: the built-in field-spec tables the label and annotation transformers use.
+//! Also here: the built-in field-spec tables the label and annotation transformers use, and
+//! field specs as a kustomization writes them ([`FieldSpecEntry`], e.g. `labels[].fields`).
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// One field spec.
-#[derive(Clone, Copy, Debug)]
-pub struct FieldSpec {
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
-    pub path: &'static str,
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldSpec<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub kind: &'a str,
+    pub path: &'a str,
     pub create: bool,
+}
+
+/// A field spec as a kustomization file writes it (`group`, `version`, `kind`, `path`,
+/// `create`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpecEntry {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    pub path: String,
+    #[serde(default)]
+    pub create: bool,
+}
+
+impl FieldSpecEntry {
+    pub fn spec(&self) -> FieldSpec<'_> {
+        FieldSpec {
+            group: &self.group,
+            version: &self.version,
+            kind: &self.kind,
+            path: &self.path,
+            create: self.create,
+        }
+    }
+}
+
+/// Adds `defaults` to `specs` as Kustomize merges field-spec lists: a spec with the same
+/// group, version, kind and path as one already there is skipped, and an error (the spec
+/// returned) if it differs in `create`.
+pub fn merge<'a>(
+    specs: &mut Vec<FieldSpec<'a>>,
+    defaults: impl IntoIterator<Item = FieldSpec<'a>>,
+) -> Result<(), FieldSpec<'a>> {
+    for d in defaults {
+        let same = |s: &&FieldSpec| {
+            s.path == d.path && s.group == d.group && s.version == d.version && s.kind == d.kind
+        };
+        match specs.iter().find(same) {
+            Some(s) if s.create != d.create => return Err(*s),
+            Some(_) => {}
+            None => specs.push(d),
+        }
+    }
+    Ok(())
 }
 
 const fn fs(
@@ -21,7 +71,7 @@ const fn fs(
     kind: &'static str,
     path: &'static str,
     create: bool,
-) -> FieldSpec {
+) -> FieldSpec<'static> {
     FieldSpec {
         group,
         version: "",
@@ -31,7 +81,7 @@ const fn fs(
     }
 }
 
-impl FieldSpec {
+impl<'a> FieldSpec<'a> {
     /// Whether the spec applies to objects of this group, version and kind (empty parts of the
     /// spec match anything).
     pub fn applies_to(&self, group: &str, version: &str, kind: &str) -> bool {
@@ -41,9 +91,9 @@ impl FieldSpec {
     }
 
     /// The spec with its path split, to apply to many objects.
-    pub fn split(&self) -> SplitSpec<'_> {
+    pub fn split(&self) -> SplitSpec<'a> {
         SplitSpec {
-            spec: self,
+            spec: *self,
             segments: split_path(self.path),
         }
     }
@@ -51,7 +101,7 @@ impl FieldSpec {
 
 /// A field spec whose path is split once.
 pub struct SplitSpec<'a> {
-    pub spec: &'a FieldSpec,
+    pub spec: FieldSpec<'a>,
     segments: Vec<String>,
 }
 
@@ -181,10 +231,10 @@ macro_rules! template_specs {
 }
 
 /// `metadata/labels` of every object.
-pub const METADATA_LABELS: FieldSpec = fs("", "", "metadata/labels", true);
+pub const METADATA_LABELS: FieldSpec<'static> = fs("", "", "metadata/labels", true);
 
 /// Where `labels` with `includeTemplates` puts labels besides `metadata/labels`.
-pub const TEMPLATE_LABELS: [FieldSpec; 9] = {
+pub const TEMPLATE_LABELS: [FieldSpec<'static>; 9] = {
     let t = template_specs!("labels");
     [
         t[0],
@@ -205,7 +255,7 @@ pub const TEMPLATE_LABELS: [FieldSpec; 9] = {
 };
 
 /// Where `commonAnnotations` goes.
-pub const COMMON_ANNOTATIONS: [FieldSpec; 9] = {
+pub const COMMON_ANNOTATIONS: [FieldSpec<'static>; 9] = {
     let t = template_specs!("annotations");
     [
         fs("", "", "metadata/annotations", true),
@@ -230,7 +280,7 @@ const POD_AFFINITY: [&str; 5] = [
 
 /// Where `commonLabels` (and `labels` with `includeSelectors`) goes: metadata, templates and
 /// selectors, as Kustomize's built-in configuration lists them.
-pub fn common_labels() -> Vec<FieldSpec> {
+pub fn common_labels() -> Vec<FieldSpec<'static>> {
     let mut out = vec![
         METADATA_LABELS,
         fs("", "Service", "spec/selector", true),

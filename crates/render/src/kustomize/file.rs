@@ -8,6 +8,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::KustomizeError;
+use super::fieldspec::FieldSpecEntry;
+use super::vars::Var;
 use crate::manifest::parse_documents;
 use crate::tree::{Tree, join};
 
@@ -17,7 +19,6 @@ pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "K
 /// Fields Kustomize knows that Ferry does not implement yet.
 const UNSUPPORTED: &[&str] = &[
     "helmChartInflationGenerator",
-    "vars",
     "configurations",
     "generators",
     "transformers",
@@ -50,6 +51,7 @@ const SUPPORTED: &[&str] = &[
     "generatorOptions",
     "crds",
     "replacements",
+    "vars",
     "sortOptions",
     "helmCharts",
     "helmGlobals",
@@ -98,6 +100,8 @@ pub struct Kustomization {
     pub crds: Vec<String>,
     #[serde(default)]
     pub replacements: Vec<Value>,
+    #[serde(default)]
+    pub vars: Vec<Var>,
     #[serde(default)]
     pub sort_options: Option<SortOptions>,
     #[serde(default)]
@@ -164,7 +168,7 @@ pub struct Label {
     #[serde(default)]
     pub include_templates: bool,
     #[serde(default)]
-    pub fields: Vec<Value>,
+    pub fields: Vec<FieldSpecEntry>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

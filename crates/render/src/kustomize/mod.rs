@@ -5,8 +5,8 @@
 //! directories built recursively), runs its generators, applies its `components`, then its
 //! transformers in Kustomize's fixed order (strategic-merge patches, `patches`, namespace,
 //! prefix/suffix, labels, annotations, JSON 6902 patches, replicas, images, replacements).
-//! Only the top level then adds generators' content hashes to names, fixes name references
-//! and sorts. Everything is read through the tree, so nothing outside the repository is
+//! Only the top level then adds generators' content hashes to names, fixes name references,
+//! substitutes `vars` and sorts. Everything is read through the tree, so nothing outside the repository is
 //! reachable; remote resources are refused.
 //!
 //! [`render_with`] adds what Argo CD does around `kustomize build`: its `source.kustomize`
@@ -17,8 +17,8 @@
 //!
 //! One file per concern: [`file`] (the kustomization file), [`resource`], [`fieldspec`],
 //! [`generators`], [`helm_charts`], [`patches`], [`names`] (namespace, prefix/suffix),
-//! [`labels`], [`images`], [`replicas`], [`replacements`], [`namereference`], [`order`],
-//! [`overrides`].
+//! [`labels`], [`images`], [`replicas`], [`replacements`], [`vars`], [`namereference`],
+//! [`order`], [`overrides`].
 
 mod fieldspec;
 mod file;
@@ -34,6 +34,7 @@ mod patches;
 mod replacements;
 mod replicas;
 mod resource;
+mod vars;
 
 use crate::helm::{HelmError, HelmRenderer};
 use crate::manifest::{Manifest, ParseError, parse_documents};
@@ -148,6 +149,7 @@ pub fn render_with(
         tree,
         stack: Vec::new(),
         crd_refs: Vec::new(),
+        vars: Vec::new(),
         root: dir.to_string(),
         options,
         env: options.env.unwrap_or(&no_env),
@@ -156,8 +158,9 @@ pub fn render_with(
     let (mut resources, k) = builder.target(dir, Vec::new(), false)?;
     generators::add_hashes(&mut resources);
     namereference::fix(&mut resources, &builder.crd_refs);
-    resources.retain(|r| r.annotation("config.kubernetes.io/local-config") != Some("true"));
     let file = file::find(tree, dir)?.unwrap_or_default();
+    vars::resolve(&file, &builder.vars, &mut resources)?;
+    resources.retain(|r| r.annotation("config.kubernetes.io/local-config") != Some("true"));
     order::sort(&mut resources, k.sort_options.as_ref(), &file)?;
     Ok(resources.into_iter().map(|r| r.obj).collect())
 }
@@ -292,6 +295,8 @@ struct Builder<'a> {
     stack: Vec<String>,
     /// Name-reference field specs read from `crds`.
     crd_refs: Vec<namereference::RefSpec>,
+    /// The `vars` of every kustomization built so far (names are unique).
+    vars: Vec<vars::Var>,
     /// The directory built first: Argo CD's overrides apply to its kustomization only.
     root: String,
     options: &'a KustomizeOptions<'a>,
@@ -376,11 +381,14 @@ impl Builder<'_> {
         names::namespace(&k.namespace, &mut acc);
         names::prefix_suffix(&k.name_prefix, &k.name_suffix, &mut acc);
         labels::labels(&loc, &k, &mut acc)?;
-        labels::annotations(&k.common_annotations, &mut acc);
+        labels::annotations(&loc, &k.common_annotations, &mut acc)?;
         patches::json6902_legacy(&loc, &k.patches_json6902, &mut acc)?;
         replicas::apply(&loc, &k.replicas, &mut acc)?;
         images::apply(&k.images, &mut acc);
         replacements::apply(&loc, &k.replacements, &mut acc)?;
+        if !k.vars.is_empty() {
+            vars::bind(&loc, &k.vars, &mut acc, &mut self.vars)?;
+        }
         // Transformers can grow objects (patches check as they go): the result, once more.
         OutputSize::new(self.max_output).add(&loc, acc.iter().map(|r| &r.obj))?;
         self.stack.pop();
@@ -417,6 +425,28 @@ impl Builder<'_> {
     }
 }
 
+/// Checks that no two resources have the same id (after a patch changed names or kinds), as
+/// Kustomize does once a kustomization's transformers have run.
+fn unique_ids(acc: &[Resource], file: &str) -> Result<(), KustomizeError> {
+    let mut ids = HashSet::with_capacity(acc.len());
+    for r in acc {
+        if !ids.insert(r.id_key()) {
+            return Err(already_registered(file, r));
+        }
+    }
+    Ok(())
+}
+
+fn already_registered(file: &str, r: &Resource) -> KustomizeError {
+    KustomizeError::invalid(
+        file,
+        format!(
+            "may not add resource with an already registered id: {}",
+            r.describe()
+        ),
+    )
+}
+
 /// Adds a resource, refusing a second one with the same id (`ids` holds those of `acc`).
 fn add(
     acc: &mut Vec<Resource>,
@@ -425,13 +455,7 @@ fn add(
     file: &str,
 ) -> Result<(), KustomizeError> {
     if !ids.insert(r.id_key()) {
-        return Err(KustomizeError::invalid(
-            file,
-            format!(
-                "may not add resource with an already registered id: {}",
-                r.describe()
-            ),
-        ));
+        return Err(already_registered(file, &r));
     }
     acc.push(r);
     Ok(())

@@ -28,18 +28,20 @@ pub fn strategic_merge_legacy(
 }
 
 /// `patches`: a strategic merge patch or a JSON 6902 patch, with an optional target.
+///
+/// A targeted strategic merge patch keeps the target's name, namespace, apiVersion and kind
+/// unless its `options` allow a name change (`allowNameChange`) or a kind change
+/// (`allowKindChange`), as Kustomize's PatchTransformer does. A patch that changes an id into
+/// one another resource has is an error.
 pub fn patches(
     loc: &Location,
     entries: &[Patch],
     acc: &mut [Resource],
 ) -> Result<(), KustomizeError> {
+    let mut ids_changed = false;
     for p in entries {
         let (origin, bytes) = content(loc, p)?;
-        if let Some((k, _)) = p.options.iter().find(|(_, v)| **v) {
-            return Err(loc.invalid(format!(
-                "patches: option `{k}` is not supported by Ferry's Kustomize yet"
-            )));
-        }
+        let options = Options::new(loc, p)?;
         let docs = parse_json6902_or_docs(&origin, &bytes)?;
         match docs {
             Parsed::Json6902(ops) => {
@@ -48,7 +50,7 @@ pub fn patches(
                         loc.invalid(format!("{origin}: a JSON 6902 patch needs a `target`"))
                     );
                 };
-                json6902(loc, &origin, target, &ops, acc)?;
+                ids_changed |= json6902(loc, &origin, target, &ops, acc)?;
             }
             Parsed::Strategic(docs) => {
                 for patch in docs {
@@ -56,16 +58,9 @@ pub fn patches(
                         None => strategic_by_own_id(loc, &origin, &patch, acc)?,
                         Some(target) => {
                             let sel = Compiled::new(loc, target)?;
+                            let patch = options.for_target(patch);
                             for r in acc.iter_mut().filter(|r| sel.matches(r)) {
-                                let mut patch = patch.clone();
-                                // The patch's own name and namespace do not rename the target.
-                                if let Some(meta) =
-                                    patch.get_mut("metadata").and_then(Value::as_object_mut)
-                                {
-                                    meta.remove("name");
-                                    meta.remove("namespace");
-                                }
-                                strategic(loc, &origin, r, &patch)?;
+                                ids_changed |= strategic(loc, &origin, r, &patch)?;
                             }
                         }
                     }
@@ -73,7 +68,57 @@ pub fn patches(
             }
         }
     }
+    if ids_changed {
+        super::unique_ids(acc, &loc.file)?;
+    }
     Ok(())
+}
+
+/// A `patches` entry's `options`.
+struct Options {
+    allow_name_change: bool,
+    allow_kind_change: bool,
+}
+
+impl Options {
+    fn new(loc: &Location, p: &Patch) -> Result<Self, KustomizeError> {
+        let mut options = Options {
+            allow_name_change: false,
+            allow_kind_change: false,
+        };
+        for (key, value) in &p.options {
+            match key.as_str() {
+                "allowNameChange" => options.allow_name_change = *value,
+                "allowKindChange" => options.allow_kind_change = *value,
+                _ => {
+                    return Err(loc.invalid(format!(
+                        "patches: unknown option `{key}` (Kustomize has `allowNameChange` and \
+                         `allowKindChange`)"
+                    )));
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    /// The patch as applied to each resource a target selects: its namespace and apiVersion
+    /// are the resource's, and so are its name and kind unless the options allow changing
+    /// them.
+    fn for_target(&self, mut patch: Value) -> Value {
+        if let Some(obj) = patch.as_object_mut() {
+            obj.remove("apiVersion");
+            if !self.allow_kind_change {
+                obj.remove("kind");
+            }
+            if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("namespace");
+                if !self.allow_name_change {
+                    meta.remove("name");
+                }
+            }
+        }
+        patch
+    }
 }
 
 /// Legacy `patchesJson6902`.
@@ -92,7 +137,9 @@ pub fn json6902_legacy(
         let Some(target) = &p.target else {
             return Err(loc.invalid(format!("{origin}: patchesJson6902 needs a `target`")));
         };
-        json6902(loc, &origin, target, &ops, acc)?;
+        if json6902(loc, &origin, target, &ops, acc)? {
+            super::unique_ids(acc, &loc.file)?;
+        }
     }
     Ok(())
 }
@@ -141,16 +188,17 @@ fn json6902(
     target: &Selector,
     ops: &Value,
     acc: &mut [Resource],
-) -> Result<(), KustomizeError> {
+) -> Result<bool, KustomizeError> {
     let sel = Compiled::new(loc, target)?;
     let bytes = serde_json::to_vec(ops).map_err(|e| loc.invalid(e.to_string()))?;
+    let mut ids_changed = false;
     for r in acc.iter_mut().filter(|r| sel.matches(r)) {
         let patched = apply_json_patch(&r.obj, &bytes)
             .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
         loc.grow(&r.obj, &patched)?;
-        set_patched(r, patched);
+        ids_changed |= set_patched(r, patched);
     }
-    Ok(())
+    Ok(ids_changed)
 }
 
 /// A strategic merge patch applied to the object with the patch's own kind, name and namespace.
@@ -187,7 +235,7 @@ fn strategic_by_own_id(
         .map(|(i, _)| i)
         .collect();
     match found.as_slice() {
-        [i] => strategic(loc, origin, &mut acc[*i], patch),
+        [i] => strategic(loc, origin, &mut acc[*i], patch).map(|_| ()),
         [] => Err(loc.invalid(format!(
             "{origin}: no resource matches the patch for {kind} {name}"
         ))),
@@ -202,7 +250,7 @@ fn strategic(
     origin: &str,
     r: &mut Resource,
     patch: &Value,
-) -> Result<(), KustomizeError> {
+) -> Result<bool, KustomizeError> {
     let mut patch = patch.clone();
     // The patch does not change identity fields it merely repeats.
     if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut)
@@ -220,12 +268,13 @@ fn strategic(
     }
     .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
     loc.grow(&r.obj, &patched)?;
-    set_patched(r, patched);
-    Ok(())
+    Ok(set_patched(r, patched))
 }
 
 /// Replaces the object with its patched form; a name change by the patch is remembered.
-fn set_patched(r: &mut Resource, patched: Value) {
+/// Whether the name or kind changed.
+fn set_patched(r: &mut Resource, patched: Value) -> bool {
+    let kind_changed = patched.get("kind") != r.obj.get("kind");
     let new_name = patched
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -238,7 +287,9 @@ fn set_patched(r: &mut Resource, patched: Value) {
             meta.insert("name".into(), Value::String(old_name));
         }
         r.rename(new_name);
+        return true;
     }
+    kind_changed
 }
 
 /// A target selector with its regular expressions and label selectors compiled.

@@ -14,6 +14,8 @@ pub struct Resource {
     pub original_namespace: String,
     /// Set for generated ConfigMaps and Secrets whose name gets the content-hash suffix.
     pub needs_hash: bool,
+    /// Names of the `vars` whose objref picked this resource.
+    pub var_names: Vec<String>,
 }
 
 impl Resource {
@@ -24,6 +26,7 @@ impl Resource {
             previous_names: Vec::new(),
             original_namespace,
             needs_hash: false,
+            var_names: Vec::new(),
         }
     }
 

@@ -226,7 +226,7 @@ fn unknown_and_unsupported_fields_are_errors() {
         "kustomization.yaml: unknown field `namePrefx`"
     );
 
-    let dir = repo(&[("kustomization.yaml", "vars: []\n")]);
+    let dir = repo(&[("kustomization.yaml", "configurations: []\n")]);
     let err = build(&dir, "").unwrap_err();
     assert!(
         matches!(err, KustomizeError::UnsupportedField { .. }),
@@ -419,4 +419,206 @@ fn yaml_alias_bombs_are_refused() {
         ],
         "inline patch",
     );
+}
+
+const TWO_DEPLOYMENTS: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\n\
+     apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\n";
+
+#[test]
+fn patches_renaming_onto_another_resource_are_errors() {
+    // kubectl kustomize: "may not add resource with an already registered id:
+    // Deployment.v1.apps/other.[noNs]", for a rename the options allow and for a JSON 6902 one.
+    let allowed = "resources: [r.yaml]\npatches:\n- target: {kind: Deployment, name: web}\n  \
+                   patch: |\n    kind: Deployment\n    metadata: {name: other}\n  \
+                   options: {allowNameChange: true}\n";
+    let json6902 = "resources: [r.yaml]\npatches:\n- target: {kind: Deployment, name: web}\n  \
+                    patch: '[{op: replace, path: /metadata/name, value: other}]'\n";
+    for kustomization in [allowed, json6902] {
+        let dir = repo(&[
+            ("kustomization.yaml", kustomization),
+            ("r.yaml", TWO_DEPLOYMENTS),
+        ]);
+        let err = build(&dir, "").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kustomization.yaml: may not add resource with an already registered id: \
+             Deployment other",
+            "{kustomization}"
+        );
+    }
+    // Without the option the same patch keeps the name: no clash.
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            &allowed.replace("allowNameChange: true", "allowNameChange: false"),
+        ),
+        ("r.yaml", TWO_DEPLOYMENTS),
+    ]);
+    let names: Vec<String> = build(&dir, "")
+        .expect("build")
+        .iter()
+        .map(|o| {
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["other", "web"]);
+}
+
+#[test]
+fn unknown_patch_options_are_errors() {
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\npatches:\n- target: {kind: Deployment}\n  \
+             patch: '[]'\n  options: {allowNamespaceChange: true}\n",
+        ),
+        ("r.yaml", TWO_DEPLOYMENTS),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unknown option `allowNamespaceChange`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn labels_fields_conflicts_and_non_maps_are_errors() {
+    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
+    // kubectl kustomize: "failed to merge labels: conflicting fieldspecs" (the default
+    // metadata/labels spec has create: true).
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\nlabels:\n- pairs: {team: blue}\n  fields:\n  \
+             - {path: metadata/labels, create: false}\n",
+        ),
+        ("r.yaml", widget),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "kustomization.yaml: labels: failed to merge labels: conflicting fieldspecs"
+        ),
+        "{err}"
+    );
+    // kubectl kustomize: "considering field 'metadata/name' of object Widget.v1.example.com/w:
+    // wrong node kind: expected MappingNode but got ScalarNode".
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\nlabels:\n- pairs: {team: blue}\n  fields:\n  \
+             - {path: metadata/name}\n",
+        ),
+        ("r.yaml", widget),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kustomization.yaml: considering field 'metadata/name' of object Widget w: expected a map"
+    );
+    // An unknown key of a field spec is refused, as kubectl refuses it.
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            "resources: [r.yaml]\nlabels:\n- pairs: {team: blue}\n  fields:\n  \
+             - {path: spec/x, kindd: Widget}\n",
+        ),
+        ("r.yaml", widget),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert!(err.to_string().contains("kindd"), "{err}");
+}
+
+const VAR_SOURCES: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: a}\n---\n\
+     apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: b}\n---\n\
+     apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n\
+     spec: {containers: [{name: c, image: x, args: [$(V)]}]}\n";
+
+fn vars_error(vars: &str) -> String {
+    let dir = repo(&[
+        (
+            "kustomization.yaml",
+            &format!("resources: [r.yaml]\nvars:\n{vars}"),
+        ),
+        ("r.yaml", VAR_SOURCES),
+    ]);
+    build(&dir, "").unwrap_err().to_string()
+}
+
+#[test]
+fn vars_errors_are_worded_as_kustomize_words_them() {
+    // Each message is kubectl kustomize's, after the file name.
+    assert_eq!(
+        vars_error("- {name: V, objref: {kind: Service, name: db, namespace: a}}\n"),
+        "kustomization.yaml: var '{V Service.[noVer].[noGrp] {metadata.name}}' cannot be \
+         mapped to a field in the set of known resources"
+    );
+    assert_eq!(
+        vars_error("- {name: V, objref: {kind: Service, name: db, apiVersion: v1}}\n"),
+        "kustomization.yaml: merging vars [{V Service.[noVer].[noGrp] {}}]: found 2 resId \
+         matches for var {V Service.v1.[noGrp] {}} (unable to disambiguate)"
+    );
+    assert_eq!(
+        vars_error(
+            "- {name: V, objref: {kind: Pod, name: p, apiVersion: v1}}\n\
+             - {name: V, objref: {kind: Pod, name: p, apiVersion: v1}}\n"
+        ),
+        "kustomization.yaml: merging vars [{V Pod.[noVer].[noGrp] {}} \
+         {V Pod.[noVer].[noGrp] {}}]: var 'V' already encountered"
+    );
+    assert_eq!(
+        vars_error(
+            "- {name: V, objref: {kind: Pod, name: p, apiVersion: v1}, \
+             fieldref: {fieldpath: spec.nothing}}\n"
+        ),
+        "kustomization.yaml: field specified in var '{V Pod.v1.[noGrp] {spec.nothing}}' not \
+         found in corresponding resource"
+    );
+    assert!(
+        vars_error("- {name: V, objref: {kind: Pod, name: p, foo: 1}}\n").contains("foo"),
+        "unknown objref keys are refused"
+    );
+}
+
+#[test]
+fn vars_of_nested_kustomizations_are_one_set() {
+    // kubectl kustomize: "merging vars [{V Pod.[noVer].[noGrp] {}}]: var 'V' already
+    // encountered": the overlay declares again a var of its base.
+    let var = "vars:\n- {name: V, objref: {kind: Pod, name: p, apiVersion: v1}}\n";
+    let dir = repo(&[
+        (
+            "base/kustomization.yaml",
+            &format!("resources: [r.yaml]\n{var}"),
+        ),
+        ("base/r.yaml", VAR_SOURCES),
+        (
+            "kustomization.yaml",
+            &format!("resources: [base]\nnamePrefix: x-\n{var}"),
+        ),
+    ]);
+    let err = build(&dir, "").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "kustomization.yaml: merging vars [{V Pod.[noVer].[noGrp] {}}]: var 'V' already \
+         encountered"
+    );
+    // Declared once, in the base: the overlay's prefix is in the value.
+    let dir = repo(&[
+        (
+            "base/kustomization.yaml",
+            &format!("resources: [r.yaml]\n{var}"),
+        ),
+        ("base/r.yaml", VAR_SOURCES),
+        ("kustomization.yaml", "resources: [base]\nnamePrefix: x-\n"),
+    ]);
+    let pod = build(&dir, "")
+        .expect("build")
+        .into_iter()
+        .find(|o| o["kind"] == "Pod")
+        .expect("pod");
+    assert_eq!(pod["spec"]["containers"][0]["args"][0], "x-p");
 }
