@@ -4,12 +4,12 @@
 use sha2::{Digest as _, Sha256};
 
 /// Lowercase hex of any bytes (a finished hash, usually).
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Lowercase hex of the SHA-256 of `bytes` (64 characters).
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

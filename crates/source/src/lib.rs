@@ -14,7 +14,7 @@
 //! [`secrets::ClusterSecrets`] finds credentials in the Argo CD and Kargo Secrets of a cluster.
 
 pub mod credentials;
-mod digest;
+pub mod digest;
 pub mod git;
 pub mod helm;
 mod http_body;

@@ -23,9 +23,9 @@ use std::sync::Arc;
 
 use ferry_api::argocd::{Application, ApplicationSource, SourceError};
 use ferry_source::credentials::Credentials;
+use ferry_source::digest::sha256_hex;
 use ferry_source::git::{CommitId, GitCache, GitError, Mirror};
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use crate::cache::BoundedCache;
 use crate::directory::DirectoryError;
@@ -193,8 +193,16 @@ impl SourceRenderer {
             if source.reference.is_some() && source.path().is_empty() && !source.is_chart() {
                 continue;
             }
+            // A `ref` source with a path renders too: its checkout is already here.
+            let fetched_ref = source
+                .reference
+                .as_ref()
+                .and_then(|name| refs.iter().find(|(n, _)| n == name))
+                .map(|(_, checkout)| checkout.clone());
             let target = if source.is_chart() {
                 self.chart(&field, source, credentials).await?
+            } else if let Some(checkout) = fetched_ref {
+                Target::Git(checkout)
             } else {
                 let creds = credentials(&source.repo_url);
                 Target::Git(self.checkout(&field, source, creds.as_ref()).await?)
@@ -451,6 +459,7 @@ impl ChartRepositories for LookupRepositories<'_> {
 }
 
 /// A source's repository fetched and its revision resolved.
+#[derive(Clone)]
 struct Checkout {
     field: String,
     mirror: Mirror,
@@ -472,8 +481,6 @@ struct RenderKey<'a> {
 
 impl RenderKey<'_> {
     fn hash(&self) -> String {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        let digest = Sha256::digest(&bytes);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        sha256_hex(&serde_json::to_vec(self).unwrap_or_default())
     }
 }

@@ -4,7 +4,6 @@
 //! substituted into its Jsonnet variables).
 
 use ferry_api::argocd::{ApplicationSource, ApplicationSourceHelm};
-use serde::Serialize;
 
 use super::refs::{Mounted, Refs};
 use super::{AppContext, BuildEnv, RenderError};
@@ -15,7 +14,7 @@ use crate::manifest::Manifest;
 use crate::tree::{Tree, join};
 
 /// The tool a source is rendered with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tool {
     Helm,
     Kustomize,

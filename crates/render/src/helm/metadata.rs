@@ -7,8 +7,8 @@
 //! dependency type below serializes exactly as Helm's `chart.Dependency` does: the same field
 //! order, the same `omitempty` fields, and Go's escaping of `<`, `>`, `&`, U+2028 and U+2029.
 
+use ferry_source::digest::sha256_hex;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 /// One entry of `dependencies:` (Helm's `chart.Dependency`), in Helm's JSON field order.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -181,9 +181,7 @@ pub(crate) fn hash_requirements_v2(requirements: &[Dependency]) -> String {
 }
 
 fn digest(json: &str) -> String {
-    let hash = Sha256::digest(json.as_bytes());
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", sha256_hex(json.as_bytes()))
 }
 
 /// `encoding/json.Marshal`'s text: serde_json's compact form (object keys of values sorted, as

@@ -26,12 +26,12 @@ mod metadata;
 pub mod remote;
 mod run;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_source::credentials::Credentials;
+use ferry_source::digest::hex;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -41,6 +41,7 @@ pub use dependencies::{
 };
 pub use remote::{ChartFetcher, FetchedChart, RemoteChart};
 
+use crate::cache::BoundedCache;
 use crate::manifest::{Manifest, ParseError, parse_documents};
 use crate::tree::{LocalTree, Tree, TreeError, join};
 use run::{Job, Runner};
@@ -188,10 +189,10 @@ impl HelmError {
 /// Runs `helm template`, caching results by chart content and parameters.
 pub struct HelmRenderer {
     runner: Runner,
-    cache: Mutex<HashMap<String, Arc<Vec<Manifest>>>>,
+    cache: BoundedCache<String, Arc<Vec<Manifest>>>,
 }
 
-/// Results kept in memory; the oldest half is dropped past this.
+/// Results kept in memory; the oldest go first past this.
 const CACHE_ENTRIES: usize = 512;
 
 impl HelmRenderer {
@@ -203,7 +204,7 @@ impl HelmRenderer {
                 max_output: 32 << 20,
                 work_root: None,
             },
-            cache: Mutex::new(HashMap::new()),
+            cache: BoundedCache::new(CACHE_ENTRIES),
         }
     }
 
@@ -248,7 +249,7 @@ impl HelmRenderer {
             });
         }
         let key = cache_key(&job);
-        if let Some(hit) = self.cached(&key) {
+        if let Some(hit) = self.cache.get(&key) {
             return Ok(hit);
         }
         let stdout = self.runner.template(&job)?;
@@ -324,7 +325,7 @@ impl HelmRenderer {
         }
         job.files.sort();
         let key = cache_key(&job);
-        if let Some(hit) = self.cached(&key) {
+        if let Some(hit) = self.cache.get(&key) {
             return Ok(hit);
         }
         let runner = self.runner.clone();
@@ -337,14 +338,6 @@ impl HelmRenderer {
         self.store(key, &job.label, &stdout?)
     }
 
-    fn cached(&self, key: &str) -> Option<Arc<Vec<Manifest>>> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned()
-    }
-
     fn store(
         &self,
         key: String,
@@ -352,14 +345,7 @@ impl HelmRenderer {
         stdout: &[u8],
     ) -> Result<Arc<Vec<Manifest>>, HelmError> {
         let manifests = Arc::new(parse_documents(&format!("helm template {label}"), stdout)?);
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_ENTRIES {
-            let drop: Vec<String> = cache.keys().take(CACHE_ENTRIES / 2).cloned().collect();
-            for k in drop {
-                cache.remove(&k);
-            }
-        }
-        cache.insert(key, manifests.clone());
+        self.cache.insert(key, manifests.clone());
         Ok(manifests)
     }
 }
@@ -466,7 +452,7 @@ fn cache_key(job: &Job) -> String {
         h.update(bytes);
     }
     h.update(serde_json::to_vec(&job.options).unwrap_or_default());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&h.finalize())
 }
 
 /// The `helm` binary: `$FERRY_HELM`, else `helm` on PATH.

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ferry_source::credentials::Credentials;
+use ferry_source::digest::{hex, sha256_hex};
 use ferry_source::helm::{
     ChartLocation, HelmError as RepoError, HelmRepos, UnpackLimits, display_url, unpack_tgz,
 };
@@ -282,18 +283,7 @@ fn cache_key(repo_url: &str, chart: &str, location: &ChartLocation) -> String {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&h.finalize()[..16])
 }
 
 fn cache_error(path: &Path, source: std::io::Error) -> HelmError {

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use ferry_source::digest::sha256_hex;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::file::{Generator, GeneratorOptions, Kustomization};
 use super::resource::{Resource, same_namespace};
@@ -287,9 +287,8 @@ pub fn content_hash(obj: &Value) -> String {
         m.insert("binaryData".into(), Value::Object(b.clone()));
     }
     let encoded = go_json(&Value::Object(m));
-    let digest = Sha256::digest(encoded.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    hex.chars()
+    sha256_hex(encoded.as_bytes())
+        .chars()
         .take(10)
         .map(|c| match c {
             '0' => 'g',

@@ -18,6 +18,7 @@ use ferry_render::tree::LocalTree;
 use ferry_source::helm::HelmRepos;
 use ferry_source::oci::{RegistryClient, RegistryOptions};
 
+use crate::application::copy_dir;
 use crate::chart_repo::{StaticServer, helm, run};
 use crate::registry::TestRegistry;
 
@@ -70,6 +71,18 @@ fn publish(work: &Path, site: &Path, name: &str, version: &str) -> PathBuf {
     make_chart(&dir, name, version, "");
     run(helm().args(["package", "-d"]).arg(site).arg(&dir));
     site.join(format!("{name}-{version}.tgz"))
+}
+
+/// [`publish`]es each version and `helm push`es it to the registry's `charts/` repository.
+fn push(registry: &TestRegistry, work: &Path, site: &Path, name: &str, versions: &[&str]) {
+    for version in versions {
+        let tgz = publish(work, site, name, version);
+        run(helm()
+            .arg("push")
+            .arg(&tgz)
+            .arg(format!("oci://{}/charts", registry.host))
+            .arg("--plain-http"));
+    }
 }
 
 /// `helm` with configuration homes of its own (for `helm repo add`).
@@ -223,14 +236,13 @@ async fn oci_chart_pushed_by_helm() {
     let work = tempfile::tempdir().unwrap();
     let site = work.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
-    for version in ["0.3.0", "0.3.1", "1.0.0+build.7"] {
-        let tgz = publish(work.path(), &site, "web", version);
-        run(helm()
-            .arg("push")
-            .arg(&tgz)
-            .arg(format!("oci://{}/charts", registry.host))
-            .arg("--plain-http"));
-    }
+    push(
+        &registry,
+        work.path(),
+        &site,
+        "web",
+        &["0.3.0", "0.3.1", "1.0.0+build.7"],
+    );
     let cache = tempfile::tempdir().unwrap();
     let fetcher = new_fetcher(cache.path());
     let options = HelmOptions {
@@ -330,19 +342,6 @@ async fn shop_tree(work: &Path) -> (StaticServer, PathBuf, PathBuf) {
     // Not vendored: Ferry fetches what `helm dependency build` would.
     std::fs::remove_dir_all(chart.join("charts")).unwrap();
     (server, root, home)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// `helm dependency build` on a copy of `chart`, then `helm template` of it.
@@ -630,14 +629,13 @@ async fn tree_chart_with_an_oci_dependency() {
     let work = tempfile::tempdir().unwrap();
     let site = work.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
-    for version in ["1.0.0", "1.0.3", "1.1.0"] {
-        let tgz = publish(work.path(), &site, "redis", version);
-        run(helm()
-            .arg("push")
-            .arg(&tgz)
-            .arg(format!("oci://{}/charts", registry.host))
-            .arg("--plain-http"));
-    }
+    push(
+        &registry,
+        work.path(),
+        &site,
+        "redis",
+        &["1.0.0", "1.0.3", "1.1.0"],
+    );
     let root = work.path().join("repo");
     let chart = root.join("shop");
     make_chart(

@@ -17,7 +17,12 @@ fn corpus() -> PathBuf {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(corpus())
+    cases_in(&corpus())
+}
+
+/// The case directories of a corpus, sorted.
+pub(crate) fn cases_in(corpus: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(corpus)
         .expect("corpus directory")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.is_dir())

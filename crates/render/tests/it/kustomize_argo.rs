@@ -15,20 +15,14 @@ use ferry_render::kustomize::{KustomizeError, KustomizeOptions, render_with};
 use ferry_render::tree::LocalTree;
 
 use crate::helm::helm_binary;
-use crate::kustomize::{diff, parse, repo, to_yaml};
+use crate::kustomize::{cases_in, diff, parse, repo, to_yaml};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/kustomize-argo")
 }
 
 fn cases() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(corpus())
-        .expect("corpus directory")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    out.sort();
-    out
+    cases_in(&corpus())
 }
 
 fn name(case: &Path) -> String {
