@@ -21,12 +21,14 @@
 //!   its `helm`, `kustomize`, `directory` blocks).
 //! * [`patch`] — JSON patch, merge patch and strategic merge patch with the
 //!   built-in kinds' merge keys (used by the API server and by Kustomize).
+//! * [`yaml`] — YAML text exactly as kubectl and Kustomize print it.
 
 pub mod argocd;
 pub mod meta;
 pub mod patch;
 pub mod selector;
 pub mod validation;
+pub mod yaml;
 
 pub use meta::{GroupVersionKind, OwnerReference};
 pub use selector::{

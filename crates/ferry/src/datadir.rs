@@ -95,7 +95,7 @@ pub fn write_kubeconfig(
         "current-context": name,
         "preferences": {},
     });
-    let yaml = yaml_serde::to_string(&doc)?;
+    let yaml = ferry_api::yaml::to_string(&doc);
     write_private(path, yaml.as_bytes())
 }
 

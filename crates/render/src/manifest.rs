@@ -63,16 +63,16 @@ pub fn push_object(out: &mut Vec<Manifest>, map: serde_json::Map<String, Value>)
     }
 }
 
-/// Multi-document YAML as `kubectl kustomize` and `helm template` print it.
-pub fn to_yaml_stream(manifests: &[Manifest]) -> Result<String, String> {
+/// Multi-document YAML as `kubectl kustomize` prints it, byte for byte.
+pub fn to_yaml_stream(manifests: &[Manifest]) -> String {
     let mut out = String::new();
     for (i, m) in manifests.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&yaml_serde::to_string(m).map_err(|e| e.to_string())?);
+        out.push_str(&ferry_api::yaml::to_string(m));
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     match args.output {
         Output::Json => super::stdout::line(serde_json::to_string_pretty(&document)?),
-        Output::Yaml => super::stdout::write(&yaml_serde::to_string(&document)?),
+        Output::Yaml => super::stdout::write(&ferry_api::yaml::to_string(&document)),
         Output::Name | Output::Table => {
             for o in &objects {
                 let name = o

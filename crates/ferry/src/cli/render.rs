@@ -1,7 +1,8 @@
 //! `ferry render DIR`: the objects a source directory renders to, as multi-document YAML on
 //! stdout — Kustomize (a kustomization file), Helm (a `Chart.yaml`, through `helm template`
 //! with Argo CD's parameters) or a plain YAML/JSON/Jsonnet directory. Files are read confined to the
-//! enclosing Git repository (or to DIR when it is not in one), as a repo-server would.
+//! enclosing Git work tree, as a repo-server would; outside one, from anywhere the user can
+//! read, as `kubectl kustomize` does.
 //!
 //! `ferry render -f application.yaml` renders an Argo CD Application's sources: fetched from
 //! `repoURL` at `targetRevision` (through the Git cache in the data directory), or, with
@@ -78,7 +79,9 @@ pub struct Args {
     /// Jsonnet: a library search path, relative to the repository root (repeatable).
     #[arg(long, value_name = "PATH")]
     jsonnet_libs: Vec<String>,
-    /// Helm: a values file, relative to the chart (a leading `/` is the repository root).
+    /// Helm: a values file, as `helm template -f`: a path from the current directory;
+    /// when no such file exists, Argo CD's forms (relative to the chart, a leading `/`
+    /// from the repository root).
     #[arg(long = "values")]
     values: Vec<String>,
     /// Helm: NAME=VALUE, as `helm --set` (repeatable).
@@ -96,6 +99,19 @@ pub struct Args {
     /// Helm: the helm binary (default: $FERRY_HELM, else `helm` on PATH).
     #[arg(long)]
     helm: Option<PathBuf>,
+    /// Kustomize: where the files a kustomization names may be, as `kubectl kustomize
+    /// --load-restrictor`: inside its own directory (LoadRestrictionsRootOnly) or anywhere
+    /// (LoadRestrictionsNone).
+    #[arg(long, value_enum, default_value_t = LoadRestrictor::LoadRestrictionsRootOnly)]
+    load_restrictor: LoadRestrictor,
+}
+
+/// `--load-restrictor`, spelled as kubectl spells it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "verbatim")]
+enum LoadRestrictor {
+    LoadRestrictionsRootOnly,
+    LoadRestrictionsNone,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -104,7 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         (None, Some(dir)) => render_dir(dir, &args).await?,
         (None, None) => bail!("a directory or -f APPLICATION is required"),
     };
-    super::stdout::write(&to_yaml_stream(&manifests).map_err(anyhow::Error::msg)?);
+    super::stdout::write(&to_yaml_stream(&manifests));
     Ok(())
 }
 
@@ -233,13 +249,18 @@ async fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("{}", dir.display()))?;
-    let root = repository_root(&dir);
+    let typed_values = existing_value_files(&args.values)?;
+    let mut root = readable_root(&dir);
+    if typed_values.iter().flatten().any(|f| !f.starts_with(root)) {
+        // A value file the user named outside the work tree: read from their file system.
+        root = Path::new("/");
+    }
     let rel = dir
-        .strip_prefix(&root)
+        .strip_prefix(root)
         .unwrap_or(Path::new(""))
         .to_string_lossy()
         .into_owned();
-    let tree = LocalTree::new(&root)?;
+    let tree = LocalTree::new(root)?;
     let source_type = match args.source_type {
         Some(t) => t,
         None if kustomize::is_kustomization(&tree, &rel) => SourceType::Kustomize,
@@ -265,6 +286,10 @@ async fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
             let helm = helm_renderer(args);
             let options = kustomize::KustomizeOptions {
                 helm: Some(&helm),
+                load_restrictor: match args.load_restrictor {
+                    LoadRestrictor::LoadRestrictionsRootOnly => kustomize::LoadRestrictor::RootOnly,
+                    LoadRestrictor::LoadRestrictionsNone => kustomize::LoadRestrictor::None,
+                },
                 ..Default::default()
             };
             kustomize::render_with(&tree, &rel, &options)?
@@ -290,7 +315,15 @@ async fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
             let options = HelmOptions {
                 release_name: args.release_name.clone(),
                 namespace: args.namespace.clone(),
-                value_files: args.values.clone(),
+                value_files: args
+                    .values
+                    .iter()
+                    .zip(&typed_values)
+                    .map(|(raw, typed)| match typed {
+                        Some(file) => tree_path(file, root),
+                        None => raw.clone(),
+                    })
+                    .collect(),
                 parameters,
                 ..HelmOptions::default()
             };
@@ -306,12 +339,36 @@ async fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
     Ok(manifests)
 }
 
-/// The nearest ancestor holding `.git`, else the directory itself.
-fn repository_root(dir: &Path) -> PathBuf {
+/// What `ferry render DIR` may read: the enclosing Git work tree (the nearest ancestor
+/// holding `.git`), as a repo-server would; outside one, the whole file system, as
+/// `kubectl kustomize` (Kustomize's load restrictor still confines files).
+fn readable_root(dir: &Path) -> &Path {
     dir.ancestors()
         .find(|d| d.join(".git").exists())
-        .unwrap_or(dir)
-        .to_path_buf()
+        .unwrap_or(Path::new("/"))
+}
+
+/// `--values` as Helm users type them: each path that names a file from the current
+/// directory, canonical (`None` for the others, which keep Argo CD's meaning: `/…` from
+/// the repository root, else relative to the chart).
+fn existing_value_files(values: &[String]) -> anyhow::Result<Vec<Option<PathBuf>>> {
+    values
+        .iter()
+        .map(|v| {
+            let path = Path::new(v);
+            if !path.is_file() {
+                return Ok(None);
+            }
+            let canonical = path.canonicalize().with_context(|| v.clone())?;
+            Ok(Some(canonical))
+        })
+        .collect()
+}
+
+/// `file` (canonical, under `root`) as a tree path from the repository root (`/…`).
+fn tree_path(file: &Path, root: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    format!("/{}", rel.to_string_lossy())
 }
 
 /// Argo CD's `spec.source.directory` from the directory flags.

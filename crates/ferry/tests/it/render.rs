@@ -271,3 +271,141 @@ fn renders_jsonnet_with_top_level_arguments() {
     assert!(stderr.contains("name"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// Runs `program args` in `dir`, returning (success, stdout, stderr).
+fn run_in(dir: &Path, program: &Path, args: &[&str]) -> (bool, Vec<u8>, String) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), out.stdout, stderr)
+}
+
+/// Outside a Git work tree `ferry render` reads what the user can read, as `kubectl
+/// kustomize` does (`../base` resolves; files outside a kustomization's directory still
+/// need `--load-restrictor LoadRestrictionsNone`), and prints kubectl's bytes.
+#[test]
+fn renders_a_plain_directory_as_kubectl_kustomize_does() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path();
+    for (path, text) in [
+        ("base/kustomization.yaml", "resources: [cm.yaml]\n"),
+        (
+            "base/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flags}\ndata: {X: \"on\", Y: \"1:30\"}\n",
+        ),
+        (
+            "env/dev/kustomization.yaml",
+            "resources: [../../base]\nnamespace: dev\nnameSuffix: -dev\n",
+        ),
+        (
+            "env/loose/kustomization.yaml",
+            "resources: [../../base/cm.yaml]\n",
+        ),
+    ] {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    let ferry = Path::new(FERRY);
+    let kubectl = Path::new("kubectl");
+
+    let (ok, ours, stderr) = run_in(root, ferry, &["render", "env/dev"]);
+    assert!(ok, "{stderr}");
+    let (_, theirs, _) = run_in(root, kubectl, &["kustomize", "env/dev"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs)
+    );
+
+    let (ok, _, stderr) = run_in(root, ferry, &["render", "env/loose"]);
+    assert!(!ok);
+    assert!(stderr.contains("kustomization directory"), "{stderr}");
+    let (ok, _, _) = run_in(root, kubectl, &["kustomize", "env/loose"]);
+    assert!(!ok, "kubectl refuses the file too");
+    let none = ["--load-restrictor", "LoadRestrictionsNone"];
+    let (ok, ours, stderr) = run_in(root, ferry, &[&["render", "env/loose"][..], &none].concat());
+    assert!(ok, "{stderr}");
+    let (_, theirs, _) = run_in(
+        root,
+        kubectl,
+        &[&["kustomize", "env/loose"][..], &none].concat(),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs)
+    );
+}
+
+/// `--values ./env/prod/values.yaml` is the file the user typed, from the current
+/// directory, inside or outside the chart's Git work tree, as `helm template -f`.
+#[test]
+fn value_files_are_paths_as_typed() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let helm = helm_binary();
+    let (ok, _, stderr) = run_in(&repo, &helm, &["create", "web"]);
+    assert!(ok, "{stderr}");
+    git(&repo, &["init", "-q"]);
+    let prod = repo.join("env/prod");
+    std::fs::create_dir_all(&prod).unwrap();
+    std::fs::write(prod.join("values.yaml"), "replicaCount: 5\n").unwrap();
+    std::fs::write(work.path().join("outside.yaml"), "fullnameOverride: edge\n").unwrap();
+
+    let helm_arg = helm.to_string_lossy().into_owned();
+    for values in [
+        vec!["--values", "./env/prod/values.yaml"],
+        vec![
+            "--values",
+            "env/prod/values.yaml",
+            "--values",
+            "../outside.yaml",
+        ],
+    ] {
+        let args = [
+            &[
+                "render",
+                "web",
+                "--release-name",
+                "shop",
+                "--helm",
+                &helm_arg,
+            ][..],
+            &values,
+        ]
+        .concat();
+        let (ok, ours, stderr) = run_in(&repo, Path::new(FERRY), &args);
+        assert!(ok, "{values:?}: {stderr}");
+        let helm_values: Vec<&str> = values
+            .iter()
+            .map(|v| if *v == "--values" { "-f" } else { v })
+            .collect();
+        let helm_args = [
+            &["template", "shop", "web", "--include-crds"][..],
+            &helm_values,
+        ]
+        .concat();
+        let (ok, theirs, stderr) = run_in(&repo, &helm, &helm_args);
+        assert!(ok, "{stderr}");
+        assert_eq!(documents(&ours), documents(&theirs), "{values:?}");
+    }
+
+    // Argo CD's forms stay: relative to the chart, and `/` from the repository root.
+    std::fs::write(repo.join("web/values-small.yaml"), "replicaCount: 2\n").unwrap();
+    for value in ["values-small.yaml", "/web/values-small.yaml"] {
+        let (ok, ours, stderr) = run_in(
+            &repo,
+            Path::new(FERRY),
+            &["render", "web", "--helm", &helm_arg, "--values", value],
+        );
+        assert!(ok, "{value}: {stderr}");
+        let deployment = documents(&ours)
+            .into_iter()
+            .find(|d| d["kind"] == "Deployment")
+            .unwrap();
+        assert_eq!(deployment["spec"]["replicas"], 2, "{value}");
+    }
+}

@@ -130,6 +130,20 @@ pub struct KustomizeOptions<'a> {
     pub env: Option<&'a BTreeMap<String, String>>,
     /// Largest build in bytes of JSON; `None` is [`DEFAULT_MAX_OUTPUT`].
     pub max_output: Option<usize>,
+    /// Where a kustomization's files may be (`kubectl kustomize --load-restrictor`).
+    pub load_restrictor: LoadRestrictor,
+}
+
+/// Kustomize's load restrictor: where the files a kustomization names (resource files,
+/// patches, generator sources) may be. Directories (`../base`) may be anywhere in the tree
+/// either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoadRestrictor {
+    /// Inside the kustomization's own directory (`LoadRestrictionsRootOnly`, the default).
+    #[default]
+    RootOnly,
+    /// Anywhere in the tree (`LoadRestrictionsNone`).
+    None,
 }
 
 /// Builds the kustomization in `dir` (repository-relative), as `kubectl kustomize dir` would.
@@ -176,12 +190,14 @@ pub(crate) struct Location<'a> {
     pub max_output: usize,
     /// Bytes transformers have added to this kustomization's objects so far.
     pub grown: std::cell::Cell<usize>,
+    /// Whether files must be inside [`Location::dir`].
+    pub load_restrictor: LoadRestrictor,
 }
 
 impl Location<'_> {
     /// A path a field of the kustomization names, checked: not remote, not absolute, inside
-    /// the repository, and for files (`within_dir`) inside the kustomization's directory, as
-    /// Kustomize's default load restrictions require.
+    /// the repository, and for files (`within_dir`) inside the kustomization's directory
+    /// unless the build's [`LoadRestrictor`] is `None`.
     pub fn resolve(&self, reference: &str, within_dir: bool) -> Result<String, KustomizeError> {
         let remote = reference.contains("://")
             || reference.starts_with("git@")
@@ -204,7 +220,7 @@ impl Location<'_> {
         let path = join(&self.dir, reference).ok_or_else(|| escapes("repository"))?;
         let inside_dir =
             self.dir.is_empty() || path == self.dir || path.starts_with(&format!("{}/", self.dir));
-        if within_dir && !inside_dir {
+        if within_dir && self.load_restrictor == LoadRestrictor::RootOnly && !inside_dir {
             return Err(escapes("kustomization directory"));
         }
         Ok(path)
@@ -342,6 +358,7 @@ impl Builder<'_> {
             file,
             max_output: self.max_output,
             grown: std::cell::Cell::new(0),
+            load_restrictor: self.options.load_restrictor,
         };
         let is_root = self.stack.is_empty() && dir == self.root && !is_component;
         if is_root && let Some(ov) = self.options.overrides {
