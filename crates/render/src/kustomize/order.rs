@@ -2,6 +2,8 @@
 //! workloads, ... webhooks last; ties by group/version/kind, namespace and name), or the order
 //! resources were read (`sortOptions.order: fifo`).
 
+use std::cmp::Reverse;
+
 use super::KustomizeError;
 use super::file::SortOptions;
 use super::resource::Resource;
@@ -72,18 +74,24 @@ pub fn sort(
     Ok(())
 }
 
-/// Group, version and kind as Kustomize's legacy order compares them (`~G`, `~V`, `~K` for
-/// empty parts).
-fn gvk_key(r: &Resource) -> String {
+/// Group, version and kind as Kustomize's legacy order compares them: `group_version_kind`
+/// (`~G`, `~V`, `~K` for empty parts), except that core Namespaces come before other
+/// groups' Namespace kinds (and among themselves in reverse).
+fn gvk_key(r: &Resource) -> (bool, String, Reverse<String>) {
     fn or<'a>(default: &'a str, v: &'a str) -> &'a str {
         if v.is_empty() { default } else { v }
     }
-    format!(
+    let text = format!(
         "{}_{}_{}",
         or("~G", r.group()),
         or("~V", r.version()),
         or("~K", r.kind())
-    )
+    );
+    if r.kind() == "Namespace" && r.group().is_empty() {
+        (false, String::new(), Reverse(text))
+    } else {
+        (true, text, Reverse(String::new()))
+    }
 }
 
 fn legacy_key(r: &Resource) -> (String, String) {

@@ -130,7 +130,12 @@ impl Var {
     fn selects(&self, r: &Resource) -> bool {
         let o = &self.objref;
         let (group, version) = o.group_version();
-        let exact_namespace = !o.namespace.is_empty() || is_cluster_scoped(&o.kind);
+        let api_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        let exact_namespace = !o.namespace.is_empty() || is_cluster_scoped(&api_version, &o.kind);
         r.kind() == o.kind
             && r.group() == group
             && r.version() == version
