@@ -10,7 +10,8 @@
 //! Order of a merged list, as apimachinery computes it: the patch's items (in patch order) are
 //! interleaved with the live-only items (in live order); an item of the patch that is not in the
 //! live list goes *before* the live-only items around it, so `kubectl patch` adding a container
-//! puts it first. A `$setElementOrder` list replaces the patch order.
+//! puts it first. A `$setElementOrder` list replaces the patch order. Kustomize's patches
+//! (kyaml's merge) order merged lists differently: [`ListOrder::PatchFirst`].
 
 use serde_json::{Map, Value};
 
@@ -23,7 +24,20 @@ const RETAIN_KEYS: &str = "$retainKeys";
 const DELETE_FROM_PRIMITIVE_LIST: &str = "$deleteFromPrimitiveList/";
 const SET_ELEMENT_ORDER: &str = "$setElementOrder/";
 
-/// Applies a strategic merge patch to `target` (an object of the kind `schema` describes).
+/// How the items of a merged list are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// kube-apiserver's (apimachinery): patch items interleaved with the live-only items.
+    #[default]
+    Apiserver,
+    /// Kustomize's (kyaml's merge, which patches with "prepend"): the patch's items in patch
+    /// order, then the target's other items in their order. `env: [B, C]` into `[A, B]` gives
+    /// `[B, C, A]`.
+    PatchFirst,
+}
+
+/// Applies a strategic merge patch to `target` (an object of the kind `schema` describes), as
+/// kube-apiserver does.
 ///
 /// A schema without strategic-merge support (a custom resource, [`Schema::schemaless`]) gives
 /// [`PatchError::StrategicUnsupported`] (415), as in Kubernetes.
@@ -31,6 +45,16 @@ pub fn apply_strategic_merge_patch(
     target: &Value,
     patch: &[u8],
     schema: &Schema,
+) -> Result<Value, PatchError> {
+    apply_strategic_merge_patch_ordered(target, patch, schema, ListOrder::Apiserver)
+}
+
+/// [`apply_strategic_merge_patch`] with merged lists in `order`.
+pub fn apply_strategic_merge_patch_ordered(
+    target: &Value,
+    patch: &[u8],
+    schema: &Schema,
+    order: ListOrder,
 ) -> Result<Value, PatchError> {
     if !schema.supports_strategic_merge() {
         return Err(PatchError::StrategicUnsupported);
@@ -46,7 +70,7 @@ pub fn apply_strategic_merge_patch(
         Value::Object(m) => m.clone(),
         _ => Map::new(),
     };
-    let merger = Merger { schema };
+    let merger = Merger { schema, order };
     Ok(Value::Object(merger.merge_map(
         original,
         patch,
@@ -56,6 +80,7 @@ pub fn apply_strategic_merge_patch(
 
 struct Merger<'s> {
     schema: &'s Schema,
+    order: ListOrder,
 }
 
 fn malformed(msg: &str) -> PatchError {
@@ -410,7 +435,7 @@ impl Merger<'_> {
                     merged.push(item.clone());
                 }
             }
-            return normalize_element_order(merged, &patch, &original, None);
+            return self.order_merged(merged, &patch, &original, None);
         }
 
         let Some(key) = strategy.merge_key() else {
@@ -473,7 +498,29 @@ impl Merger<'_> {
                 None => merged.push(self.fresh(Value::Object(patch_map), names)?),
             }
         }
-        normalize_element_order(merged, &items, &original, Some(key))
+        self.order_merged(merged, &items, &original, Some(key))
+    }
+
+    /// Orders a merged list: `merged` holds the original's items (merged in place) followed
+    /// by the patch's new ones.
+    fn order_merged(
+        &self,
+        merged: Vec<Value>,
+        patch: &[Value],
+        original: &[Value],
+        merge_key: Option<&str>,
+    ) -> Result<Vec<Value>, PatchError> {
+        match self.order {
+            ListOrder::Apiserver => normalize_element_order(merged, patch, original, merge_key),
+            ListOrder::PatchFirst => {
+                let (in_patch, rest): (Vec<Value>, Vec<Value>) = merged
+                    .into_iter()
+                    .partition(|item| position(patch, item, merge_key).is_some());
+                let mut ordered = normalize_slice_order(in_patch, patch, merge_key)?;
+                ordered.extend(rest);
+                Ok(ordered)
+            }
+        }
     }
 }
 
@@ -505,6 +552,35 @@ mod tests {
 
     fn containers_of(obj: &Value) -> &Value {
         &obj["spec"]["template"]["spec"]["containers"]
+    }
+
+    #[test]
+    fn patch_first_order_puts_the_patch_items_first() {
+        let live = deployment(json!([
+            {"name": "app", "env": [{"name": "A"}, {"name": "B", "value": "1"}]}
+        ]));
+        let patch = containers_patch(
+            json!({"containers": [{"name": "app", "env": [{"name": "B", "value": "2"}, {"name": "C"}]}]}),
+        );
+        let dep = schema("apps", "Deployment");
+        let env = |order| {
+            let got = apply_strategic_merge_patch_ordered(
+                &live,
+                patch.to_string().as_bytes(),
+                dep,
+                order,
+            )
+            .unwrap();
+            let names: Vec<String> = containers_of(&got)[0]["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["name"].as_str().unwrap().to_string())
+                .collect();
+            names
+        };
+        assert_eq!(env(ListOrder::Apiserver), ["A", "B", "C"]);
+        assert_eq!(env(ListOrder::PatchFirst), ["B", "C", "A"]);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! RFC 6902 JSON patches, applied to the resources a target selector picks.
 
 use ferry_api::LabelSelector;
-use ferry_api::patch::{Schema, apply_json_patch, apply_merge_patch, apply_strategic_merge_patch};
+use ferry_api::patch::{
+    ListOrder, Schema, apply_json_patch, apply_merge_patch, apply_strategic_merge_patch_ordered,
+};
 use regex::Regex;
 use serde_json::Value;
 
@@ -263,7 +265,9 @@ fn strategic(
     }
     let bytes = serde_json::to_vec(&patch).map_err(|e| loc.invalid(e.to_string()))?;
     let patched = match Schema::for_kind(r.group(), r.kind()) {
-        Some(schema) => apply_strategic_merge_patch(&r.obj, &bytes, schema),
+        Some(schema) => {
+            apply_strategic_merge_patch_ordered(&r.obj, &bytes, schema, ListOrder::PatchFirst)
+        }
         None => apply_merge_patch(&r.obj, &bytes),
     }
     .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
