@@ -94,7 +94,7 @@ impl<'a> FieldSpec<'a> {
     pub fn split(&self) -> SplitSpec<'a> {
         SplitSpec {
             spec: *self,
-            segments: split_path(self.path),
+            segments: segments(self.path),
         }
     }
 }
@@ -102,7 +102,7 @@ impl<'a> FieldSpec<'a> {
 /// A field spec whose path is split once.
 pub struct SplitSpec<'a> {
     pub spec: FieldSpec<'a>,
-    segments: Vec<String>,
+    segments: Vec<Segment>,
 }
 
 impl SplitSpec<'_> {
@@ -119,6 +119,17 @@ impl SplitSpec<'_> {
 
 /// Splits a field-spec path at `/`, honouring `\/` escapes and dropping `[]` markers.
 pub fn split_path(path: &str) -> Vec<String> {
+    segments(path).into_iter().map(|s| s.name).collect()
+}
+
+/// One step of a field-spec path.
+struct Segment {
+    name: String,
+    /// Marked `[]`: a list, walked if there, never created.
+    is_list: bool,
+}
+
+fn segments(path: &str) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = path.chars().peekable();
@@ -134,14 +145,23 @@ pub fn split_path(path: &str) -> Vec<String> {
     }
     out.push(cur);
     out.into_iter()
-        .map(|s| s.strip_suffix("[]").map(str::to_string).unwrap_or(s))
-        .filter(|s| !s.is_empty())
+        .map(|s| match s.strip_suffix("[]") {
+            Some(name) => Segment {
+                name: name.to_string(),
+                is_list: true,
+            },
+            None => Segment {
+                name: s,
+                is_list: false,
+            },
+        })
+        .filter(|s| !s.name.is_empty())
         .collect()
 }
 
 fn visit_path<E>(
     node: &mut Value,
-    path: &[String],
+    path: &[Segment],
     create: bool,
     f: &mut dyn FnMut(&mut Value) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -160,13 +180,13 @@ fn visit_path<E>(
     let Value::Object(map) = node else {
         return Ok(());
     };
-    match map.get_mut(first.as_str()) {
+    match map.get_mut(first.name.as_str()) {
         Some(child) if !child.is_null() || rest.is_empty() => visit_path(child, rest, create, f),
-        _ if create => {
+        _ if create && !first.is_list => {
             let mut child = Value::Null;
             visit_path(&mut child, rest, create, f)?;
             if !child.is_null() {
-                map.insert(first.clone(), child);
+                map.insert(first.name.clone(), child);
             }
             Ok(())
         }
@@ -245,7 +265,7 @@ pub const TEMPLATE_LABELS: [FieldSpec<'static>; 9] = {
         fs(
             "apps",
             "StatefulSet",
-            "spec/volumeClaimTemplates/metadata/labels",
+            "spec/volumeClaimTemplates[]/metadata/labels",
             true,
         ),
         t[5],
@@ -292,7 +312,7 @@ pub fn common_labels() -> Vec<FieldSpec<'static>> {
         fs(
             "apps",
             "StatefulSet",
-            "spec/volumeClaimTemplates/metadata/labels",
+            "spec/volumeClaimTemplates[]/metadata/labels",
             true,
         ),
         fs("batch", "Job", "spec/selector/matchLabels", false),

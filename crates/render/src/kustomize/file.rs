@@ -318,12 +318,25 @@ pub fn load(tree: &dyn Tree, file: &str) -> Result<Kustomization, KustomizeError
             });
         }
     };
-    let Value::Object(fields) = &doc else {
+    let Value::Object(written) = doc else {
         return Err(KustomizeError::Invalid {
             file: file.to_string(),
             message: "a kustomization must be a mapping".into(),
         });
     };
+    // Kustomize reads the file with Go's JSON decoder, which matches field names ignoring
+    // case (`nameprefix` is `namePrefix`).
+    let fields: serde_json::Map<String, Value> = written
+        .into_iter()
+        .map(|(field, value)| {
+            let known = SUPPORTED.iter().chain(UNSUPPORTED);
+            let canonical = known
+                .clone()
+                .find(|k| **k == field)
+                .or_else(|| known.clone().find(|k| k.eq_ignore_ascii_case(&field)));
+            (canonical.map_or(field, |k| k.to_string()), value)
+        })
+        .collect();
     for field in fields.keys() {
         if UNSUPPORTED.contains(&field.as_str()) {
             return Err(KustomizeError::UnsupportedField {
@@ -338,7 +351,7 @@ pub fn load(tree: &dyn Tree, file: &str) -> Result<Kustomization, KustomizeError
             });
         }
     }
-    serde_json::from_value(doc).map_err(|e| KustomizeError::Invalid {
+    serde_json::from_value(Value::Object(fields)).map_err(|e| KustomizeError::Invalid {
         file: file.to_string(),
         message: e.to_string(),
     })

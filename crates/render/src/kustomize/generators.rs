@@ -66,7 +66,7 @@ fn generate(
     if kind == "Secret" {
         let data: Map<String, Value> = pairs
             .into_iter()
-            .map(|(k, v)| (k, json!(b64.encode(v))))
+            .map(|(k, v)| (k, json!(fold_base64(&b64.encode(v)))))
             .collect();
         obj.insert(
             "type".into(),
@@ -85,7 +85,7 @@ fn generate(
         for (k, v) in pairs {
             match String::from_utf8(v) {
                 Ok(s) => data.insert(k, json!(s)),
-                Err(e) => binary.insert(k, json!(b64.encode(e.into_bytes()))),
+                Err(e) => binary.insert(k, json!(fold_base64(&b64.encode(e.into_bytes())))),
             };
         }
         if !data.is_empty() {
@@ -259,6 +259,21 @@ fn absorb(
 }
 
 /// Appends the content hash to the names of generated objects, as Kustomize's last step does.
+/// Base64 as Kustomize's generators write it: longer than 70 characters, in lines of 70,
+/// each ending in a line break.
+fn fold_base64(encoded: &str) -> String {
+    const LINE: usize = 70;
+    if encoded.len() < LINE {
+        return encoded.to_string();
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for line in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
 pub fn add_hashes(resources: &mut [Resource]) {
     for r in resources.iter_mut().filter(|r| r.needs_hash) {
         let hash = content_hash(&r.obj);
@@ -272,19 +287,22 @@ pub fn add_hashes(resources: &mut [Resource]) {
 /// characters with some letters swapped so the result has no vowels-only words.
 pub fn content_hash(obj: &Value) -> String {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let data = obj.get("data").cloned().unwrap_or(json!({}));
+    // A missing field is hashed as "" (a data-less ConfigMap too).
+    let field = |name: &str| obj.get(name).cloned().unwrap_or(json!(""));
     let mut m = Map::new();
     m.insert("kind".into(), json!(kind));
     // Kustomize's hasher reads the name from a field its generated objects do not have, so
     // the name it hashes is always empty.
     m.insert("name".into(), json!(""));
-    m.insert("data".into(), data);
-    if kind == "Secret" {
-        m.insert("type".into(), obj.get("type").cloned().unwrap_or(json!("")));
-    } else if let Some(Value::Object(b)) = obj.get("binaryData")
-        && !b.is_empty()
-    {
-        m.insert("binaryData".into(), Value::Object(b.clone()));
+    m.insert("data".into(), field("data"));
+    let optional = if kind == "Secret" {
+        m.insert("type".into(), field("type"));
+        "stringData"
+    } else {
+        "binaryData"
+    };
+    if let Some(extra @ Value::Object(_)) = obj.get(optional) {
+        m.insert(optional.into(), extra.clone());
     }
     let encoded = go_json(&Value::Object(m));
     sha256_hex(encoded.as_bytes())

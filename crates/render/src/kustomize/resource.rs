@@ -19,7 +19,8 @@ pub struct Resource {
 }
 
 impl Resource {
-    pub fn new(obj: Value) -> Self {
+    pub fn new(mut obj: Value) -> Self {
+        stringify_metadata_values(&mut obj);
         let original_namespace = str_at(&obj, &["metadata", "namespace"]).to_string();
         Self {
             obj,
@@ -126,6 +127,23 @@ impl Resource {
 
     pub fn is_cluster_scoped(&self) -> bool {
         is_cluster_scoped(self.api_version(), self.kind())
+    }
+}
+
+/// Label and annotation values as Kustomize reads them: strings, whatever YAML type they
+/// were written as (`happy: true` is `"true"`).
+fn stringify_metadata_values(obj: &mut Value) {
+    for field in ["labels", "annotations"] {
+        let Some(Value::Object(map)) = obj.pointer_mut(&format!("/metadata/{field}")) else {
+            continue;
+        };
+        for value in map.values_mut() {
+            match value {
+                Value::Bool(b) => *value = Value::String(b.to_string()),
+                Value::Number(n) => *value = Value::String(n.to_string()),
+                _ => {}
+            }
+        }
     }
 }
 

@@ -269,8 +269,8 @@ fn expand_values(map: &mut Map<String, Value>, values: &BTreeMap<&str, Value>) {
 /// Kustomize's default var-reference fields (`varreference.go`): container args, command,
 /// env values and mount paths and NFS volume servers in the workload kinds' pod templates and
 /// Pods, Ingress hosts and TLS secrets, Service ports, PersistentVolume NFS servers, and every
-/// object's labels and annotations. As (kind, path), an empty kind for any. Kustomize v5.5
-/// lists CronJob NFS volume servers but does not substitute there; neither does Ferry.
+/// object's labels and annotations, Deployments' pod-template annotations. As (kind, path),
+/// an empty kind for any.
 fn reference_paths() -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let pod_specs = [
@@ -293,6 +293,9 @@ fn reference_paths() -> Vec<(&'static str, String)> {
         }
     }
     for (kind, path) in [
+        // Kustomize's path for CronJobs misses the pod spec's `spec/`; kept as it is.
+        ("CronJob", "spec/jobTemplate/spec/template/volumes/nfs/server"),
+        ("Deployment", "spec/template/metadata/annotations"),
         ("Ingress", "spec/rules/host"),
         ("Ingress", "spec/tls/hosts"),
         ("Ingress", "spec/tls/secretName"),
