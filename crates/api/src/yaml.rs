@@ -780,42 +780,52 @@ fn sort_keys(entries: &mut Vec<(&String, &Value)>) {
 /// go-yaml's key order: by characters, letters after other characters, and runs of
 /// digits compared as numbers (`a2` before `a10`).
 fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return key_less_in(a.as_bytes(), b.as_bytes());
+    }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    key_less_in(&a, &b)
+}
+
+/// [`key_less`] over bytes of ASCII keys or characters of others.
+fn key_less_in<T: Copy + Into<char>>(a: &[T], b: &[T]) -> bool {
+    let ca = |i: usize| -> char { a[i].into() };
+    let cb = |i: usize| -> char { b[i].into() };
     for i in 0..a.len().min(b.len()) {
-        if a[i] == b[i] {
+        if ca(i) == cb(i) {
             continue;
         }
-        let (al, bl) = (a[i].is_alphabetic(), b[i].is_alphabetic());
+        let (al, bl) = (ca(i).is_alphabetic(), cb(i).is_alphabetic());
         if al && bl {
-            return a[i] < b[i];
+            return ca(i) < cb(i);
         }
         if al || bl {
             return bl;
         }
         let (mut an, mut bn) = (0i64, 0i64);
-        if a[i] == '0' || b[i] == '0' {
+        if ca(i) == '0' || cb(i) == '0' {
             for j in (0..i).rev() {
-                if !a[j].is_ascii_digit() {
+                if !ca(j).is_ascii_digit() {
                     break;
                 }
-                if a[j] != '0' {
+                if ca(j) != '0' {
                     (an, bn) = (1, 1);
                     break;
                 }
             }
         }
         let mut ai = i;
-        while ai < a.len() && a[ai].is_ascii_digit() {
+        while ai < a.len() && ca(ai).is_ascii_digit() {
             an = an
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(a[ai] as u8 - b'0'));
+                .wrapping_add(i64::from(ca(ai) as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
-        while bi < b.len() && b[bi].is_ascii_digit() {
+        while bi < b.len() && cb(bi).is_ascii_digit() {
             bn = bn
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(b[bi] as u8 - b'0'));
+                .wrapping_add(i64::from(cb(bi) as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -824,7 +834,7 @@ fn key_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return a[i] < b[i];
+        return ca(i) < cb(i);
     }
     a.len() < b.len()
 }

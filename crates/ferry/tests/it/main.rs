@@ -5,5 +5,6 @@
 
 mod discover;
 mod kube_client;
+mod kustomize_corpus;
 mod render;
 mod up;

@@ -24,7 +24,6 @@ const UNSUPPORTED: &[&str] = &[
     "transformers",
     "validators",
     "openapi",
-    "buildMetadata",
     "nameReference",
 ];
 
@@ -55,6 +54,7 @@ const SUPPORTED: &[&str] = &[
     "sortOptions",
     "helmCharts",
     "helmGlobals",
+    "buildMetadata",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +104,8 @@ pub struct Kustomization {
     pub vars: Vec<Var>,
     #[serde(default)]
     pub sort_options: Option<SortOptions>,
+    #[serde(default)]
+    pub build_metadata: Vec<String>,
     #[serde(default)]
     pub helm_charts: Vec<HelmChart>,
     #[serde(default)]

@@ -236,6 +236,8 @@ fn absorb(
             o.insert("metadata".into(), old_meta.clone());
         }
         old.obj = obj;
+        // Replaced: its origin is now this generator (`buildMetadata`).
+        old.origin = None;
     }
     // Labels and annotations: the old ones, overridden by the generator's.
     if let Some(meta) = old.metadata_mut() {

@@ -20,6 +20,7 @@
 //! [`labels`], [`images`], [`replicas`], [`replacements`], [`vars`], [`namereference`],
 //! [`order`], [`overrides`].
 
+mod build_metadata;
 mod fieldspec;
 mod file;
 mod generators;
@@ -43,6 +44,7 @@ use ferry_api::argocd::ApplicationSourceKustomize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
+use build_metadata::BuildMetadata;
 use file::Kustomization;
 use resource::Resource;
 
@@ -168,6 +170,7 @@ pub fn render_with(
         options,
         env: options.env.unwrap_or(&no_env),
         max_output: options.max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
+        build_metadata: BuildMetadata::default(),
     };
     let (mut resources, k) = builder.target(dir, Vec::new(), false)?;
     generators::add_hashes(&mut resources);
@@ -176,6 +179,7 @@ pub fn render_with(
     vars::resolve(&file, &builder.vars, &mut resources)?;
     resources.retain(|r| r.annotation("config.kubernetes.io/local-config") != Some("true"));
     order::sort(&mut resources, k.sort_options.as_ref(), &file)?;
+    builder.build_metadata.finish(&mut resources);
     Ok(resources.into_iter().map(|r| r.obj).collect())
 }
 
@@ -318,6 +322,8 @@ struct Builder<'a> {
     options: &'a KustomizeOptions<'a>,
     env: &'a BTreeMap<String, String>,
     max_output: usize,
+    /// The built kustomization's `buildMetadata`, in force everywhere under it.
+    build_metadata: BuildMetadata,
 }
 
 impl Builder<'_> {
@@ -341,8 +347,13 @@ impl Builder<'_> {
             },
         })?;
         let mut k = file::load(self.tree, &file)?;
+        let is_top = self.stack.is_empty() && dir == self.root;
+        if is_top {
+            self.build_metadata = BuildMetadata::new(&k.build_metadata, dir, &file)?;
+        }
         let is_component_file = k.kind == "Component";
-        if is_component != is_component_file {
+        // kubectl builds a Component given directly as a kustomization.
+        if is_component != is_component_file && (is_component || !is_top) {
             return Err(KustomizeError::invalid(
                 &file,
                 if is_component {
@@ -380,29 +391,83 @@ impl Builder<'_> {
                 .extend(namereference::from_crd(&path, &bytes)?);
         }
         let before = acc.len();
+        let meta = self.build_metadata.clone();
         generators::run(&loc, &k, &mut acc)?;
+        meta.generated(&mut acc, |r| {
+            let kind = if r.kind() == "Secret" {
+                "SecretGenerator"
+            } else {
+                "ConfigMapGenerator"
+            };
+            meta.plugin(&loc.file, kind)
+        });
         let charts = helm_charts::inflate(&loc, &k, self.options.helm, self.options.overrides)?;
         if !charts.is_empty() {
             ids = acc.iter().map(Resource::id_key).collect();
             for obj in charts {
                 add(&mut acc, &mut ids, Resource::new(obj), &loc.file)?;
             }
+            meta.generated(&mut acc, |_| {
+                meta.plugin(&loc.file, "HelmChartInflationGenerator")
+            });
         }
         size.add(&loc, acc[before..].iter().map(|r| &r.obj))?;
         for component in &k.components {
             let path = loc.resolve(component, false)?;
             acc = self.target(&path, acc, true)?.0;
         }
+        // The built-in transformers, in Kustomize's order; each configured instance is
+        // recorded for `buildMetadata`.
+        let ran = |acc: &mut Vec<Resource>, kind: &'static str, times: usize| {
+            meta.transformed(acc, meta.plugin(&loc.file, kind), times);
+        };
+        let once = |configured: bool| usize::from(configured);
         patches::strategic_merge_legacy(&loc, &k.patches_strategic_merge, &mut acc)?;
+        let psm = once(!k.patches_strategic_merge.is_empty());
+        ran(&mut acc, "PatchStrategicMergeTransformer", psm);
         patches::patches(&loc, &k.patches, &mut acc)?;
+        ran(&mut acc, "PatchTransformer", k.patches.len());
         names::namespace(&k.namespace, &mut acc);
+        ran(
+            &mut acc,
+            "NamespaceTransformer",
+            once(!k.namespace.is_empty()),
+        );
         names::prefix_suffix(&k.name_prefix, &k.name_suffix, &mut acc);
+        ran(
+            &mut acc,
+            "PrefixTransformer",
+            once(!k.name_prefix.is_empty()),
+        );
+        ran(
+            &mut acc,
+            "SuffixTransformer",
+            once(!k.name_suffix.is_empty()),
+        );
         labels::labels(&loc, &k, &mut acc)?;
+        let any_labels = !k.labels.is_empty() || !k.common_labels.is_empty();
+        // One per `labels` entry, and one for `commonLabels` whenever either is set.
+        let label_transformers = if any_labels { k.labels.len() + 1 } else { 0 };
+        ran(&mut acc, "LabelTransformer", label_transformers);
         labels::annotations(&loc, &k.common_annotations, &mut acc)?;
+        let annotations = once(!k.common_annotations.is_empty());
+        ran(&mut acc, "AnnotationsTransformer", annotations);
         patches::json6902_legacy(&loc, &k.patches_json6902, &mut acc)?;
+        ran(
+            &mut acc,
+            "PatchJson6902Transformer",
+            k.patches_json6902.len(),
+        );
         replicas::apply(&loc, &k.replicas, &mut acc)?;
+        ran(&mut acc, "ReplicaCountTransformer", k.replicas.len());
         images::apply(&k.images, &mut acc);
+        ran(&mut acc, "ImageTagTransformer", k.images.len());
         replacements::apply(&loc, &k.replacements, &mut acc)?;
+        ran(
+            &mut acc,
+            "ReplacementTransformer",
+            once(!k.replacements.is_empty()),
+        );
         if !k.vars.is_empty() {
             vars::bind(&loc, &k.vars, &mut acc, &mut self.vars)?;
         }
@@ -435,8 +500,13 @@ impl Builder<'_> {
         // A file must be inside the kustomization's directory (Kustomize's load restrictions);
         // that refusal comes first.
         loc.resolve(reference, true)?;
-        for obj in parse_documents(&path, &bytes?)? {
-            add(acc, ids, Resource::new(obj), &loc.file)?;
+        let bytes = bytes?;
+        for obj in parse_documents(&path, &bytes)? {
+            let mut r = Resource::new(obj);
+            if self.build_metadata.tracking() {
+                r.origin = Some(self.build_metadata.file(&path));
+            }
+            add(acc, ids, r, &loc.file)?;
         }
         Ok(())
     }

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use super::build_metadata::Origin;
+
 /// A resource of the build.
 #[derive(Clone, Debug)]
 pub struct Resource {
@@ -16,6 +18,10 @@ pub struct Resource {
     pub needs_hash: bool,
     /// Names of the `vars` whose objref picked this resource.
     pub var_names: Vec<String>,
+    /// Where it came from, when `buildMetadata` tracks it.
+    pub origin: Option<Origin>,
+    /// The built-in transformers that ran over it, when `buildMetadata` tracks them.
+    pub transformations: Vec<Origin>,
 }
 
 impl Resource {
@@ -28,6 +34,8 @@ impl Resource {
             original_namespace,
             needs_hash: false,
             var_names: Vec::new(),
+            origin: None,
+            transformations: Vec::new(),
         }
     }
 
@@ -177,10 +185,22 @@ pub fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
 /// (`ValidatingAdmissionPolicy`) and custom resources included, is namespaced to Kustomize:
 /// its namespace transformer sets their namespace.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "ValidatingWebhookConfiguration",
+    ),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
     ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"),
     ("apiregistration.k8s.io/v1", "APIService"),
@@ -188,7 +208,10 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("certificates.k8s.io/v1", "CertificateSigningRequest"),
     ("certificates.k8s.io/v1beta1", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration"),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+        "PriorityLevelConfiguration",
+    ),
     ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1beta1", "IngressClass"),
     ("node.k8s.io/v1", "RuntimeClass"),

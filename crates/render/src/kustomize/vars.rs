@@ -294,7 +294,10 @@ fn reference_paths() -> Vec<(&'static str, String)> {
     }
     for (kind, path) in [
         // Kustomize's path for CronJobs misses the pod spec's `spec/`; kept as it is.
-        ("CronJob", "spec/jobTemplate/spec/template/volumes/nfs/server"),
+        (
+            "CronJob",
+            "spec/jobTemplate/spec/template/volumes/nfs/server",
+        ),
         ("Deployment", "spec/template/metadata/annotations"),
         ("Ingress", "spec/rules/host"),
         ("Ingress", "spec/tls/hosts"),
