@@ -61,6 +61,8 @@ const SUPPORTED: &[&str] = &[
 #[serde(rename_all = "camelCase")]
 pub struct Kustomization {
     #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
     pub kind: String,
     #[serde(default)]
     pub resources: Vec<String>,
@@ -353,8 +355,41 @@ pub fn load(tree: &dyn Tree, file: &str) -> Result<Kustomization, KustomizeError
             });
         }
     }
-    serde_json::from_value(Value::Object(fields)).map_err(|e| KustomizeError::Invalid {
-        file: file.to_string(),
-        message: e.to_string(),
-    })
+    let k: Kustomization =
+        serde_json::from_value(Value::Object(fields)).map_err(|e| KustomizeError::Invalid {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+    k.check_type(file)?;
+    Ok(k)
+}
+
+impl Kustomization {
+    /// `kind` and `apiVersion` as Kustomize enforces them (both may be left out).
+    fn check_type(&self, file: &str) -> Result<(), KustomizeError> {
+        let kind = self.kind.as_str();
+        if !matches!(kind, "" | "Kustomization" | "Component") {
+            return Err(KustomizeError::invalid(
+                file,
+                "kind should be Kustomization or Component",
+            ));
+        }
+        let required = if kind == "Component" {
+            "kustomize.config.k8s.io/v1alpha1"
+        } else {
+            "kustomize.config.k8s.io/v1beta1"
+        };
+        if !self.api_version.is_empty() && self.api_version != required {
+            let kind = if kind.is_empty() {
+                "Kustomization"
+            } else {
+                kind
+            };
+            return Err(KustomizeError::invalid(
+                file,
+                format!("apiVersion for {kind} should be {required}"),
+            ));
+        }
+        Ok(())
+    }
 }

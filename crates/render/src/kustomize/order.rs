@@ -44,12 +44,19 @@ pub fn sort(
     file: &str,
 ) -> Result<(), KustomizeError> {
     let (first, last): (Vec<String>, Vec<String>) = match options {
+        Some(o) if o.order == "fifo" && o.legacy_sort_options.is_some() => {
+            return Err(KustomizeError::invalid(
+                file,
+                "the field 'sortOptions.legacySortOptions' is set but the selected sort order \
+                 is 'fifo', not 'legacy'",
+            ));
+        }
         Some(o) if o.order == "fifo" => return Ok(()),
-        Some(o) if !o.order.is_empty() && o.order != "legacy" => {
-            return Err(KustomizeError::Invalid {
-                file: file.to_string(),
-                message: format!("sortOptions: unknown order `{}` (legacy or fifo)", o.order),
-            });
+        Some(o) if o.order != "legacy" => {
+            return Err(KustomizeError::invalid(
+                file,
+                "the field 'sortOptions.order' must be one of [fifo, legacy]",
+            ));
         }
         Some(SortOptions {
             legacy_sort_options: Some(l),

@@ -20,11 +20,19 @@ pub fn strategic_merge_legacy(
     entries: &[String],
     acc: &mut [Resource],
 ) -> Result<(), KustomizeError> {
+    let mut patches = 0;
     for entry in entries {
         let (origin, bytes) = inline_or_file(loc, entry)?;
         for patch in parse_documents(&origin, &bytes)? {
             strategic_by_own_id(loc, &origin, &patch, acc)?;
+            patches += 1;
         }
+    }
+    if !entries.is_empty() && patches == 0 {
+        return Err(loc.invalid(format!(
+            "patchesStrategicMerge: the patches appear to be empty: {}",
+            entries.join(", ")
+        )));
     }
     Ok(())
 }
@@ -53,6 +61,19 @@ pub fn patches(
                     );
                 };
                 ids_changed |= json6902(loc, &origin, target, &ops, acc)?;
+            }
+            // No document is an empty JSON 6902 patch to Kustomize: it needs a target.
+            Parsed::Strategic(docs) if docs.is_empty() && p.target.is_none() => {
+                return Err(loc.invalid(format!(
+                    "{origin}: an empty patch is a JSON 6902 patch, which needs a `target`"
+                )));
+            }
+            Parsed::Strategic(docs) if docs.len() > 1 && p.target.is_some() => {
+                return Err(loc.invalid(format!(
+                    "{origin}: a `patches` entry with a `target` holds one strategic merge \
+                     patch, not {}",
+                    docs.len()
+                )));
             }
             Parsed::Strategic(docs) => {
                 for patch in docs {
