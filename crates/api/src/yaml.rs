@@ -91,7 +91,7 @@ impl Emitter {
         self.increase_indent(false, false);
         for (key, value) in entries {
             self.write_indent();
-            if key.len() <= MAX_SIMPLE_KEY && !Analysis::of(key).line_breaks {
+            if key.len() <= MAX_SIMPLE_KEY && !key.chars().any(is_break) {
                 self.scalar(key, string_style(key), Context::SimpleKey);
                 self.write_indicator(":", false, false, false);
             } else {
@@ -121,7 +121,8 @@ impl Emitter {
     }
 
     fn scalar(&mut self, text: &str, preferred: Style, context: Context) {
-        let analysis = Analysis::of(text);
+        let chars: Vec<char> = text.chars().collect();
+        let analysis = Analysis::of(&chars);
         let simple_key = context == Context::SimpleKey;
         let mut style = preferred;
         if simple_key && analysis.line_breaks {
@@ -140,19 +141,18 @@ impl Emitter {
         }
         self.increase_indent(true, false);
         match style {
-            Style::Plain => self.plain(text, !simple_key),
-            Style::SingleQuoted => self.single_quoted(text, !simple_key),
-            Style::DoubleQuoted => self.double_quoted(text, !simple_key),
-            Style::Literal => self.literal(text),
+            Style::Plain => self.plain(&chars, !simple_key),
+            Style::SingleQuoted => self.single_quoted(&chars, !simple_key),
+            Style::DoubleQuoted => self.double_quoted(&chars, !simple_key),
+            Style::Literal => self.literal(&chars),
         }
         self.pop_indent();
     }
 
-    fn plain(&mut self, text: &str, allow_breaks: bool) {
+    fn plain(&mut self, chars: &[char], allow_breaks: bool) {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = text.chars().collect();
         let mut spaces = false;
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
@@ -173,9 +173,8 @@ impl Emitter {
         self.indention = false;
     }
 
-    fn single_quoted(&mut self, text: &str, allow_breaks: bool) {
+    fn single_quoted(&mut self, chars: &[char], allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = text.chars().collect();
         let (mut spaces, mut breaks) = (false, false);
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
@@ -214,12 +213,11 @@ impl Emitter {
         self.write_indicator("'", false, false, false);
     }
 
-    fn double_quoted(&mut self, text: &str, allow_breaks: bool) {
+    fn double_quoted(&mut self, chars: &[char], allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = text.chars().collect();
         let mut spaces = false;
         for (i, &c) in chars.iter().enumerate() {
-            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+            if !is_printable(c) || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match escape(c) {
                     Some(letter) => self.put(letter),
@@ -262,13 +260,12 @@ impl Emitter {
         self.indention = false;
     }
 
-    fn literal(&mut self, text: &str) {
+    fn literal(&mut self, chars: &[char]) {
         self.write_indicator("|", true, false, false);
-        let chars: Vec<char> = text.chars().collect();
         if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
             self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
         }
-        let chomp = match chars.as_slice() {
+        let chomp = match chars {
             [] => Some("-"),
             [.., last] if !is_break(*last) => Some("-"),
             [_] => Some("+"),
@@ -282,7 +279,7 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for &c in &chars {
+        for &c in chars {
             if is_break(c) {
                 self.write_break(c);
                 self.indention = true;
@@ -370,8 +367,8 @@ struct Analysis {
 }
 
 impl Analysis {
-    fn of(text: &str) -> Analysis {
-        if text.is_empty() {
+    fn of(chars: &[char]) -> Analysis {
+        if chars.is_empty() {
             return Analysis {
                 line_breaks: false,
                 block_plain_allowed: true,
@@ -379,8 +376,7 @@ impl Analysis {
                 block_allowed: false,
             };
         }
-        let chars: Vec<char> = text.chars().collect();
-        let mut block_indicators = text.starts_with("---") || text.starts_with("...");
+        let mut block_indicators = chars.starts_with(&['-'; 3]) || chars.starts_with(&['.'; 3]);
         let (mut line_breaks, mut special_characters) = (false, false);
         let (mut leading_space, mut leading_break) = (false, false);
         let (mut trailing_space, mut trailing_break) = (false, false);

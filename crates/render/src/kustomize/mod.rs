@@ -371,8 +371,10 @@ impl Builder<'_> {
             grown: std::cell::Cell::new(0),
             load_restrictor: self.options.load_restrictor,
         };
-        let is_root = self.stack.is_empty() && dir == self.root && !is_component;
-        if is_root && let Some(ov) = self.options.overrides {
+        if is_top
+            && !is_component
+            && let Some(ov) = self.options.overrides
+        {
             overrides::apply(&loc, ov, self.env, &mut k)?;
         }
         self.stack.push(dir.to_string());
