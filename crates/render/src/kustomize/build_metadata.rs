@@ -29,10 +29,13 @@ pub enum Origin {
     /// Read from this file.
     File(String),
     /// Made or changed by a built-in plugin (`ConfigMapGenerator`, `PrefixTransformer`, …)
-    /// configured in this kustomization file.
+    /// configured in this file (a kustomization, or a `transformers:`/`generators:` entry's
+    /// file), with the configuration object's name and namespace when it has them.
     Plugin {
         configured_in: String,
-        kind: &'static str,
+        kind: String,
+        name: String,
+        namespace: String,
     },
 }
 
@@ -45,12 +48,22 @@ impl Origin {
             Origin::Plugin {
                 configured_in,
                 kind,
-            } => format!(
-                "{}{indent}configuredBy:\n{indent}  {}{indent}  {}",
-                scalar_line("configuredIn", configured_in),
-                scalar_line("apiVersion", "builtin"),
-                scalar_line("kind", kind),
-            ),
+                name,
+                namespace,
+            } => {
+                let mut out = format!(
+                    "{}{indent}configuredBy:\n{indent}  {}{indent}  {}",
+                    scalar_line("configuredIn", configured_in),
+                    scalar_line("apiVersion", "builtin"),
+                    scalar_line("kind", kind),
+                );
+                for (key, value) in [("name", name), ("namespace", namespace)] {
+                    if !value.is_empty() {
+                        out.push_str(&format!("{indent}  {}", scalar_line(key, value)));
+                    }
+                }
+                out
+            }
         }
     }
 }
@@ -107,27 +120,27 @@ impl BuildMetadata {
         Origin::File(relative(&self.root, path))
     }
 
-    /// The origin of what the built-in plugin `kind` configured in `kustomization` did.
-    pub fn plugin(&self, kustomization: &str, kind: &'static str) -> Origin {
+    /// The origin of what the built-in plugin `kind` configured in the file at `path` (a tree
+    /// path) did; `name` and `namespace` are the configuration object's, if it has them.
+    pub fn plugin(&self, path: &str, kind: &str, name: &str, namespace: &str) -> Origin {
         Origin::Plugin {
-            configured_in: relative(&self.root, kustomization),
-            kind,
+            configured_in: relative(&self.root, path),
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace: namespace.to_string(),
         }
     }
 
-    /// Records that `times` instances of a built-in transformer ran over `acc`: an object
-    /// without an origin takes it as its origin, the others list it among their
-    /// transformations.
-    pub fn transformed(&self, acc: &mut [Resource], origin: Origin, times: usize) {
+    /// Records that a built-in transformer ran over `acc`: an object without an origin takes
+    /// it as its origin, the others list it among their transformations.
+    pub fn transformed(&self, acc: &mut [Resource], origin: &Origin) {
         if !self.tracking() {
             return;
         }
-        for _ in 0..times {
-            for r in acc.iter_mut() {
-                match r.origin {
-                    None => r.origin = Some(origin.clone()),
-                    Some(_) => r.transformations.push(origin.clone()),
-                }
+        for r in acc.iter_mut() {
+            match r.origin {
+                None => r.origin = Some(origin.clone()),
+                Some(_) => r.transformations.push(origin.clone()),
             }
         }
     }
@@ -213,7 +226,9 @@ mod tests {
     fn origins_print_in_kustomize_field_order() {
         let plugin = Origin::Plugin {
             configured_in: "kustomization.yaml".into(),
-            kind: "PrefixTransformer",
+            kind: "PrefixTransformer".into(),
+            name: String::new(),
+            namespace: String::new(),
         };
         assert_eq!(
             format!("- {}", plugin.to_yaml("  ")),

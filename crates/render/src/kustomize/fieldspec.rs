@@ -1,87 +1,69 @@
 //! Kustomize's field specs: "in objects of this group/version/kind, the field at this path",
 //! with `create` saying whether a missing field is made. A path is `/`-separated (`\/` escapes
 //! a slash inside a key); a list on the way is walked item by item, written `[]` or not.
-//!
-//! Also here: the built-in field-spec tables the label and annotation transformers use, and
-//! field specs as a kustomization writes them ([`FieldSpecEntry`], e.g. `labels[].fields`).
+//! Which specs each transformer uses is [`super::config`]'s business.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// One field spec.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FieldSpec<'a> {
-    pub group: &'a str,
-    pub version: &'a str,
-    pub kind: &'a str,
-    pub path: &'a str,
-    pub create: bool,
-}
-
-/// A field spec as a kustomization file writes it (`group`, `version`, `kind`, `path`,
-/// `create`).
-#[derive(Clone, Debug, Default, Deserialize)]
+/// One field spec, as Kustomize writes it (`group`, `version`, `kind`, `path`, `create`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct FieldSpecEntry {
+pub struct FieldSpec {
     #[serde(default)]
     pub group: String,
     #[serde(default)]
     pub version: String,
     #[serde(default)]
     pub kind: String,
+    #[serde(default)]
     pub path: String,
     #[serde(default)]
     pub create: bool,
 }
 
-impl FieldSpecEntry {
-    pub fn spec(&self) -> FieldSpec<'_> {
-        FieldSpec {
-            group: &self.group,
-            version: &self.version,
-            kind: &self.kind,
-            path: &self.path,
-            create: self.create,
+/// A field spec that is already there conflicts with one being merged: same field, other
+/// `create`.
+#[derive(Debug)]
+pub struct Conflict(pub FieldSpec);
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let spec = &self.0;
+        let gvk: Vec<&str> = [&spec.group, &spec.version, &spec.kind]
+            .into_iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
+        write!(f, "conflicting fieldspecs (`{}`", spec.path)?;
+        if !gvk.is_empty() {
+            write!(f, " of {}", gvk.join("/"))?;
         }
+        write!(f, " with create: {})", spec.create)
     }
 }
 
-/// Adds `defaults` to `specs` as Kustomize merges field-spec lists: a spec with the same
-/// group, version, kind and path as one already there is skipped, and an error (the spec
-/// returned) if it differs in `create`.
+/// Adds `incoming` to `specs` as Kustomize merges field-spec lists: a spec whose path is one
+/// already there, for objects that spec selects (its empty group, version or kind match
+/// anything), is skipped, and is a [`Conflict`] if it differs in `create`.
 pub fn merge<'a>(
-    specs: &mut Vec<FieldSpec<'a>>,
-    defaults: impl IntoIterator<Item = FieldSpec<'a>>,
-) -> Result<(), FieldSpec<'a>> {
-    for d in defaults {
-        let same = |s: &&FieldSpec| {
-            s.path == d.path && s.group == d.group && s.version == d.version && s.kind == d.kind
-        };
-        match specs.iter().find(same) {
-            Some(s) if s.create != d.create => return Err(*s),
+    specs: &mut Vec<FieldSpec>,
+    incoming: impl IntoIterator<Item = &'a FieldSpec>,
+) -> Result<(), Conflict> {
+    for spec in incoming {
+        let present = specs
+            .iter()
+            .find(|s| s.path == spec.path && spec.applies_to(&s.group, &s.version, &s.kind));
+        match present {
+            Some(s) if s.create != spec.create => return Err(Conflict(s.clone())),
             Some(_) => {}
-            None => specs.push(d),
+            None => specs.push(spec.clone()),
         }
     }
     Ok(())
 }
 
-const fn fs(
-    group: &'static str,
-    kind: &'static str,
-    path: &'static str,
-    create: bool,
-) -> FieldSpec<'static> {
-    FieldSpec {
-        group,
-        version: "",
-        kind,
-        path,
-        create,
-    }
-}
-
-impl<'a> FieldSpec<'a> {
+impl FieldSpec {
     /// Whether the spec applies to objects of this group, version and kind (empty parts of the
     /// spec match anything).
     pub fn applies_to(&self, group: &str, version: &str, kind: &str) -> bool {
@@ -91,17 +73,17 @@ impl<'a> FieldSpec<'a> {
     }
 
     /// The spec with its path split, to apply to many objects.
-    pub fn split(&self) -> SplitSpec<'a> {
+    pub fn split(&self) -> SplitSpec<'_> {
         SplitSpec {
-            spec: *self,
-            segments: segments(self.path),
+            spec: self,
+            segments: segments(&self.path),
         }
     }
 }
 
 /// A field spec whose path is split once.
 pub struct SplitSpec<'a> {
-    pub spec: FieldSpec<'a>,
+    pub spec: &'a FieldSpec,
     segments: Vec<Segment>,
 }
 
@@ -114,6 +96,16 @@ impl SplitSpec<'_> {
         f: &mut dyn FnMut(&mut Value) -> Result<(), E>,
     ) -> Result<(), E> {
         visit_path(obj, &self.segments, self.spec.create, f)
+    }
+
+    /// As [`SplitSpec::visit`], creating nothing whatever `create` says (the image
+    /// transformer's way).
+    pub fn visit_existing<E>(
+        &self,
+        obj: &mut Value,
+        f: &mut dyn FnMut(&mut Value) -> Result<(), E>,
+    ) -> Result<(), E> {
+        visit_path(obj, &self.segments, false, f)
     }
 }
 
@@ -194,166 +186,6 @@ fn visit_path<E>(
     }
 }
 
-/// Template metadata of the workload kinds (labels or annotations go there too).
-macro_rules! template_specs {
-    ($field:literal) => {
-        [
-            fs(
-                "",
-                "ReplicationController",
-                concat!("spec/template/metadata/", $field),
-                true,
-            ),
-            fs(
-                "",
-                "Deployment",
-                concat!("spec/template/metadata/", $field),
-                true,
-            ),
-            fs(
-                "",
-                "ReplicaSet",
-                concat!("spec/template/metadata/", $field),
-                true,
-            ),
-            fs(
-                "",
-                "DaemonSet",
-                concat!("spec/template/metadata/", $field),
-                true,
-            ),
-            fs(
-                "apps",
-                "StatefulSet",
-                concat!("spec/template/metadata/", $field),
-                true,
-            ),
-            fs(
-                "batch",
-                "Job",
-                concat!("spec/template/metadata/", $field),
-                true,
-            ),
-            fs(
-                "batch",
-                "CronJob",
-                concat!("spec/jobTemplate/metadata/", $field),
-                true,
-            ),
-            fs(
-                "batch",
-                "CronJob",
-                concat!("spec/jobTemplate/spec/template/metadata/", $field),
-                true,
-            ),
-        ]
-    };
-}
-
-/// `metadata/labels` of every object.
-pub const METADATA_LABELS: FieldSpec<'static> = fs("", "", "metadata/labels", true);
-
-/// Where `labels` with `includeTemplates` puts labels besides `metadata/labels`.
-pub const TEMPLATE_LABELS: [FieldSpec<'static>; 9] = {
-    let t = template_specs!("labels");
-    [
-        t[0],
-        t[1],
-        t[2],
-        t[3],
-        t[4],
-        fs(
-            "apps",
-            "StatefulSet",
-            "spec/volumeClaimTemplates[]/metadata/labels",
-            true,
-        ),
-        t[5],
-        t[6],
-        t[7],
-    ]
-};
-
-/// Where `commonAnnotations` goes.
-pub const COMMON_ANNOTATIONS: [FieldSpec<'static>; 9] = {
-    let t = template_specs!("annotations");
-    [
-        fs("", "", "metadata/annotations", true),
-        t[0],
-        t[1],
-        t[2],
-        t[3],
-        t[4],
-        t[5],
-        t[6],
-        t[7],
-    ]
-};
-
-const POD_AFFINITY: [&str; 5] = [
-    "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
-    "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
-    "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
-    "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
-    "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
-];
-
-/// Where `commonLabels` (and `labels` with `includeSelectors`) goes: metadata, templates and
-/// selectors, as Kustomize's built-in configuration lists them.
-pub fn common_labels() -> Vec<FieldSpec<'static>> {
-    let mut out = vec![
-        METADATA_LABELS,
-        fs("", "Service", "spec/selector", true),
-        fs("", "ReplicationController", "spec/selector", true),
-        fs("", "Deployment", "spec/selector/matchLabels", true),
-        fs("", "ReplicaSet", "spec/selector/matchLabels", true),
-        fs("", "DaemonSet", "spec/selector/matchLabels", true),
-        fs("apps", "StatefulSet", "spec/selector/matchLabels", true),
-        fs(
-            "apps",
-            "StatefulSet",
-            "spec/volumeClaimTemplates[]/metadata/labels",
-            true,
-        ),
-        fs("batch", "Job", "spec/selector/matchLabels", false),
-        fs(
-            "batch",
-            "CronJob",
-            "spec/jobTemplate/spec/selector/matchLabels",
-            false,
-        ),
-        fs(
-            "policy",
-            "PodDisruptionBudget",
-            "spec/selector/matchLabels",
-            false,
-        ),
-        fs(
-            "networking.k8s.io",
-            "NetworkPolicy",
-            "spec/podSelector/matchLabels",
-            false,
-        ),
-        fs(
-            "networking.k8s.io",
-            "NetworkPolicy",
-            "spec/ingress/from/podSelector/matchLabels",
-            false,
-        ),
-        fs(
-            "networking.k8s.io",
-            "NetworkPolicy",
-            "spec/egress/to/podSelector/matchLabels",
-            false,
-        ),
-    ];
-    for kind in ["Deployment", "StatefulSet"] {
-        out.extend(POD_AFFINITY.iter().map(|p| fs("apps", kind, p, false)));
-    }
-    out.extend(TEMPLATE_LABELS);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,7 +198,11 @@ mod tests {
             ["metadata", "annotations", "a/b"]
         );
         let mut obj = json!({"spec": {"volumeClaimTemplates": [{"metadata": {}}, {}]}});
-        let spec = fs("", "", "spec/volumeClaimTemplates[]/metadata/labels", true);
+        let spec = FieldSpec {
+            path: "spec/volumeClaimTemplates[]/metadata/labels".into(),
+            create: true,
+            ..FieldSpec::default()
+        };
         spec.split()
             .visit::<()>(&mut obj, &mut |v| {
                 *v = json!({"a": "b"});

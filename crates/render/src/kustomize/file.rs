@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::KustomizeError;
-use super::fieldspec::FieldSpecEntry;
+use super::fieldspec::FieldSpec;
 use super::vars::Var;
 use crate::manifest::parse_documents;
 use crate::tree::{Tree, join};
@@ -19,9 +19,6 @@ pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "K
 /// Fields Kustomize knows that Ferry does not implement yet.
 const UNSUPPORTED: &[&str] = &[
     "helmChartInflationGenerator",
-    "configurations",
-    "generators",
-    "transformers",
     "validators",
     "openapi",
     "nameReference",
@@ -55,6 +52,9 @@ const SUPPORTED: &[&str] = &[
     "helmCharts",
     "helmGlobals",
     "buildMetadata",
+    "configurations",
+    "transformers",
+    "generators",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +112,15 @@ pub struct Kustomization {
     pub helm_charts: Vec<HelmChart>,
     #[serde(default)]
     pub helm_globals: Option<HelmGlobals>,
+    /// Transformer configuration files ([`super::config`]).
+    #[serde(default)]
+    pub configurations: Vec<String>,
+    /// Built-in transformer configurations: inline, files or kustomization directories.
+    #[serde(default)]
+    pub transformers: Vec<String>,
+    /// Built-in generator configurations, as `transformers`.
+    #[serde(default)]
+    pub generators: Vec<String>,
 }
 
 /// `helmGlobals`: where charts live (`chartHome`, default `charts`, relative to the
@@ -172,22 +181,26 @@ pub struct Label {
     #[serde(default)]
     pub include_templates: bool,
     #[serde(default)]
-    pub fields: Vec<FieldSpecEntry>,
+    pub fields: Vec<FieldSpec>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Image {
+    #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub new_name: String,
     #[serde(default, deserialize_with = "scalar_string")]
     pub new_tag: String,
+    /// Appended to the image's tag when neither `newTag` nor `digest` is given.
+    #[serde(default, deserialize_with = "scalar_string")]
+    pub tag_suffix: String,
     #[serde(default)]
     pub digest: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Replica {
     pub name: String,
@@ -195,7 +208,7 @@ pub struct Replica {
 }
 
 /// An entry of `patches` or `patchesJson6902`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     #[serde(default)]

@@ -20,14 +20,25 @@ pub fn run(
 ) -> Result<(), KustomizeError> {
     let global = k.generator_options.clone().unwrap_or_default();
     for g in &k.config_map_generator {
-        let res = generate(loc, g, &global, "ConfigMap")?;
-        absorb(loc, g, res, acc)?;
+        run_one(loc, g, "ConfigMap", &global, acc)?;
     }
     for g in &k.secret_generator {
-        let res = generate(loc, g, &global, "Secret")?;
-        absorb(loc, g, res, acc)?;
+        run_one(loc, g, "Secret", &global, acc)?;
     }
     Ok(())
+}
+
+/// Runs one generator of `kind` (`ConfigMap` or `Secret`) with the kustomization's
+/// `generatorOptions` under its own.
+pub fn run_one(
+    loc: &Location,
+    g: &Generator,
+    kind: &str,
+    global: &GeneratorOptions,
+    acc: &mut Vec<Resource>,
+) -> Result<(), KustomizeError> {
+    let res = generate(loc, g, global, kind)?;
+    absorb(loc, g, res, acc)
 }
 
 fn generate(

@@ -1,75 +1,48 @@
-//! `labels`, `commonLabels` and `commonAnnotations`: metadata added to every object and, as
-//! Kustomize's field specs say, to pod templates and selectors.
+//! The label and annotation transformers: metadata added to every object and, as their field
+//! specs say, to pod templates and selectors.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::fieldspec::{
-    COMMON_ANNOTATIONS, FieldSpec, METADATA_LABELS, SplitSpec, TEMPLATE_LABELS, common_labels,
-    merge,
-};
-use super::file::Kustomization;
+use super::config::TransformerConfig;
+use super::fieldspec::{FieldSpec, SplitSpec, merge};
+use super::file::Label;
 use super::resource::Resource;
 use super::{KustomizeError, Location};
 
-/// `labels` entries, then `commonLabels`. A `labels` entry's own `fields` come first, then
-/// the defaults its flags select, merged as Kustomize merges field specs (the same field with
-/// another `create` is an error).
-pub fn labels(
+/// The field specs of a `labels` entry: its own `fields` and the configuration's `labels`,
+/// then what its flags select (every `commonLabels` field with `includeSelectors`, template
+/// labels with `includeTemplates`, else only `metadata/labels`), merged as Kustomize merges
+/// field specs.
+pub fn label_fields(
     loc: &Location,
-    k: &Kustomization,
-    acc: &mut [Resource],
-) -> Result<(), KustomizeError> {
-    for label in &k.labels {
-        let mut specs: Vec<FieldSpec> = label.fields.iter().map(|f| f.spec()).collect();
-        let merged = if label.include_selectors {
-            merge(&mut specs, common_labels())
+    label: &Label,
+    config: &TransformerConfig,
+) -> Result<Vec<FieldSpec>, KustomizeError> {
+    let metadata = FieldSpec {
+        path: "metadata/labels".into(),
+        create: true,
+        ..FieldSpec::default()
+    };
+    let mut specs = label.fields.clone();
+    let mut merged = merge(&mut specs, &config.labels);
+    if merged.is_ok() {
+        merged = if label.include_selectors {
+            merge(&mut specs, &config.common_labels)
         } else if label.include_templates {
-            merge(
-                &mut specs,
-                std::iter::once(METADATA_LABELS).chain(TEMPLATE_LABELS),
-            )
+            merge(&mut specs, &config.template_labels).and_then(|()| merge(&mut specs, [&metadata]))
         } else {
-            merge(&mut specs, [METADATA_LABELS])
+            merge(&mut specs, [&metadata])
         };
-        if let Err(spec) = merged {
-            return Err(loc.invalid(format!(
-                "labels: failed to merge labels: conflicting fieldspecs (`{}`{} with create: {})",
-                spec.path,
-                describe_kind(&spec),
-                spec.create
-            )));
-        }
-        add_pairs(loc, &label.pairs, &specs, acc)?;
     }
-    add_pairs(loc, &k.common_labels, &common_labels(), acc)
-}
-
-/// ` of kind K` (with group and version when given) for messages.
-fn describe_kind(spec: &FieldSpec) -> String {
-    let gvk: Vec<&str> = [spec.group, spec.version, spec.kind]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect();
-    if gvk.is_empty() {
-        String::new()
-    } else {
-        format!(" of {}", gvk.join("/"))
-    }
-}
-
-pub fn annotations(
-    loc: &Location,
-    pairs: &BTreeMap<String, String>,
-    acc: &mut [Resource],
-) -> Result<(), KustomizeError> {
-    add_pairs(loc, pairs, &COMMON_ANNOTATIONS, acc)
+    merged.map_err(|c| loc.invalid(format!("labels: failed to merge labels: {c}")))?;
+    Ok(specs)
 }
 
 /// Sets the pairs in the map each applicable field spec reaches; a field that is there but
 /// not a map is an error, as in Kustomize.
-fn add_pairs(
+pub fn add_pairs(
     loc: &Location,
     pairs: &BTreeMap<String, String>,
     specs: &[FieldSpec],

@@ -21,6 +21,7 @@
 //! [`order`], [`overrides`].
 
 mod build_metadata;
+mod config;
 mod fieldspec;
 mod file;
 mod generators;
@@ -32,6 +33,7 @@ mod names;
 mod order;
 mod overrides;
 mod patches;
+mod plugins;
 mod replacements;
 mod replicas;
 mod resource;
@@ -45,7 +47,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
 use build_metadata::BuildMetadata;
+use config::TransformerConfig;
 use file::Kustomization;
+use plugins::PluginConfig;
 use resource::Resource;
 
 /// Why a kustomization cannot be built.
@@ -164,7 +168,6 @@ pub fn render_with(
     let mut builder = Builder {
         tree,
         stack: Vec::new(),
-        crd_refs: Vec::new(),
         vars: Vec::new(),
         root: dir.to_string(),
         options,
@@ -172,11 +175,17 @@ pub fn render_with(
         max_output: options.max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
         build_metadata: BuildMetadata::default(),
     };
-    let (mut resources, k) = builder.target(dir, Vec::new(), false)?;
+    let (built, k) = builder.target(dir, Accumulated::default(), false)?;
+    let mut resources = built.resources;
     generators::add_hashes(&mut resources);
-    namereference::fix(&mut resources, &builder.crd_refs);
+    namereference::fix(&mut resources, &built.config.name_reference);
     let file = file::find(tree, dir)?.unwrap_or_default();
-    vars::resolve(&file, &builder.vars, &mut resources)?;
+    vars::resolve(
+        &file,
+        &builder.vars,
+        &built.config.var_reference,
+        &mut resources,
+    )?;
     resources.retain(|r| r.annotation("config.kubernetes.io/local-config") != Some("true"));
     order::sort(&mut resources, k.sort_options.as_ref(), &file)?;
     builder.build_metadata.finish(&mut resources);
@@ -313,8 +322,6 @@ struct Builder<'a> {
     tree: &'a dyn Tree,
     /// Directories being built, outermost first (cycle detection).
     stack: Vec<String>,
-    /// Name-reference field specs read from `crds`.
-    crd_refs: Vec<namereference::RefSpec>,
     /// The `vars` of every kustomization built so far (names are unique).
     vars: Vec<vars::Var>,
     /// The directory built first: Argo CD's overrides apply to its kustomization only.
@@ -326,14 +333,34 @@ struct Builder<'a> {
     build_metadata: BuildMetadata,
 }
 
+/// What a kustomization has built so far: its objects, and the transformer configuration in
+/// force (its own and that of every kustomization it was built on).
+#[derive(Default)]
+struct Accumulated {
+    resources: Vec<Resource>,
+    config: TransformerConfig,
+}
+
+impl Accumulated {
+    fn merge_config(
+        &mut self,
+        loc: &Location,
+        other: &TransformerConfig,
+    ) -> Result<(), KustomizeError> {
+        self.config
+            .merge(other)
+            .map_err(|c| loc.invalid(format!("merging config: {c}")))
+    }
+}
+
 impl Builder<'_> {
     /// Accumulates the kustomization (or component) in `dir` onto `acc`.
     fn target(
         &mut self,
         dir: &str,
-        acc: Vec<Resource>,
+        acc: Accumulated,
         is_component: bool,
-    ) -> Result<(Vec<Resource>, Kustomization), KustomizeError> {
+    ) -> Result<(Accumulated, Kustomization), KustomizeError> {
         if self.stack.iter().any(|d| d == dir) {
             let mut chain = self.stack.clone();
             chain.push(dir.to_string());
@@ -380,103 +407,127 @@ impl Builder<'_> {
         self.stack.push(dir.to_string());
         let mut acc = acc;
         let mut size = OutputSize::new(self.max_output);
-        size.add(&loc, acc.iter().map(|r| &r.obj))?;
-        let mut ids: HashSet<String> = acc.iter().map(Resource::id_key).collect();
+        size.add(&loc, acc.resources.iter().map(|r| &r.obj))?;
+        let mut ids: HashSet<String> = acc.resources.iter().map(Resource::id_key).collect();
         for reference in k.resources.iter().chain(&k.bases) {
-            let before = acc.len();
+            let before = acc.resources.len();
             self.resource(&loc, reference, &mut acc, &mut ids)?;
-            size.add(&loc, acc[before..].iter().map(|r| &r.obj))?;
+            size.add(&loc, acc.resources[before..].iter().map(|r| &r.obj))?;
         }
+        let own = TransformerConfig::load(&loc, &k.configurations)?;
+        acc.merge_config(&loc, &own)?;
         for crd in &k.crds {
             let (path, bytes) = loc.read(crd)?;
-            self.crd_refs
-                .extend(namereference::from_crd(&path, &bytes)?);
+            acc.merge_config(&loc, &TransformerConfig::from_crd(&path, &bytes)?)?;
         }
-        let before = acc.len();
+        let before = acc.resources.len();
+        self.generate(&loc, &k, &mut acc.resources)?;
+        size.add(&loc, acc.resources[before..].iter().map(|r| &r.obj))?;
+        for component in &k.components {
+            let path = loc.resolve(component, false)?;
+            acc = self.target(&path, acc, true)?.0;
+        }
+        // The built-in transformers in Kustomize's order, then the `transformers:` entries;
+        // each instance is recorded for `buildMetadata`.
         let meta = self.build_metadata.clone();
-        generators::run(&loc, &k, &mut acc)?;
-        meta.generated(&mut acc, |r| {
+        for t in plugins::from_kustomization(&loc, &k, &acc.config)? {
+            t.apply(&loc, &mut acc.resources)?;
+            meta.transformed(
+                &mut acc.resources,
+                &meta.plugin(&loc.file, t.kind(), "", ""),
+            );
+        }
+        for (c, configured_in) in self.plugin_configs(&loc, &k.transformers)? {
+            for t in plugins::from_config(&loc, &c)? {
+                t.apply(&loc, &mut acc.resources)?;
+                let origin = meta.plugin(&configured_in, &c.kind, &c.name, &c.namespace);
+                meta.transformed(&mut acc.resources, &origin);
+            }
+        }
+        if !k.vars.is_empty() {
+            vars::bind(&loc, &k.vars, &mut acc.resources, &mut self.vars)?;
+        }
+        // Transformers can grow objects (patches check as they go): the result, once more.
+        OutputSize::new(self.max_output).add(&loc, acc.resources.iter().map(|r| &r.obj))?;
+        self.stack.pop();
+        Ok((acc, k))
+    }
+
+    /// Runs the kustomization's generators (its own fields, `helmCharts`, then the built-in
+    /// generators `generators:` configures), adding or merging their objects into `acc`.
+    fn generate(
+        &mut self,
+        loc: &Location,
+        k: &Kustomization,
+        acc: &mut Vec<Resource>,
+    ) -> Result<(), KustomizeError> {
+        let meta = self.build_metadata.clone();
+        generators::run(loc, k, acc)?;
+        meta.generated(acc, |r| {
             let kind = if r.kind() == "Secret" {
                 "SecretGenerator"
             } else {
                 "ConfigMapGenerator"
             };
-            meta.plugin(&loc.file, kind)
+            meta.plugin(&loc.file, kind, "", "")
         });
-        let charts = helm_charts::inflate(&loc, &k, self.options.helm, self.options.overrides)?;
+        let charts = helm_charts::inflate(loc, k, self.options.helm, self.options.overrides)?;
         if !charts.is_empty() {
-            ids = acc.iter().map(Resource::id_key).collect();
+            let mut ids = acc.iter().map(Resource::id_key).collect();
             for obj in charts {
-                add(&mut acc, &mut ids, Resource::new(obj), &loc.file)?;
+                add(acc, &mut ids, Resource::new(obj), &loc.file)?;
             }
-            meta.generated(&mut acc, |_| {
-                meta.plugin(&loc.file, "HelmChartInflationGenerator")
+            meta.generated(acc, |_| {
+                meta.plugin(&loc.file, "HelmChartInflationGenerator", "", "")
             });
         }
-        size.add(&loc, acc[before..].iter().map(|r| &r.obj))?;
-        for component in &k.components {
-            let path = loc.resolve(component, false)?;
-            acc = self.target(&path, acc, true)?.0;
+        let no_options = file::GeneratorOptions::default();
+        for (c, configured_in) in self.plugin_configs(loc, &k.generators)? {
+            match plugins::generator_from_config(loc, &c)? {
+                plugins::Generator::ConfigMap(g) => {
+                    generators::run_one(loc, &g, "ConfigMap", &no_options, acc)?
+                }
+                plugins::Generator::Secret(g) => {
+                    generators::run_one(loc, &g, "Secret", &no_options, acc)?
+                }
+                plugins::Generator::GkeServiceAccount(obj) => {
+                    let mut ids = acc.iter().map(Resource::id_key).collect();
+                    add(acc, &mut ids, Resource::new(obj), &loc.file)?;
+                }
+            }
+            let origin = meta.plugin(&configured_in, &c.kind, &c.name, &c.namespace);
+            meta.generated(acc, |_| origin.clone());
         }
-        // The built-in transformers, in Kustomize's order; each configured instance is
-        // recorded for `buildMetadata`.
-        let ran = |acc: &mut Vec<Resource>, kind: &'static str, times: usize| {
-            meta.transformed(acc, meta.plugin(&loc.file, kind), times);
-        };
-        let once = |configured: bool| usize::from(configured);
-        patches::strategic_merge_legacy(&loc, &k.patches_strategic_merge, &mut acc)?;
-        let psm = once(!k.patches_strategic_merge.is_empty());
-        ran(&mut acc, "PatchStrategicMergeTransformer", psm);
-        patches::patches(&loc, &k.patches, &mut acc)?;
-        ran(&mut acc, "PatchTransformer", k.patches.len());
-        names::namespace(&k.namespace, &mut acc);
-        ran(
-            &mut acc,
-            "NamespaceTransformer",
-            once(!k.namespace.is_empty()),
-        );
-        names::prefix_suffix(&k.name_prefix, &k.name_suffix, &mut acc);
-        ran(
-            &mut acc,
-            "PrefixTransformer",
-            once(!k.name_prefix.is_empty()),
-        );
-        ran(
-            &mut acc,
-            "SuffixTransformer",
-            once(!k.name_suffix.is_empty()),
-        );
-        labels::labels(&loc, &k, &mut acc)?;
-        let any_labels = !k.labels.is_empty() || !k.common_labels.is_empty();
-        // One per `labels` entry, and one for `commonLabels` whenever either is set.
-        let label_transformers = if any_labels { k.labels.len() + 1 } else { 0 };
-        ran(&mut acc, "LabelTransformer", label_transformers);
-        labels::annotations(&loc, &k.common_annotations, &mut acc)?;
-        let annotations = once(!k.common_annotations.is_empty());
-        ran(&mut acc, "AnnotationsTransformer", annotations);
-        patches::json6902_legacy(&loc, &k.patches_json6902, &mut acc)?;
-        ran(
-            &mut acc,
-            "PatchJson6902Transformer",
-            k.patches_json6902.len(),
-        );
-        replicas::apply(&loc, &k.replicas, &mut acc)?;
-        ran(&mut acc, "ReplicaCountTransformer", k.replicas.len());
-        images::apply(&k.images, &mut acc);
-        ran(&mut acc, "ImageTagTransformer", k.images.len());
-        replacements::apply(&loc, &k.replacements, &mut acc)?;
-        ran(
-            &mut acc,
-            "ReplacementTransformer",
-            once(!k.replacements.is_empty()),
-        );
-        if !k.vars.is_empty() {
-            vars::bind(&loc, &k.vars, &mut acc, &mut self.vars)?;
+        Ok(())
+    }
+
+    /// The plugin configurations a `transformers:` or `generators:` list names (inline
+    /// objects, files of them, or kustomization directories that build them), each with the
+    /// file it is configured in.
+    fn plugin_configs(
+        &mut self,
+        loc: &Location,
+        entries: &[String],
+    ) -> Result<Vec<(PluginConfig, String)>, KustomizeError> {
+        let mut out = Vec::new();
+        for entry in entries {
+            let inline = parse_documents(&loc.file, entry.as_bytes())
+                .ok()
+                .filter(|docs| !docs.is_empty() && docs.iter().all(Value::is_object));
+            if let Some(docs) = inline {
+                for obj in docs {
+                    out.push((PluginConfig::new(loc, obj)?, loc.file.clone()));
+                }
+                continue;
+            }
+            let path = loc.resolve(entry, false)?;
+            let mut built = Accumulated::default();
+            self.resource(loc, entry, &mut built, &mut HashSet::new())?;
+            for r in built.resources {
+                out.push((PluginConfig::new(loc, r.obj)?, path.clone()));
+            }
         }
-        // Transformers can grow objects (patches check as they go): the result, once more.
-        OutputSize::new(self.max_output).add(&loc, acc.iter().map(|r| &r.obj))?;
-        self.stack.pop();
-        Ok((acc, k))
+        Ok(out)
     }
 
     /// One entry of `resources`: a directory with a kustomization, or a file of manifests.
@@ -484,18 +535,18 @@ impl Builder<'_> {
         &mut self,
         loc: &Location,
         reference: &str,
-        acc: &mut Vec<Resource>,
+        acc: &mut Accumulated,
         ids: &mut HashSet<String>,
     ) -> Result<(), KustomizeError> {
         let path = loc.resolve(reference, false)?;
         let bytes = match self.tree.read_file(&path) {
             Ok(Some(bytes)) => Ok(bytes),
             Ok(None) => {
-                let (built, _) = self.target(&path, Vec::new(), false)?;
-                for r in built {
-                    add(acc, ids, r, &loc.file)?;
+                let (built, _) = self.target(&path, Accumulated::default(), false)?;
+                for r in built.resources {
+                    add(&mut acc.resources, ids, r, &loc.file)?;
                 }
-                return Ok(());
+                return acc.merge_config(loc, &built.config);
             }
             Err(e) => Err(e),
         };
@@ -508,7 +559,7 @@ impl Builder<'_> {
             if self.build_metadata.tracking() {
                 r.origin = Some(self.build_metadata.file(&path));
             }
-            add(acc, ids, r, &loc.file)?;
+            add(&mut acc.resources, ids, r, &loc.file)?;
         }
         Ok(())
     }

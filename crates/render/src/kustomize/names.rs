@@ -1,86 +1,175 @@
-//! `namespace` and `namePrefix`/`nameSuffix`: where objects live and what they are called.
-//! References to renamed objects are fixed later, once, by [`super::namereference`].
+//! The namespace, prefix and suffix transformers: where objects live and what they are
+//! called, in the fields their field specs name. References to renamed objects are fixed
+//! later, once, by [`super::namereference`].
 
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
+use super::fieldspec::FieldSpec;
 use super::resource::Resource;
+use super::{KustomizeError, Location};
 
-/// Kustomize's namespace transformer: sets the namespace of every object Kustomize takes to
-/// be namespaced ([`Resource::is_cluster_scoped`]), renames `v1` Namespace objects to it, and
-/// sets it where Kustomize's default field specs point (an APIService's service, a CRD's
-/// conversion webhook service when it has one) and on role bindings' subjects named
-/// `default` (its default subject mode; subjects naming a ServiceAccount of the build follow
-/// it through name references).
-pub fn namespace(ns: &str, acc: &mut [Resource]) {
-    if ns.is_empty() {
-        return;
-    }
-    for r in acc.iter_mut() {
-        if !r.is_cluster_scoped()
-            && let Some(meta) = r.metadata_mut()
-        {
-            meta.insert("namespace".into(), json!(ns));
-        }
-        match (r.api_version(), r.kind()) {
-            ("v1", "Namespace") => r.rename(ns.to_string()),
-            (_, "RoleBinding" | "ClusterRoleBinding") => {
-                if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
-                    for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
-                        if s.get("name").and_then(Value::as_str) == Some("default") {
-                            s.insert("namespace".into(), json!(ns));
-                        }
+const METADATA_NAME: &str = "metadata/name";
+const METADATA_NAMESPACE: &str = "metadata/namespace";
+
+/// Which role-binding subjects get the namespace (`setRoleBindingSubjects`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub enum SubjectMode {
+    /// Subjects named `default`, of any kind (`defaultOnly`, Kustomize's default).
+    #[default]
+    #[serde(rename = "defaultOnly", alias = "")]
+    DefaultOnly,
+    /// Every ServiceAccount subject (`allServiceAccounts`).
+    #[serde(rename = "allServiceAccounts")]
+    AllServiceAccounts,
+    /// None (`none`).
+    #[serde(rename = "none")]
+    None,
+}
+
+/// A configured namespace transformer.
+#[derive(Clone, Debug, Default)]
+pub struct Namespace {
+    pub namespace: String,
+    pub field_specs: Vec<FieldSpec>,
+    /// Only objects without a namespace get one (`unsetOnly`).
+    pub unset_only: bool,
+    pub subjects: SubjectMode,
+}
+
+impl Namespace {
+    /// Sets the namespace of every object Kustomize takes to be namespaced
+    /// ([`Resource::is_cluster_scoped`]) and in role bindings' subjects as [`SubjectMode`]
+    /// says, then in the fields the specs name: `metadata/name` of `v1` Namespace objects
+    /// (the object is renamed), an APIService's service, a CRD's conversion webhook service.
+    pub fn apply(&self, loc: &Location, acc: &mut [Resource]) -> Result<(), KustomizeError> {
+        for r in acc.iter_mut() {
+            let set = |field: &mut Value| {
+                if !self.unset_only || field.as_str().is_none_or(str::is_empty) {
+                    *field = Value::String(self.namespace.clone());
+                }
+            };
+            if !r.is_cluster_scoped()
+                && let Some(meta) = r.metadata_mut()
+            {
+                set(meta.entry("namespace").or_insert(Value::Null));
+            }
+            let is_binding = matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding");
+            if is_binding {
+                self.set_subjects(r);
+            }
+            let is_v1 = r.api_version() == "v1";
+            let (group, version, kind) = (r.group(), r.version(), r.kind());
+            let specs: Vec<&FieldSpec> = self
+                .field_specs
+                .iter()
+                .filter(|s| s.applies_to(group, version, kind))
+                .filter(|s| s.path != METADATA_NAMESPACE && (is_v1 || s.path != METADATA_NAME))
+                .filter(|s| !(is_binding && s.path == "subjects/namespace"))
+                .collect();
+            for spec in specs {
+                if spec.path == METADATA_NAME {
+                    if !self.unset_only || r.name().is_empty() {
+                        r.rename(self.namespace.clone());
                     }
+                    continue;
+                }
+                let mut not_scalar = false;
+                let _ = spec.split().visit::<()>(&mut r.obj, &mut |field| {
+                    if field.is_object() || field.is_array() {
+                        not_scalar = true;
+                        return Err(());
+                    }
+                    set(field);
+                    Ok(())
+                });
+                if not_scalar {
+                    return Err(loc.invalid(format!(
+                        "namespace transformation failed: namespace field specs must target \
+                         scalar nodes (`{}` of {})",
+                        spec.path,
+                        r.describe()
+                    )));
                 }
             }
-            _ => {}
         }
-        let service = match (r.group(), r.kind()) {
-            ("apiregistration.k8s.io", "APIService") => Some(("/spec", "service", true)),
-            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-                Some(("/spec/conversion/webhook/clientConfig", "service", false))
+        Ok(())
+    }
+
+    fn set_subjects(&self, r: &mut Resource) {
+        let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") else {
+            return;
+        };
+        for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
+            let field = |key: &str, s: &Map<String, Value>| {
+                s.get(key).and_then(Value::as_str).map(str::to_string)
+            };
+            let selected = match self.subjects {
+                SubjectMode::None => false,
+                SubjectMode::DefaultOnly => field("name", s).as_deref() == Some("default"),
+                SubjectMode::AllServiceAccounts => {
+                    field("kind", s).as_deref() == Some("ServiceAccount")
+                }
+            };
+            let has_namespace = field("namespace", s).is_some_and(|n| !n.is_empty());
+            if selected && !(self.unset_only && has_namespace) {
+                s.insert("namespace".into(), Value::String(self.namespace.clone()));
             }
-            _ => None,
-        };
-        if let Some((parent, field, create)) = service {
-            set_service_namespace(&mut r.obj, parent, field, create, ns);
         }
     }
 }
 
-/// Sets `namespace` in the service map at `parent`/`field`, creating the path when `create`.
-fn set_service_namespace(obj: &mut Value, parent: &str, field: &str, create: bool, ns: &str) {
-    let mut cur = obj;
-    for key in parent.split('/').skip(1).chain([field]) {
-        let Some(map) = cur.as_object_mut() else {
-            return;
-        };
-        if !create && !map.get(key).is_some_and(Value::is_object) {
-            return;
-        }
-        let child = map.entry(key).or_insert_with(|| json!({}));
-        if child.is_null() {
-            *child = json!({});
-        }
-        cur = child;
-    }
-    if let Some(service) = cur.as_object_mut() {
-        service.insert("namespace".into(), json!(ns));
-    }
+/// Which end of a name an [`Affix`] goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Prefix,
+    Suffix,
 }
 
-/// Adds the prefix and suffix to every name (not to CRDs, APIServices and Namespaces).
-pub fn prefix_suffix(prefix: &str, suffix: &str, acc: &mut [Resource]) {
-    if prefix.is_empty() && suffix.is_empty() {
-        return;
-    }
-    for r in acc.iter_mut() {
-        if matches!(
-            r.kind(),
-            "CustomResourceDefinition" | "APIService" | "Namespace"
-        ) {
-            continue;
+/// A configured prefix or suffix transformer.
+#[derive(Clone, Debug)]
+pub struct Affix {
+    pub end: End,
+    pub value: String,
+    pub field_specs: Vec<FieldSpec>,
+}
+
+impl Affix {
+    /// Adds the affix in every field the specs name (an object's own name is renamed, so
+    /// references follow), except in CRDs, APIServices and Namespaces, as Kustomize does.
+    pub fn apply(&self, acc: &mut [Resource]) {
+        for r in acc.iter_mut() {
+            let skipped = match r.kind() {
+                "CustomResourceDefinition" | "Namespace" => true,
+                "APIService" => r.group() == "apiregistration.k8s.io",
+                _ => false,
+            };
+            if skipped {
+                continue;
+            }
+            let affixed = |name: &str| match self.end {
+                End::Prefix => format!("{}{name}", self.value),
+                End::Suffix => format!("{name}{}", self.value),
+            };
+            let (group, version, kind) = (r.group(), r.version(), r.kind());
+            let specs: Vec<&FieldSpec> = self
+                .field_specs
+                .iter()
+                .filter(|s| s.applies_to(group, version, kind))
+                .collect();
+            for spec in specs {
+                if spec.path == METADATA_NAME {
+                    let name = affixed(r.name());
+                    r.rename(name);
+                    continue;
+                }
+                let _ = spec.split().visit::<()>(&mut r.obj, &mut |field| {
+                    if let Value::String(s) = field {
+                        *s = affixed(s);
+                    }
+                    Ok(())
+                });
+            }
         }
-        let name = format!("{prefix}{}{suffix}", r.name());
-        r.rename(name);
     }
 }

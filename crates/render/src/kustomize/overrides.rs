@@ -188,6 +188,7 @@ fn parse_image(arg: &str) -> Option<Image> {
             new_name,
             new_tag,
             digest,
+            ..Image::default()
         });
     }
     let (name, new_tag, digest) = split_reference(arg, false)?;

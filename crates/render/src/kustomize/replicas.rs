@@ -1,45 +1,40 @@
-//! `replicas`: replica counts of workloads by name.
+//! The replica-count transformer: one workload's replica count, by name (current or earlier),
+//! in the fields its field specs name.
 
 use serde_json::json;
 
+use super::fieldspec::FieldSpec;
 use super::file::Replica;
 use super::resource::Resource;
 use super::{KustomizeError, Location};
 
-const KINDS: [&str; 4] = [
-    "Deployment",
-    "ReplicaSet",
-    "ReplicationController",
-    "StatefulSet",
-];
-
-/// Sets the counts; a name no workload has is an error, as in Kustomize.
+/// Sets the count; a name no object the specs select has is an error, as in Kustomize.
 pub fn apply(
     loc: &Location,
-    replicas: &[Replica],
+    replica: &Replica,
+    field_specs: &[FieldSpec],
     acc: &mut [Resource],
 ) -> Result<(), KustomizeError> {
-    for rep in replicas {
-        let mut found = false;
+    let mut found = false;
+    for spec in field_specs {
         for r in acc.iter_mut() {
-            if !KINDS.contains(&r.kind()) || !r.had_name(&rep.name) {
+            if !r.had_name(&replica.name) || !spec.applies_to(r.group(), r.version(), r.kind()) {
                 continue;
             }
             found = true;
-            if let Some(obj) = r.obj.as_object_mut() {
-                let spec = obj.entry("spec").or_insert_with(|| json!({}));
-                if let Some(spec) = spec.as_object_mut() {
-                    spec.insert("replicas".into(), json!(rep.count));
-                }
-            }
+            let _ = spec.split().visit::<()>(&mut r.obj, &mut |field| {
+                *field = json!(replica.count);
+                Ok(())
+            });
         }
-        if !found {
-            return Err(loc.invalid(format!(
-                "replicas: no {} named `{}`",
-                KINDS.join(", "),
-                rep.name
-            )));
-        }
+    }
+    if !found {
+        let kinds: Vec<&str> = field_specs.iter().map(|s| s.kind.as_str()).collect();
+        return Err(loc.invalid(format!(
+            "replicas: resource with name {} does not match a config with the following kinds: {}",
+            replica.name,
+            kinds.join(", ")
+        )));
     }
     Ok(())
 }

@@ -195,7 +195,12 @@ pub fn bind(
 /// Substitutes the build's vars (top level only, after hashes and name references): reads
 /// each var's value from the resource it is bound to, then expands `$(NAME)` in the
 /// var-reference fields. Nothing happens when the build has no vars.
-pub fn resolve(file: &str, vars: &[Var], acc: &mut [Resource]) -> Result<(), KustomizeError> {
+pub fn resolve(
+    file: &str,
+    vars: &[Var],
+    field_specs: &[FieldSpec],
+    acc: &mut [Resource],
+) -> Result<(), KustomizeError> {
     if vars.is_empty() {
         return Ok(());
     }
@@ -227,23 +232,16 @@ pub fn resolve(file: &str, vars: &[Var], acc: &mut [Resource]) -> Result<(), Kus
             values.insert(&v.name, value.clone());
         }
     }
-    let paths = reference_paths();
-    let specs: Vec<_> = paths
-        .iter()
-        .map(|(kind, path)| FieldSpec {
-            group: "",
-            version: "",
-            kind,
-            path,
-            create: false,
-        })
-        .collect();
-    let specs: Vec<_> = specs.iter().map(FieldSpec::split).collect();
+    let specs: Vec<_> = field_specs.iter().map(FieldSpec::split).collect();
     for r in acc.iter_mut() {
-        let kind = r.kind().to_string();
+        let (group, version, kind) = (
+            r.group().to_string(),
+            r.version().to_string(),
+            r.kind().to_string(),
+        );
         for spec in specs
             .iter()
-            .filter(|s| s.spec.kind.is_empty() || s.spec.kind == kind)
+            .filter(|s| s.spec.applies_to(&group, &version, &kind))
         {
             let _ = spec.visit::<()>(&mut r.obj, &mut |field| {
                 match field {
@@ -266,56 +264,6 @@ fn expand_values(map: &mut Map<String, Value>, values: &BTreeMap<&str, Value>) {
     }
 }
 
-/// Kustomize's default var-reference fields (`varreference.go`): container args, command,
-/// env values and mount paths and NFS volume servers in the workload kinds' pod templates and
-/// Pods, Ingress hosts and TLS secrets, Service ports, PersistentVolume NFS servers, and every
-/// object's labels and annotations, Deployments' pod-template annotations. As (kind, path),
-/// an empty kind for any.
-fn reference_paths() -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    let pod_specs = [
-        ("CronJob", "spec/jobTemplate/spec/template/spec"),
-        ("DaemonSet", "spec/template/spec"),
-        ("Deployment", "spec/template/spec"),
-        ("Job", "spec/template/spec"),
-        ("Pod", "spec"),
-        ("ReplicaSet", "spec/template/spec"),
-        ("StatefulSet", "spec/template/spec"),
-    ];
-    for (kind, spec) in pod_specs {
-        for containers in ["containers", "initContainers"] {
-            for field in ["args", "command", "env/value", "volumeMounts/mountPath"] {
-                out.push((kind, format!("{spec}/{containers}/{field}")));
-            }
-        }
-        if kind != "CronJob" {
-            out.push((kind, format!("{spec}/volumes/nfs/server")));
-        }
-    }
-    for (kind, path) in [
-        // Kustomize's path for CronJobs misses the pod spec's `spec/`; kept as it is.
-        (
-            "CronJob",
-            "spec/jobTemplate/spec/template/volumes/nfs/server",
-        ),
-        ("Deployment", "spec/template/metadata/annotations"),
-        ("Ingress", "spec/rules/host"),
-        ("Ingress", "spec/tls/hosts"),
-        ("Ingress", "spec/tls/secretName"),
-        ("Service", "spec/ports/port"),
-        ("Service", "spec/ports/targetPort"),
-        ("StatefulSet", "spec/volumeClaimTemplates/spec/nfs/server"),
-        ("PersistentVolume", "spec/nfs/server"),
-        ("", "metadata/labels"),
-        ("", "metadata/annotations"),
-    ] {
-        out.push((kind, path.to_string()));
-    }
-    out
-}
-
-/// The value at a var's `fieldpath`: `.`-separated keys, each optionally followed by list
-/// indexes (`spec.containers[0].image`).
 fn field_value<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = obj;
     for segment in path.split('.') {

@@ -228,7 +228,7 @@ fn unknown_and_unsupported_fields_are_errors() {
         "kustomization.yaml: unknown field `namePrefx`"
     );
 
-    let dir = repo(&[("kustomization.yaml", "configurations: []\n")]);
+    let dir = repo(&[("kustomization.yaml", "validators: []\n")]);
     let err = build(&dir, "").unwrap_err();
     assert!(
         matches!(err, KustomizeError::UnsupportedField { .. }),
