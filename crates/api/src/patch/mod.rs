@@ -18,7 +18,10 @@ mod value_order;
 pub use json::apply_json_patch;
 pub use merge::apply_merge_patch;
 pub use schema::{ListStrategy, Schema};
-pub use strategic::{ListOrder, apply_strategic_merge_patch, apply_strategic_merge_patch_ordered};
+pub use strategic::{
+    ListMerge, ListOrder, StrategicSchema, apply_strategic_merge_patch,
+    apply_strategic_merge_patch_ordered,
+};
 pub use value_order::{compare_values, json_eq};
 
 /// What kube-apiserver answers (415) to a strategic merge patch of a kind it has no Go type for.

@@ -19,6 +19,55 @@ use super::PatchError;
 use super::json_eq;
 use super::schema::{ListStrategy, Schema};
 
+/// What strategic merge patch needs to know about a kind: whether it may be patched so, and
+/// how each of its lists merges. Kubernetes' own kinds answer from [`Schema`]; a custom
+/// resource's OpenAPI schema can answer too (Kustomize's `openapi`).
+pub trait StrategicSchema {
+    /// Whether strategic merge patch is allowed at all.
+    fn supports_strategic_merge(&self) -> bool {
+        true
+    }
+
+    /// How the list at `path` (field names, list positions elided) merges.
+    fn list_merge(&self, path: &[&str]) -> ListMerge<'_>;
+}
+
+/// How one list merges under strategic merge patch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListMerge<'a> {
+    /// The patch's list replaces the target's.
+    Replace,
+    /// A list of scalars merged as a set (and a list of maps is an error: no merge key).
+    Union,
+    /// Items merged by the value of this key.
+    ByKey(&'a str),
+}
+
+impl ListMerge<'_> {
+    fn merge_key(&self) -> Option<&str> {
+        match self {
+            ListMerge::ByKey(key) => Some(key),
+            _ => None,
+        }
+    }
+}
+
+impl StrategicSchema for Schema {
+    fn supports_strategic_merge(&self) -> bool {
+        Schema::supports_strategic_merge(self)
+    }
+
+    fn list_merge(&self, path: &[&str]) -> ListMerge<'_> {
+        match self.strategic_list_strategy(path) {
+            ListStrategy::Atomic => ListMerge::Replace,
+            ListStrategy::Set => ListMerge::Union,
+            ListStrategy::Map { keys } => keys
+                .first()
+                .map_or(ListMerge::Union, |k| ListMerge::ByKey(k)),
+        }
+    }
+}
+
 const DIRECTIVE: &str = "$patch";
 const RETAIN_KEYS: &str = "$retainKeys";
 const DELETE_FROM_PRIMITIVE_LIST: &str = "$deleteFromPrimitiveList/";
@@ -44,7 +93,7 @@ pub enum ListOrder {
 pub fn apply_strategic_merge_patch(
     target: &Value,
     patch: &[u8],
-    schema: &Schema,
+    schema: &dyn StrategicSchema,
 ) -> Result<Value, PatchError> {
     apply_strategic_merge_patch_ordered(target, patch, schema, ListOrder::Apiserver)
 }
@@ -53,7 +102,7 @@ pub fn apply_strategic_merge_patch(
 pub fn apply_strategic_merge_patch_ordered(
     target: &Value,
     patch: &[u8],
-    schema: &Schema,
+    schema: &dyn StrategicSchema,
     order: ListOrder,
 ) -> Result<Value, PatchError> {
     if !schema.supports_strategic_merge() {
@@ -79,7 +128,7 @@ pub fn apply_strategic_merge_patch_ordered(
 }
 
 struct Merger<'s> {
-    schema: &'s Schema,
+    schema: &'s dyn StrategicSchema,
     order: ListOrder,
 }
 
@@ -358,10 +407,8 @@ impl Merger<'_> {
                 }
             };
             names.push(field.clone());
-            let merge_key = self
-                .schema
-                .strategic_list_strategy(&Self::names(names))
-                .merge_key();
+            let strategy = self.schema.list_merge(&Self::names(names));
+            let merge_key = strategy.merge_key();
             validate_set_order(patch_list.as_deref().unwrap_or(&[]), &order, merge_key)?;
             let server_order = live.clone().unwrap_or_default();
             let merged = match (live, patch_list) {
@@ -415,8 +462,8 @@ impl Merger<'_> {
         delete_list: bool,
         names: &mut Vec<String>,
     ) -> Result<Vec<Value>, PatchError> {
-        let strategy = self.schema.strategic_list_strategy(&Self::names(names));
-        if strategy == ListStrategy::Atomic {
+        let strategy = self.schema.list_merge(&Self::names(names));
+        if strategy == ListMerge::Replace {
             return Ok(patch.into_iter().map(discard_nulls).collect());
         }
         if original.is_empty() && patch.is_empty() {

@@ -17,12 +17,7 @@ use crate::tree::{Tree, join};
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields Kustomize knows that Ferry does not implement yet.
-const UNSUPPORTED: &[&str] = &[
-    "helmChartInflationGenerator",
-    "validators",
-    "openapi",
-    "nameReference",
-];
+const UNSUPPORTED: &[&str] = &["helmChartInflationGenerator", "validators", "nameReference"];
 
 const SUPPORTED: &[&str] = &[
     "apiVersion",
@@ -55,6 +50,7 @@ const SUPPORTED: &[&str] = &[
     "configurations",
     "transformers",
     "generators",
+    "openapi",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +117,9 @@ pub struct Kustomization {
     /// Built-in generator configurations, as `transformers`.
     #[serde(default)]
     pub generators: Vec<String>,
+    /// The OpenAPI schema for patches (`path` or `version`, [`super::openapi`]).
+    #[serde(default)]
+    pub openapi: BTreeMap<String, String>,
 }
 
 /// `helmGlobals`: where charts live (`chartHome`, default `charts`, relative to the

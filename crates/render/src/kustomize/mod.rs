@@ -30,6 +30,7 @@ mod images;
 mod labels;
 mod namereference;
 mod names;
+mod openapi;
 mod order;
 mod overrides;
 mod patches;
@@ -45,10 +46,12 @@ use crate::tree::{Tree, TreeError, join};
 use ferry_api::argocd::ApplicationSourceKustomize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
 
 use build_metadata::BuildMetadata;
 use config::TransformerConfig;
 use file::Kustomization;
+use openapi::OpenApi;
 use plugins::PluginConfig;
 use resource::Resource;
 
@@ -174,6 +177,7 @@ pub fn render_with(
         env: options.env.unwrap_or(&no_env),
         max_output: options.max_output.unwrap_or(DEFAULT_MAX_OUTPUT),
         build_metadata: BuildMetadata::default(),
+        openapi: None,
     };
     let (built, k) = builder.target(dir, Accumulated::default(), false)?;
     let mut resources = built.resources;
@@ -205,6 +209,8 @@ pub(crate) struct Location<'a> {
     pub grown: std::cell::Cell<usize>,
     /// Whether files must be inside [`Location::dir`].
     pub load_restrictor: LoadRestrictor,
+    /// The build's `openapi` schema, once one is in force.
+    pub openapi: Option<Rc<OpenApi>>,
 }
 
 impl Location<'_> {
@@ -331,6 +337,8 @@ struct Builder<'a> {
     max_output: usize,
     /// The built kustomization's `buildMetadata`, in force everywhere under it.
     build_metadata: BuildMetadata,
+    /// The `openapi` schema in force: the first one met, the built kustomization's first.
+    openapi: Option<Rc<OpenApi>>,
 }
 
 /// What a kustomization has built so far: its objects, and the transformer configuration in
@@ -390,14 +398,18 @@ impl Builder<'_> {
                 },
             ));
         }
-        let loc = Location {
+        let mut loc = Location {
             tree: self.tree,
             dir: dir.to_string(),
             file,
             max_output: self.max_output,
             grown: std::cell::Cell::new(0),
             load_restrictor: self.options.load_restrictor,
+            openapi: None,
         };
+        if self.openapi.is_none() && !k.openapi.is_empty() {
+            self.openapi = Some(Rc::new(OpenApi::load(&loc, &k.openapi)?));
+        }
         if is_top
             && !is_component
             && let Some(ov) = self.options.overrides
@@ -414,6 +426,8 @@ impl Builder<'_> {
             self.resource(&loc, reference, &mut acc, &mut ids)?;
             size.add(&loc, acc.resources[before..].iter().map(|r| &r.obj))?;
         }
+        // Bases may have set the schema; it is in force for this kustomization's patches.
+        loc.openapi = self.openapi.clone();
         let own = TransformerConfig::load(&loc, &k.configurations)?;
         acc.merge_config(&loc, &own)?;
         for crd in &k.crds {

@@ -4,7 +4,8 @@
 
 use ferry_api::LabelSelector;
 use ferry_api::patch::{
-    ListOrder, Schema, apply_json_patch, apply_merge_patch, apply_strategic_merge_patch_ordered,
+    ListOrder, Schema, StrategicSchema, apply_json_patch, apply_merge_patch,
+    apply_strategic_merge_patch_ordered,
 };
 use regex::Regex;
 use serde_json::Value;
@@ -285,7 +286,15 @@ fn strategic(
         meta.remove("name");
     }
     let bytes = serde_json::to_vec(&patch).map_err(|e| loc.invalid(e.to_string()))?;
-    let patched = match Schema::for_kind(r.group(), r.kind()) {
+    let custom = loc
+        .openapi
+        .as_deref()
+        .and_then(|o| o.definition(r.group(), r.version(), r.kind()));
+    let schema: Option<&dyn StrategicSchema> = match &custom {
+        Some(definition) => Some(definition),
+        None => Schema::for_kind(r.group(), r.kind()).map(|s| s as &dyn StrategicSchema),
+    };
+    let patched = match schema {
         Some(schema) => {
             apply_strategic_merge_patch_ordered(&r.obj, &bytes, schema, ListOrder::PatchFirst)
         }
