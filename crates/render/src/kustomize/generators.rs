@@ -291,6 +291,7 @@ pub fn add_hashes(resources: &mut [Resource]) {
     for r in resources.iter_mut().filter(|r| r.needs_hash) {
         let hash = content_hash(&r.obj);
         let name = format!("{}-{hash}", r.name());
+        r.store_previous_id();
         r.rename(name);
     }
 }

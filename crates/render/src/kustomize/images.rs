@@ -2,18 +2,40 @@
 //! `initContainers` list of every object and in the fields its field specs name, where they
 //! exist (CRDs are left alone). Each `images` entry is one transformer, applied in order.
 
+use regex::Regex;
 use serde_json::Value;
 
 use super::fieldspec::FieldSpec;
 use super::file::Image;
 use super::resource::Resource;
+use super::{KustomizeError, Location};
 
-pub fn apply(image: &Image, field_specs: &[FieldSpec], acc: &mut [Resource]) {
+/// The values an `images` entry's `name` matches, as Kustomize matches them: the name is a
+/// regular expression, followed by at most a tag and a sha256 digest.
+fn pattern(name: &str) -> Result<Regex, regex::Error> {
+    Regex::new(&format!(
+        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+    ))
+}
+
+pub fn apply(
+    loc: &Location,
+    image: &Image,
+    field_specs: &[FieldSpec],
+    acc: &mut [Resource],
+) -> Result<(), KustomizeError> {
+    let matches = pattern(&image.name).map_err(|e| {
+        loc.invalid(format!(
+            "images: name `{}` is not a valid pattern: {e}",
+            image.name
+        ))
+    })?;
+    let rewrite = |value: &str| matches.is_match(value).then(|| rewrite(value, image));
     for r in acc.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
             continue;
         }
-        walk(&mut r.obj, image);
+        walk(&mut r.obj, &rewrite);
         let (group, version, kind) = (r.group(), r.version(), r.kind());
         let specs: Vec<&FieldSpec> = field_specs
             .iter()
@@ -22,7 +44,7 @@ pub fn apply(image: &Image, field_specs: &[FieldSpec], acc: &mut [Resource]) {
         for spec in specs {
             let _ = spec.split().visit_existing::<()>(&mut r.obj, &mut |field| {
                 if let Value::String(value) = field
-                    && let Some(new) = rewrite(value, image)
+                    && let Some(new) = rewrite(value)
                 {
                     *value = new;
                 }
@@ -30,21 +52,22 @@ pub fn apply(image: &Image, field_specs: &[FieldSpec], acc: &mut [Resource]) {
             });
         }
     }
+    Ok(())
 }
 
 /// Kustomize's legacy walk: `image` of every item of any `containers` or `initContainers`
 /// list, however deep.
-fn walk(node: &mut Value, image: &Image) {
+fn walk(node: &mut Value, rewrite: &dyn Fn(&str) -> Option<String>) {
     match node {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
-                walk(child, image);
+                walk(child, rewrite);
                 if (key == "containers" || key == "initContainers")
                     && let Value::Array(items) = child
                 {
                     for c in items.iter_mut() {
                         if let Some(Value::String(value)) = c.get_mut("image")
-                            && let Some(new) = rewrite(value, image)
+                            && let Some(new) = rewrite(value)
                         {
                             *value = new;
                         }
@@ -52,7 +75,7 @@ fn walk(node: &mut Value, image: &Image) {
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, image)),
+        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, rewrite)),
         _ => {}
     }
 }
@@ -73,27 +96,8 @@ fn split(image: &str) -> (&str, &str, &str) {
     }
 }
 
-/// Whether `value` is the image `name` with at most a tag and a sha256 digest after it.
-fn matches(value: &str, name: &str) -> bool {
-    let Some(rest) = value.strip_prefix(name) else {
-        return false;
-    };
-    let allowed = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.{}-".contains(c))
-    };
-    let (tag, digest) = match rest.find("@sha256:") {
-        Some(i) => (&rest[..i], Some(&rest[i + "@sha256:".len()..])),
-        None => (rest, None),
-    };
-    let tag_ok = tag.is_empty() || tag.strip_prefix(':').is_some_and(allowed);
-    tag_ok && digest.is_none_or(allowed)
-}
-
-fn rewrite(value: &str, image: &Image) -> Option<String> {
-    if !matches(value, &image.name) {
-        return None;
-    }
+/// The image reference `value` (which the entry matches) with the entry's changes.
+fn rewrite(value: &str, image: &Image) -> String {
     let (name, tag, digest) = split(value);
     let name = if image.new_name.is_empty() {
         name
@@ -114,7 +118,7 @@ fn rewrite(value: &str, image: &Image) -> Option<String> {
         out.push('@');
         out.push_str(digest);
     }
-    Some(out)
+    out
 }
 
 #[cfg(test)]
@@ -128,8 +132,10 @@ mod tests {
         assert_eq!(split("reg:5000/app:v1"), ("reg:5000/app", "v1", ""));
         assert_eq!(split("app@sha256:abc"), ("app", "", "sha256:abc"));
         assert_eq!(split("app:v1@sha256:abc"), ("app", "v1", "sha256:abc"));
-        assert!(matches("nginx:1.2@sha256:ab", "nginx"));
-        assert!(!matches("nginx-proxy:1.2", "nginx"));
+        let nginx = pattern("nginx").unwrap();
+        assert!(nginx.is_match("nginx:1.2@sha256:ab"));
+        assert!(!nginx.is_match("nginx-proxy:1.2"));
+        assert!(pattern("[").is_err());
     }
 
     #[test]
@@ -144,7 +150,7 @@ mod tests {
             new_tag: "v2".into(),
             ..Image::default()
         };
-        let once = rewrite("a:v1", &rename).unwrap();
-        assert_eq!(rewrite(&once, &retag).as_deref(), Some("b:v2"));
+        let once = rewrite("a:v1", &rename);
+        assert_eq!(rewrite(&once, &retag), "b:v2");
     }
 }

@@ -41,7 +41,7 @@ mod resource;
 mod vars;
 
 use crate::helm::{HelmError, HelmRenderer};
-use crate::manifest::{Manifest, ParseError, parse_documents};
+use crate::manifest::{Manifest, ParseError, parse_documents, parse_documents_strict};
 use crate::tree::{Tree, TreeError, join};
 use ferry_api::argocd::ApplicationSourceKustomize;
 use serde_json::Value;
@@ -182,8 +182,8 @@ pub fn render_with(
     let (built, k) = builder.target(dir, Accumulated::default(), false)?;
     let mut resources = built.resources;
     generators::add_hashes(&mut resources);
-    namereference::fix(&mut resources, &built.config.name_reference);
     let file = file::find(tree, dir)?.unwrap_or_default();
+    namereference::fix(&mut resources, &built.config.name_reference, &file)?;
     vars::resolve(
         &file,
         &builder.vars,
@@ -568,7 +568,7 @@ impl Builder<'_> {
         // that refusal comes first.
         loc.resolve(reference, true)?;
         let bytes = bytes?;
-        for obj in parse_documents(&path, &bytes)? {
+        for obj in parse_documents_strict(&path, &bytes)? {
             let mut r = Resource::new(obj);
             if self.build_metadata.tracking() {
                 r.origin = Some(self.build_metadata.file(&path));

@@ -1,153 +1,315 @@
-//! Name references: when an object was renamed (prefix, suffix, content hash), the fields of
-//! other objects that name it are updated, following the build's name-reference table
+//! Name references: when an object was renamed (prefix, suffix, content hash, patch) or moved
+//! to another namespace, the fields of other objects that name it are updated, following the
+//! build's name-reference table
 //! ([`TransformerConfig::name_reference`](super::config::TransformerConfig): ConfigMaps and
 //! Secrets in pod templates, service accounts, role bindings, Services in Ingresses, claims,
 //! ..., and what `configurations` and `crds` add). Done once, at the end of the top-level
 //! build.
+//!
+//! Which object a field names is decided as Kustomize decides it: among the objects the
+//! referrer can see (its namespace, cluster-scoped ones, the namespaces of a RoleBinding's
+//! ServiceAccount subjects), those that once had the name, the referral kind (the `roleRef`'s
+//! kind for role refs) and a namespace the referrer may use; when several remain, those whose
+//! name was given the same prefixes and suffixes as the referrer's (a base used twice with
+//! different prefixes binds each copy to its own objects). Several different objects still
+//! remaining is an error.
 
-use serde_json::Value;
-use std::collections::HashMap;
+use serde_json::{Map, Value};
 
+use super::KustomizeError;
 use super::config::NameBackReferences;
 use super::fieldspec::{FieldSpec, split_path};
-use super::resource::{Resource, same_namespace};
+use super::resource::{PreviousId, Resource, same_namespace};
 
+/// What name-reference resolution needs to know about an object.
 struct Candidate {
     group: String,
     version: String,
     kind: String,
-    names: Vec<String>,
     name: String,
     namespace: String,
     original_namespace: String,
     cluster_scoped: bool,
+    previous_ids: Vec<PreviousId>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
 }
 
 impl Candidate {
-    fn in_namespace(&self, ns: &str) -> bool {
-        self.cluster_scoped
-            || same_namespace(&self.namespace, ns)
-            || same_namespace(&self.original_namespace, ns)
-    }
-}
-
-/// Updates every reference to a renamed (or moved) object.
-pub fn fix(resources: &mut [Resource], table: &[NameBackReferences]) {
-    let candidates: Vec<Candidate> = resources
-        .iter()
-        .map(|r| Candidate {
+    fn new(r: &Resource) -> Self {
+        Self {
             group: r.group().to_string(),
             version: r.version().to_string(),
             kind: r.kind().to_string(),
-            names: r.previous_names.clone(),
             name: r.name().to_string(),
             namespace: r.namespace().to_string(),
             original_namespace: r.original_namespace.clone(),
             cluster_scoped: r.is_cluster_scoped(),
-        })
-        .collect();
-    // Candidates by name or previous name: lookups stay cheap on large trees.
-    let mut by_name: HashMap<&str, Vec<&Candidate>> = HashMap::new();
-    for c in &candidates {
-        by_name.entry(c.name.as_str()).or_default().push(c);
-        for n in &c.names {
-            if n != &c.name {
-                by_name.entry(n.as_str()).or_default().push(c);
-            }
+            previous_ids: r.previous_ids.clone(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
         }
     }
-    // Referring fields by referrer kind (in table order), their paths split once.
-    type Referral<'t> = (&'t NameBackReferences, &'t FieldSpec, Vec<String>);
-    let mut by_referrer: HashMap<&str, Vec<Referral>> = HashMap::new();
-    for referral in table {
-        for spec in &referral.field_specs {
-            by_referrer.entry(spec.kind.as_str()).or_default().push((
-                referral,
-                spec,
-                split_path(&spec.path),
-            ));
+
+    fn describe(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace, self.name)
         }
     }
-    let any_kind = by_referrer.remove("").unwrap_or_default();
-    for r in resources.iter_mut() {
-        let referrer_ns = r.namespace().to_string();
-        let referrer_cluster = r.is_cluster_scoped();
-        let (group, version) = (r.group().to_string(), r.version().to_string());
-        let kind = r.kind().to_string();
-        let applicable: Vec<&Referral> = by_referrer
-            .get(kind.as_str())
-            .into_iter()
-            .flatten()
-            .chain(&any_kind)
-            .filter(|(_, spec, _)| spec.applies_to(&group, &version, &kind))
-            .collect();
-        for (referral, _, segments) in applicable {
-            let lookup = |name: &str, ns: &str| -> Option<&Candidate> {
-                by_name
-                    .get(name)?
-                    .iter()
-                    .filter(|c| referral.selects(&c.group, &c.version, &c.kind))
-                    .find(|c| referrer_cluster && ns.is_empty() || c.in_namespace(ns))
-                    .copied()
-            };
-            visit(&mut r.obj, segments, &mut |v: &mut Value| {
-                fix_value(v, &referral.kind, &referrer_ns, &lookup)
-            });
-        }
+
+    /// Whether its prefixes and suffixes end like the other's (`allow_empty`: either having
+    /// none of one matches too).
+    fn affixes_match(&self, other: &Candidate, allow_empty: bool) -> bool {
+        let matches = |a: &[String], b: &[String]| {
+            (allow_empty && (a.is_empty() || b.is_empty())) || same_ending(a, b)
+        };
+        matches(&self.prefixes, &other.prefixes) && matches(&self.suffixes, &other.suffixes)
     }
 }
 
-/// Fixes one reference: a name, a list of names, or an object with `name` (and `namespace`,
-/// and for subjects `kind`).
-fn fix_value<'c>(
-    v: &mut Value,
-    referral_kind: &str,
-    referrer_ns: &str,
-    lookup: &dyn Fn(&str, &str) -> Option<&'c Candidate>,
-) {
-    match v {
-        Value::String(name) => {
-            if let Some(c) = lookup(name, referrer_ns) {
-                *name = c.name.clone();
+/// Whether the shorter list is the end of the longer one (two empty lists match).
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    long.ends_with(short)
+}
+
+/// Updates every reference to a renamed (or moved) object; an error when a reference could
+/// name several objects.
+pub fn fix(
+    resources: &mut [Resource],
+    table: &[NameBackReferences],
+    file: &str,
+) -> Result<(), KustomizeError> {
+    let candidates: Vec<Candidate> = resources.iter().map(Candidate::new).collect();
+    // Every referring field, its path split once.
+    let referrals: Vec<(&NameBackReferences, &FieldSpec, Vec<String>)> = table
+        .iter()
+        .flat_map(|n| {
+            n.field_specs
+                .iter()
+                .map(move |s| (n, s, split_path(&s.path)))
+        })
+        .collect();
+    for (i, r) in resources.iter_mut().enumerate() {
+        let referrer = &candidates[i];
+        let applicable: Vec<_> = referrals
+            .iter()
+            .filter(|(_, spec, _)| {
+                spec.applies_to(&referrer.group, &referrer.version, &referrer.kind)
+            })
+            .collect();
+        if applicable.is_empty() {
+            continue;
+        }
+        let visible = visible_to(r, referrer, &candidates, file)?;
+        let role_ref = role_ref(&r.obj);
+        for (referral, spec, segments) in applicable {
+            let select = Select {
+                referrer,
+                referral,
+                role_ref: spec
+                    .path
+                    .ends_with("roleRef/name")
+                    .then_some(())
+                    .and(role_ref.clone()),
+            };
+            let mut failure = None;
+            visit(&mut r.obj, segments, &mut |v: &mut Value| {
+                if failure.is_none()
+                    && let Err(e) = select.fix_value(v, &visible)
+                {
+                    failure = Some(e);
+                }
+            });
+            if let Some(message) = failure {
+                return Err(KustomizeError::invalid(
+                    file,
+                    format!(
+                        "updating name reference in '{}' field of {}: {message}",
+                        spec.path,
+                        referrer.describe()
+                    ),
+                ));
             }
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|i| fix_value(i, referral_kind, referrer_ns, lookup)),
-        Value::Object(map) => {
-            if map
-                .get("kind")
-                .and_then(Value::as_str)
-                .is_some_and(|k| k != referral_kind)
-            {
-                return;
-            }
-            let given_ns = map
-                .get("namespace")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let ns = given_ns.clone().unwrap_or_else(|| referrer_ns.to_string());
-            let Some(name) = map.get("name").and_then(Value::as_str) else {
-                return;
-            };
-            let Some(c) = lookup(name, &ns) else {
-                return;
-            };
-            map.insert("name".into(), Value::String(c.name.clone()));
-            let moved = !c.cluster_scoped
-                && !c.namespace.is_empty()
-                && given_ns
-                    .as_deref()
-                    .is_none_or(|g| !same_namespace(g, &c.namespace));
-            if moved
-                && (given_ns.is_some()
-                    || !same_namespace(referrer_ns, &c.namespace)
-                    || referral_kind == "ServiceAccount")
-            {
-                map.insert("namespace".into(), Value::String(c.namespace.clone()));
+    }
+    Ok(())
+}
+
+/// The objects `referrer` can refer to: all for a cluster-scoped referrer, else those in its
+/// namespace, cluster-scoped ones, and for a RoleBinding those in its ServiceAccount
+/// subjects' namespaces.
+fn visible_to<'c>(
+    r: &Resource,
+    referrer: &Candidate,
+    candidates: &'c [Candidate],
+    file: &str,
+) -> Result<Vec<&'c Candidate>, KustomizeError> {
+    if referrer.cluster_scoped {
+        return Ok(candidates.iter().collect());
+    }
+    let mut binding_namespaces = Vec::new();
+    if referrer.kind == "RoleBinding"
+        && let Some(Value::Array(subjects)) = r.obj.get("subjects")
+    {
+        for s in subjects.iter().filter_map(Value::as_object) {
+            let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
+            match s.get("namespace") {
+                Some(Value::String(ns)) if is_sa => binding_namespaces.push(ns.as_str()),
+                Some(_) if is_sa => {
+                    return Err(KustomizeError::invalid(
+                        file,
+                        format!(
+                            "Invalid Input: namespace is blank for a ServiceAccount subject \
+                             of {}",
+                            referrer.describe()
+                        ),
+                    ));
+                }
+                _ => {}
             }
         }
-        _ => {}
+    }
+    Ok(candidates
+        .iter()
+        .filter(|c| {
+            c.cluster_scoped
+                || same_namespace(&c.namespace, &referrer.namespace)
+                || binding_namespaces.contains(&c.namespace.as_str())
+        })
+        .collect())
+}
+
+/// A RoleBinding's `roleRef` group and kind, when it gives both.
+fn role_ref(obj: &Value) -> Option<(String, String)> {
+    let role_ref = obj.get("roleRef")?;
+    let field = |k: &str| role_ref.get(k).and_then(Value::as_str).map(str::to_string);
+    Some((field("apiGroup")?, field("kind")?))
+}
+
+/// Kustomize's choice of the object a field names, for one referrer and referral kind.
+struct Select<'a> {
+    referrer: &'a Candidate,
+    referral: &'a NameBackReferences,
+    /// For a `roleRef/name` field: the group and kind the role ref gives.
+    role_ref: Option<(String, String)>,
+}
+
+impl Select<'_> {
+    /// Fixes one reference: a name, a list of names, or an object with `name` (and
+    /// `namespace`).
+    fn fix_value(&self, v: &mut Value, visible: &[&Candidate]) -> Result<(), String> {
+        match v {
+            Value::String(name) => {
+                let same = |cs: &[&Candidate]| cs.iter().all(|c| c.name == cs[0].name);
+                if let Some(c) = self.select(name, visible.to_vec(), &same)? {
+                    *name = c.name.clone();
+                }
+                Ok(())
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .try_for_each(|i| self.fix_value(i, visible)),
+            Value::Object(map) => self.fix_map(map, visible),
+            _ => Ok(()),
+        }
+    }
+
+    fn fix_map(&self, map: &mut Map<String, Value>, visible: &[&Candidate]) -> Result<(), String> {
+        // A reference that says its kind (a subject) is only to objects of that kind.
+        if map
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k != self.referral.kind)
+        {
+            return Ok(());
+        }
+        let Some(old) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
+            return Ok(());
+        };
+        let candidates: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
+            None => visible.to_vec(),
+            Some(ns) => {
+                let originally: Vec<&Candidate> = visible
+                    .iter()
+                    .copied()
+                    .filter(|c| same_namespace(&c.original_namespace, ns))
+                    .collect();
+                if originally.is_empty() {
+                    visible
+                        .iter()
+                        .copied()
+                        .filter(|c| same_namespace(&c.namespace, ns))
+                        .collect()
+                } else {
+                    originally
+                }
+            }
+        };
+        let same = |cs: &[&Candidate]| {
+            cs.iter()
+                .all(|c| c.name == cs[0].name && c.namespace == cs[0].namespace)
+        };
+        let Some(c) = self.select(&old, candidates, &same)? else {
+            return Ok(());
+        };
+        if c.name == old && c.namespace.is_empty() {
+            return Ok(());
+        }
+        map.insert("name".into(), Value::String(c.name.clone()));
+        if !c.namespace.is_empty() {
+            map.insert("namespace".into(), Value::String(c.namespace.clone()));
+        }
+        Ok(())
+    }
+
+    /// The object among `candidates` that the reference `old` names, if one does.
+    fn select<'c>(
+        &self,
+        old: &str,
+        mut candidates: Vec<&'c Candidate>,
+        identical: &dyn Fn(&[&Candidate]) -> bool,
+    ) -> Result<Option<&'c Candidate>, String> {
+        let referral = self.referral;
+        let referrer = self.referrer;
+        candidates.retain(|c| {
+            c.previous_ids.iter().any(|id| id.name == old)
+                && c.previous_ids
+                    .iter()
+                    .any(|id| referral.selects(&c.group, &c.version, &id.kind))
+                && self.role_ref.as_ref().is_none_or(|(group, kind)| {
+                    c.group == *group && c.previous_ids.iter().any(|id| id.kind == *kind)
+                })
+                && (referrer.cluster_scoped
+                    || c.cluster_scoped
+                    || c.kind == "ServiceAccount"
+                    || same_namespace(&referrer.namespace, &c.namespace))
+        });
+        if candidates.len() == 1 {
+            return Ok(candidates.pop());
+        }
+        candidates.retain(|c| c.affixes_match(referrer, true));
+        if candidates.len() > 1 {
+            candidates.retain(|c| c.affixes_match(referrer, false));
+        }
+        match candidates.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            several if identical(several) => Ok(Some(several[0])),
+            several => Err(format!(
+                "found multiple possible referrals: {}",
+                several
+                    .iter()
+                    .map(|c| c.describe())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
     }
 }
 
@@ -170,5 +332,19 @@ fn visit(node: &mut Value, path: &[String], f: &mut dyn FnMut(&mut Value)) {
             }
             _ => {}
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn affix_lists_match_at_their_ends() {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(same_ending(&v(&["pfx-", "a-"]), &v(&["a-"])));
+        assert!(!same_ending(&v(&["pfx-", "a-"]), &v(&["b-"])));
+        assert!(same_ending(&v(&[]), &v(&[])));
+        assert!(!same_ending(&v(&[]), &v(&["a-"])));
     }
 }

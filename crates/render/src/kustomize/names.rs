@@ -44,6 +44,7 @@ impl Namespace {
     /// (the object is renamed), an APIService's service, a CRD's conversion webhook service.
     pub fn apply(&self, loc: &Location, acc: &mut [Resource]) -> Result<(), KustomizeError> {
         for r in acc.iter_mut() {
+            r.store_previous_id();
             let set = |field: &mut Value| {
                 if !self.unset_only || field.as_str().is_none_or(str::is_empty) {
                     *field = Value::String(self.namespace.clone());
@@ -160,6 +161,13 @@ impl Affix {
             for spec in specs {
                 if spec.path == METADATA_NAME {
                     let name = affixed(r.name());
+                    match self.end {
+                        End::Prefix => r.prefixes.push(self.value.clone()),
+                        End::Suffix => r.suffixes.push(self.value.clone()),
+                    }
+                    if !self.value.is_empty() {
+                        r.store_previous_id();
+                    }
                     r.rename(name);
                     continue;
                 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::file::{Patch, Selector};
 use super::resource::{Resource, group_of, same_namespace};
 use super::{KustomizeError, Location};
-use crate::manifest::parse_documents;
+use crate::manifest::parse_documents_strict;
 
 /// Legacy `patchesStrategicMerge`: paths or inline patches, each targeting the object it names.
 pub fn strategic_merge_legacy(
@@ -24,7 +24,7 @@ pub fn strategic_merge_legacy(
     let mut patches = 0;
     for entry in entries {
         let (origin, bytes) = inline_or_file(loc, entry)?;
-        for patch in parse_documents(&origin, &bytes)? {
+        for patch in parse_documents_strict(&origin, &bytes)? {
             strategic_by_own_id(loc, &origin, &patch, acc)?;
             patches += 1;
         }
@@ -178,7 +178,7 @@ fn parse_json6902_or_docs(origin: &str, bytes: &[u8]) -> Result<Parsed, Kustomiz
     if let Ok(v @ Value::Array(_)) = yaml_serde::from_slice::<Value>(bytes) {
         return Ok(Parsed::Json6902(v));
     }
-    Ok(Parsed::Strategic(parse_documents(origin, bytes)?))
+    Ok(Parsed::Strategic(parse_documents_strict(origin, bytes)?))
 }
 
 /// A patch given by `path` (a file of the kustomization) or inline `patch`.
@@ -217,6 +217,8 @@ fn json6902(
     let bytes = serde_json::to_vec(ops).map_err(|e| loc.invalid(e.to_string()))?;
     let mut ids_changed = false;
     for r in acc.iter_mut().filter(|r| sel.matches(r)) {
+        // Kustomize remembers the id of every object a JSON patch targets.
+        r.store_previous_id();
         let patched = apply_json_patch(&r.obj, &bytes)
             .map_err(|e| loc.invalid(format!("{origin}: {}: {e}", r.describe())))?;
         loc.grow(&r.obj, &patched)?;
@@ -315,15 +317,11 @@ fn set_patched(r: &mut Resource, patched: Value) -> bool {
         .unwrap_or_default()
         .to_string();
     let old_name = r.name().to_string();
-    r.obj = patched;
-    if new_name != old_name {
-        if let Some(meta) = r.metadata_mut() {
-            meta.insert("name".into(), Value::String(old_name));
-        }
-        r.rename(new_name);
-        return true;
+    if (new_name != old_name || kind_changed) && r.previous_ids.last() != Some(&r.id()) {
+        r.store_previous_id();
     }
-    kind_changed
+    r.obj = patched;
+    new_name != old_name || kind_changed
 }
 
 /// A target selector with its regular expressions and label selectors compiled.

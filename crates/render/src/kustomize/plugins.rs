@@ -92,8 +92,7 @@ impl Transformer {
                 field_specs,
             } => replicas::apply(loc, replica, field_specs, acc),
             Transformer::Image { image, field_specs } => {
-                images::apply(image, field_specs, acc);
-                Ok(())
+                images::apply(loc, image, field_specs, acc)
             }
             Transformer::Replacements(entries) => replacements::apply(loc, entries, acc),
         }

@@ -1,17 +1,31 @@
 //! One object on its way through a Kustomize build, with what Kustomize remembers about it:
-//! the names and namespaces it had before (name references and patch targets match those too)
+//! the ids it had before (name references and patch targets match those too), the prefixes
+//! and suffixes its name was given (name references prefer objects named like the referrer),
 //! and whether a generator made it (its name then gets the content hash at the very end).
 
 use serde_json::{Map, Value};
 
 use super::build_metadata::Origin;
 
+/// An id a resource had before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviousId {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+}
+
 /// A resource of the build.
 #[derive(Clone, Debug)]
 pub struct Resource {
     pub obj: Value,
-    /// Names this resource had before its current one, oldest first.
-    pub previous_names: Vec<String>,
+    /// Ids this resource had before transformers that may change ids ran over it, oldest
+    /// first, as Kustomize records them (the same id can repeat).
+    pub previous_ids: Vec<PreviousId>,
+    /// Prefixes its name was given, in the order they were added.
+    pub prefixes: Vec<String>,
+    /// Suffixes its name was given, in the order they were added.
+    pub suffixes: Vec<String>,
     /// The namespace it was read or generated with.
     pub original_namespace: String,
     /// Set for generated ConfigMaps and Secrets whose name gets the content-hash suffix.
@@ -30,7 +44,9 @@ impl Resource {
         let original_namespace = str_at(&obj, &["metadata", "namespace"]).to_string();
         Self {
             obj,
-            previous_names: Vec::new(),
+            previous_ids: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
             original_namespace,
             needs_hash: false,
             var_names: Vec::new(),
@@ -76,22 +92,34 @@ impl Resource {
 
     /// The original name (as first read or generated).
     pub fn original_name(&self) -> &str {
-        self.previous_names
+        self.previous_ids
             .first()
-            .map_or_else(|| self.name(), String::as_str)
+            .map_or_else(|| self.name(), |id| id.name.as_str())
     }
 
     /// Whether `name` is this resource's current or any earlier name.
     pub fn had_name(&self, name: &str) -> bool {
-        self.name() == name || self.previous_names.iter().any(|n| n == name)
+        self.name() == name || self.previous_ids.iter().any(|id| id.name == name)
     }
 
-    /// Renames, remembering the old name.
-    pub fn rename(&mut self, name: String) {
-        if name == self.name() {
-            return;
+    /// The current id, as [`Resource::store_previous_id`] would store it.
+    pub fn id(&self) -> PreviousId {
+        PreviousId {
+            kind: self.kind().to_string(),
+            name: self.name().to_string(),
+            namespace: self.namespace().to_string(),
         }
-        self.previous_names.push(self.name().to_string());
+    }
+
+    /// Remembers the current id among the previous ones (before a transformer that may
+    /// change it).
+    pub fn store_previous_id(&mut self) {
+        let id = self.id();
+        self.previous_ids.push(id);
+    }
+
+    /// Sets the name (callers store the previous id first).
+    pub fn rename(&mut self, name: String) {
         if let Some(meta) = self.metadata_mut() {
             meta.insert("name".into(), Value::String(name));
         }
