@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::fieldspec::{Conflict, FieldSpec, merge};
+use super::order::gvk_order;
 use super::{KustomizeError, Location};
 
 /// The field specs of every built-in transformer (a `configurations` file's schema).
@@ -75,30 +76,66 @@ impl TransformerConfig {
     pub fn defaults() -> &'static TransformerConfig {
         static DEFAULTS: OnceLock<TransformerConfig> = OnceLock::new();
         DEFAULTS.get_or_init(|| {
-            yaml_serde::from_str(include_str!("defaults.yaml"))
-                .expect("the built-in transformer configuration parses")
+            let mut defaults: TransformerConfig =
+                yaml_serde::from_str(include_str!("defaults.yaml"))
+                    .expect("the built-in transformer configuration parses");
+            defaults.sort();
+            defaults
         })
     }
 
-    /// The defaults with a kustomization's `configurations` files merged in, in order.
+    /// The defaults with a kustomization's `configurations` files merged in, merged as
+    /// Kustomize merges them: the files into one, then that into the defaults.
     pub fn load(loc: &Location, paths: &[String]) -> Result<TransformerConfig, KustomizeError> {
         let mut config = Self::defaults().clone();
+        if paths.is_empty() {
+            return Ok(config);
+        }
+        let mut custom = TransformerConfig::default();
         for reference in paths {
             let (path, bytes) = loc.read(reference)?;
-            let custom: TransformerConfig =
+            let mut file: TransformerConfig =
                 yaml_serde::from_slice(&bytes).map_err(|e| KustomizeError::Invalid {
                     file: path.clone(),
                     message: format!("configurations: {e}"),
                 })?;
-            config
-                .merge(&custom)
+            file.sort();
+            custom
+                .merge(&file)
                 .map_err(|c| loc.invalid(format!("configurations: {reference}: {c}")))?;
         }
+        config
+            .merge(&custom)
+            .map_err(|c| loc.invalid(format!("configurations: {c}")))?;
         Ok(config)
     }
 
+    /// Orders every list as Kustomize does after a merge (by group/version/kind,
+    /// [`gvk_order`]); which specs a later merge keeps depends on it.
+    fn sort(&mut self) {
+        let key = |s: &FieldSpec| gvk_order(&s.group, &s.version, &s.kind);
+        for specs in [
+            &mut self.name_prefix,
+            &mut self.name_suffix,
+            &mut self.namespace,
+            &mut self.common_labels,
+            &mut self.labels,
+            &mut self.template_labels,
+            &mut self.common_annotations,
+            &mut self.var_reference,
+            &mut self.images,
+            &mut self.replicas,
+        ] {
+            specs.sort_by_cached_key(key);
+        }
+        self.name_reference
+            .sort_by_cached_key(|n| gvk_order(&n.group, &n.version, &n.kind));
+    }
+
     /// Adds `other`'s field specs, as Kustomize merges configurations: a field already
-    /// there is kept, the same field with another `create` is a [`Conflict`].
+    /// there for the objects the incoming spec selects is kept (so a spec for one kind, once
+    /// sorted first, hides a later one for every kind), the same field with another `create`
+    /// is a [`Conflict`]; then every list is sorted.
     pub fn merge(&mut self, other: &TransformerConfig) -> Result<(), Conflict> {
         merge(&mut self.name_prefix, &other.name_prefix)?;
         merge(&mut self.name_suffix, &other.name_suffix)?;
@@ -121,6 +158,7 @@ impl TransformerConfig {
                 None => self.name_reference.push(incoming.clone()),
             }
         }
+        self.sort();
         Ok(())
     }
 
@@ -250,6 +288,16 @@ mod tests {
             .find(|n| n.kind == "Secret" && n.version == "v1")
             .unwrap();
         assert_eq!(secret.field_specs.last().unwrap().path, "spec/secret");
+        // Accumulated again (as every kustomization does), Bee's metadata/name, sorted first,
+        // hides the one for every kind: Kustomize then prefixes only Bees.
+        let mut accumulated = TransformerConfig::default();
+        accumulated.merge(&config).unwrap();
+        let kinds: Vec<&str> = accumulated
+            .name_prefix
+            .iter()
+            .map(|s| s.kind.as_str())
+            .collect();
+        assert_eq!(kinds, ["Bee", "Bee"]);
         let conflict: TransformerConfig =
             yaml_serde::from_str("namePrefix:\n- {path: metadata/name, create: true}\n").unwrap();
         assert!(config.merge(&conflict).is_err());

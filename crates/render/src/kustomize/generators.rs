@@ -266,7 +266,9 @@ fn absorb(
             }
         }
     }
-    old.needs_hash |= res.needs_hash;
+    // As Kustomize copies its build annotations: the name gets a hash only if the object had
+    // one coming and the merged or replacing generator asks for one too.
+    old.needs_hash &= res.needs_hash;
     res.needs_hash = false;
     Ok(())
 }

@@ -2,12 +2,14 @@
 //! `kubectl kustomize` prints, in the same order.
 //!
 //! The build follows Kustomize's: a kustomization accumulates its `resources` (files, and
-//! directories built recursively), runs its generators, applies its `components`, then its
+//! directories built recursively) with their transformer configuration, adds its own
+//! (`configurations`, `crds`), runs its generators, applies its `components`, then its
 //! transformers in Kustomize's fixed order (strategic-merge patches, `patches`, namespace,
-//! prefix/suffix, labels, annotations, JSON 6902 patches, replicas, images, replacements).
-//! Only the top level then adds generators' content hashes to names, fixes name references,
-//! substitutes `vars` and sorts. Everything is read through the tree, so nothing outside the repository is
-//! reachable; remote resources are refused.
+//! prefix/suffix, labels, annotations, JSON 6902 patches, replicas, images, replacements),
+//! then those its `transformers` configure. Only the top level then adds generators' content
+//! hashes to names, fixes name references, substitutes `vars` and sorts. Everything is read
+//! through the tree, so nothing outside the repository is reachable; remote resources and
+//! plugins that are not built in are refused.
 //!
 //! [`render_with`] adds what Argo CD does around `kustomize build`: its `source.kustomize`
 //! overrides edit the root kustomization first ([`overrides`]), and `helmCharts` are inflated
@@ -16,9 +18,11 @@
 //! error as soon as it gets there, and YAML alias bombs are refused by the parser.
 //!
 //! One file per concern: [`file`] (the kustomization file), [`resource`], [`fieldspec`],
-//! [`generators`], [`helm_charts`], [`patches`], [`names`] (namespace, prefix/suffix),
-//! [`labels`], [`images`], [`replicas`], [`replacements`], [`vars`], [`namereference`],
-//! [`order`], [`overrides`].
+//! [`config`] (which fields each transformer touches), [`plugins`] (transformers and
+//! generators as configured instances), [`generators`], [`helm_charts`], [`patches`],
+//! [`openapi`], [`names`] (namespace, prefix/suffix), [`labels`], [`images`], [`replicas`],
+//! [`replacements`], [`vars`], [`namereference`], [`order`], [`overrides`],
+//! [`build_metadata`].
 
 mod build_metadata;
 mod config;
@@ -446,6 +450,7 @@ impl Builder<'_> {
         let meta = self.build_metadata.clone();
         for t in plugins::from_kustomization(&loc, &k, &acc.config)? {
             t.apply(&loc, &mut acc.resources)?;
+            drop_emptied(&mut acc.resources);
             meta.transformed(
                 &mut acc.resources,
                 &meta.plugin(&loc.file, t.kind(), "", ""),
@@ -454,6 +459,7 @@ impl Builder<'_> {
         for (c, configured_in) in self.plugin_configs(&loc, &k.transformers)? {
             for t in plugins::from_config(&loc, &c)? {
                 t.apply(&loc, &mut acc.resources)?;
+                drop_emptied(&mut acc.resources);
                 let origin = meta.plugin(&configured_in, &c.kind, &c.name, &c.namespace);
                 meta.transformed(&mut acc.resources, &origin);
             }
@@ -577,6 +583,12 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// Drops the objects a transformer emptied (a patch with `$patch: delete`), as Kustomize drops
+/// nil or empty objects.
+fn drop_emptied(acc: &mut Vec<Resource>) {
+    acc.retain(|r| !(r.obj.is_null() || r.obj.as_object().is_some_and(|o| o.is_empty())));
 }
 
 /// Checks that no two resources have the same id (after a patch changed names or kinds), as

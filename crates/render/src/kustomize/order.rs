@@ -81,19 +81,38 @@ pub fn sort(
     Ok(())
 }
 
-/// Group, version and kind as Kustomize's legacy order compares them: `group_version_kind`
-/// (`~G`, `~V`, `~K` for empty parts), except that core Namespaces come before other
-/// groups' Namespace kinds (and among themselves in reverse).
-fn gvk_key(r: &Resource) -> (bool, String, Reverse<String>) {
+/// `group_version_kind` with `~G`, `~V`, `~K` for empty parts: how Kustomize breaks ties
+/// between kinds of the same rank.
+fn gvk_text(group: &str, version: &str, kind: &str) -> String {
     fn or<'a>(default: &'a str, v: &'a str) -> &'a str {
         if v.is_empty() { default } else { v }
     }
-    let text = format!(
+    format!(
         "{}_{}_{}",
-        or("~G", r.group()),
-        or("~V", r.version()),
-        or("~K", r.kind())
-    );
+        or("~G", group),
+        or("~V", version),
+        or("~K", kind)
+    )
+}
+
+/// Kustomize's order of group/version/kinds (`Gvk.IsLessThan`, which also orders field specs
+/// in a transformer configuration): the default rank of the kind, then [`gvk_text`].
+pub fn gvk_order(group: &str, version: &str, kind: &str) -> (i64, String) {
+    let rank = if let Some(i) = ORDER_FIRST.iter().position(|k| *k == kind) {
+        i as i64 - ORDER_FIRST.len() as i64
+    } else if let Some(i) = ORDER_LAST.iter().position(|k| *k == kind) {
+        1 + i as i64
+    } else {
+        0
+    };
+    (rank, gvk_text(group, version, kind))
+}
+
+/// Group, version and kind as Kustomize's legacy order compares them ([`gvk_text`]), except
+/// that core Namespaces come before other groups' Namespace kinds (and among themselves in
+/// reverse).
+fn gvk_key(r: &Resource) -> (bool, String, Reverse<String>) {
+    let text = gvk_text(r.group(), r.version(), r.kind());
     if r.kind() == "Namespace" && r.group().is_empty() {
         (false, String::new(), Reverse(text))
     } else {

@@ -277,6 +277,11 @@ fn strategic(
     r: &mut Resource,
     patch: &Value,
 ) -> Result<bool, KustomizeError> {
+    // `$patch: delete` at the top removes the object (the build drops emptied objects).
+    if patch.get("$patch").and_then(Value::as_str) == Some("delete") {
+        r.obj = Value::Null;
+        return Ok(false);
+    }
     let mut patch = patch.clone();
     // The patch does not change identity fields it merely repeats.
     if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut)
