@@ -35,6 +35,12 @@ use crate::url::{RepoUrl, Scheme, UrlError, UrlPolicy, check_characters};
 pub struct Credentials {
     pub username: Option<String>,
     pub password: Option<String>,
+    /// A private key in OpenSSH or PEM form, for `ssh://` and scp-style Git URLs
+    /// (`sshPrivateKey` in Argo CD and Kargo Secrets).
+    pub ssh_private_key: Option<String>,
+    /// Accept any SSH host key (Argo CD's `insecure: "true"`); otherwise the host must be in
+    /// the known hosts ([`crate::ssh`]).
+    pub insecure_ignore_host_key: bool,
 }
 
 impl Credentials {
@@ -42,11 +48,25 @@ impl Credentials {
         Self {
             username: Some(username.into()),
             password: Some(password.into()),
+            ..Self::default()
+        }
+    }
+
+    /// An SSH key alone.
+    pub fn ssh_key(key: impl Into<String>) -> Self {
+        Self {
+            ssh_private_key: Some(key.into()),
+            ..Self::default()
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.username.is_none() && self.password.is_none()
+        self.username.is_none() && self.password.is_none() && self.ssh_private_key.is_none()
+    }
+
+    /// Whether there is a username or password to send (HTTP basic auth).
+    pub fn has_basic(&self) -> bool {
+        self.username.is_some() || self.password.is_some()
     }
 }
 
@@ -55,6 +75,11 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field(
+                "ssh_private_key",
+                &self.ssh_private_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("insecure_ignore_host_key", &self.insecure_ignore_host_key)
             .finish()
     }
 }
@@ -215,7 +240,7 @@ pub fn argocd_credentials(
         }
     }
     if let Some((_, secret)) = repository {
-        let credentials = secret.basic_credentials()?;
+        let credentials = secret.argocd_credentials()?;
         if !credentials.is_empty() || secret.has_any(&ARGOCD_OTHER_CREDENTIAL_FIELDS)? {
             return Ok(Lookup {
                 found: Some(Found {
@@ -244,7 +269,7 @@ pub fn argocd_credentials(
     }
     let found = match template {
         Some((_, secret)) => Some(Found {
-            credentials: secret.basic_credentials()?,
+            credentials: secret.argocd_credentials()?,
             secret: secret.reference,
         }),
         None => None,
@@ -348,7 +373,7 @@ pub fn kargo_credentials(
         if let Some(secret) = exact.or(by_regex) {
             return Ok(Lookup {
                 found: Some(Found {
-                    credentials: secret.basic_credentials()?,
+                    credentials: secret.kargo_credentials()?,
                     secret: secret.reference,
                 }),
                 skipped,
@@ -445,11 +470,24 @@ impl<'a> SecretView<'a> {
             })
     }
 
-    fn basic_credentials(&self) -> Result<Credentials, CredentialError> {
+    /// Kargo's credential fields: `username`, `password`, `sshPrivateKey`.
+    fn kargo_credentials(&self) -> Result<Credentials, CredentialError> {
         let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
         Ok(Credentials {
             username: non_empty(self.text("username")?),
             password: non_empty(self.text("password")?),
+            ssh_private_key: non_empty(self.text("sshPrivateKey")?),
+            insecure_ignore_host_key: false,
+        })
+    }
+
+    /// Argo CD's: Kargo's and `insecure` (`"true"`: any SSH host key is accepted).
+    fn argocd_credentials(&self) -> Result<Credentials, CredentialError> {
+        Ok(Credentials {
+            insecure_ignore_host_key: self
+                .text("insecure")?
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            ..self.kargo_credentials()?
         })
     }
 
@@ -846,7 +884,10 @@ mod tests {
         let lookup = argocd_credentials(&secrets, &git("ssh://git@github.com/org/other")).unwrap();
         let found = lookup.found.unwrap();
         assert_eq!(found.secret.name, "ssh");
-        assert!(found.credentials.is_empty());
+        assert_eq!(found.credentials.ssh_private_key.as_deref(), Some("KEY"));
+        assert!(!found.credentials.has_basic());
+        assert!(!found.credentials.insecure_ignore_host_key);
+        assert!(!format!("{:?}", found.credentials).contains("KEY\""));
     }
 
     #[test]
@@ -1077,6 +1118,43 @@ mod tests {
             Some("a-regex")
         );
         assert_eq!(found("https://github.com/elsewhere/repo"), None);
+    }
+
+    #[test]
+    fn ssh_keys_and_insecure_hosts() {
+        let kargo_secrets = [kargo_secret(
+            "proj",
+            "deploy-key",
+            "git",
+            &[
+                ("repoURL", "git@github.com:example/repo.git"),
+                ("sshPrivateKey", "KEY"),
+            ],
+        )];
+        let lookup = kargo_credentials(
+            &kargo_secrets,
+            &kargo("ssh://git@github.com/example/repo", KargoCredType::Git),
+        )
+        .unwrap();
+        let creds = lookup.found.unwrap().credentials;
+        assert_eq!(creds.ssh_private_key.as_deref(), Some("KEY"));
+        assert!(!creds.insecure_ignore_host_key);
+
+        let argo = [argo_secret(
+            "repo",
+            "repository",
+            &[
+                ("url", "git@github.com:example/repo.git"),
+                ("sshPrivateKey", "KEY"),
+                ("insecure", "true"),
+            ],
+        )];
+        let creds = argocd_credentials(&argo, &git("git@github.com:example/repo"))
+            .unwrap()
+            .found
+            .unwrap()
+            .credentials;
+        assert!(creds.insecure_ignore_host_key);
     }
 
     #[test]

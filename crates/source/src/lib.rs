@@ -21,5 +21,6 @@ mod http_body;
 pub mod oci;
 pub mod secrets;
 pub mod semver;
+pub mod ssh;
 mod subscription;
 pub mod url;

@@ -1,14 +1,16 @@
 //! Credentials read through the Kubernetes API: the labelled Secrets Argo CD and Kargo keep
 //! (listed by label selector, so unrelated Secrets never leave the server) and matched by the
-//! rules of [`crate::credentials`]. Values stay in memory; errors name Secrets, never values.
+//! rules of [`crate::credentials`], and Argo CD's SSH known hosts. Values stay in memory;
+//! errors name Secrets, never values.
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use crate::credentials::{
     ArgoCdRequest, CredentialError, KargoRequest, Lookup, argocd_credentials, kargo_credentials,
 };
+use crate::ssh::{ARGOCD_KNOWN_HOSTS_CONFIGMAP, ARGOCD_KNOWN_HOSTS_KEY};
 
 const KARGO_SELECTOR: &str = "kargo.akuity.io/cred-type";
 const ARGOCD_SELECTOR: &str = "argocd.argoproj.io/secret-type in (repository,repo-creds)";
@@ -21,6 +23,13 @@ pub enum SecretsError {
         #[source]
         source: kube::Error,
     },
+    #[error("reading ConfigMap {namespace}/{name}: {source}")]
+    Get {
+        namespace: String,
+        name: &'static str,
+        #[source]
+        source: kube::Error,
+    },
     #[error(transparent)]
     Credential(#[from] CredentialError),
 }
@@ -28,7 +37,7 @@ pub enum SecretsError {
 impl SecretsError {
     /// API trouble may pass; a malformed request or Secret will not.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::List { .. })
+        matches!(self, Self::List { .. } | Self::Get { .. })
     }
 }
 
@@ -60,6 +69,26 @@ impl ClusterSecrets {
     ) -> Result<Lookup, SecretsError> {
         let secrets = self.list(namespace, ARGOCD_SELECTOR).await?;
         Ok(argocd_credentials(&secrets, request)?)
+    }
+
+    /// The SSH known hosts Argo CD keeps in its namespace (`ssh_known_hosts` of the
+    /// `argocd-ssh-known-hosts-cm` ConfigMap); `None` when there is no such ConfigMap or key.
+    pub async fn argocd_known_hosts(
+        &self,
+        namespace: &str,
+    ) -> Result<Option<String>, SecretsError> {
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let configmap = api
+            .get_opt(ARGOCD_KNOWN_HOSTS_CONFIGMAP)
+            .await
+            .map_err(|source| SecretsError::Get {
+                namespace: namespace.to_string(),
+                name: ARGOCD_KNOWN_HOSTS_CONFIGMAP,
+                source,
+            })?;
+        Ok(configmap
+            .and_then(|c| c.data)
+            .and_then(|mut data| data.remove(ARGOCD_KNOWN_HOSTS_KEY)))
     }
 
     async fn list(&self, namespace: &str, selector: &str) -> Result<Vec<Value>, SecretsError> {

@@ -220,6 +220,7 @@ impl RepoUrl {
         Some(Credentials {
             username: self.username.clone(),
             password: self.password.clone(),
+            ..Credentials::default()
         })
     }
 
@@ -243,6 +244,29 @@ impl RepoUrl {
             self.scheme,
             self.host_for_display()
         )
+    }
+
+    /// For SSH URLs, the address git connects to: the URL with its user (`git@host:org/repo`,
+    /// `ssh://git@host:2222/org/repo`), which names an account, not a secret. `None` for other
+    /// schemes, and for an SSH URL carrying a password (SSH authenticates with keys here).
+    pub fn ssh_address(&self) -> Option<String> {
+        if self.scheme != Scheme::Ssh || self.password.is_some() {
+            return None;
+        }
+        let user = self
+            .username
+            .as_deref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        if self.scp_like {
+            return Some(format!("{user}{}:{}", self.host_for_display(), self.path));
+        }
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        Some(format!(
+            "ssh://{user}{}{port}{}",
+            self.host_for_display(),
+            self.path
+        ))
     }
 
     /// The URL as written minus userinfo: the only form that goes into logs, errors, events and

@@ -3,8 +3,9 @@
 //!
 //! Every child starts from an empty environment: a private `HOME` with no config,
 //! `GIT_CONFIG_NOSYSTEM`, no terminal prompts, literal pathspecs and a protocol allowlist.
-//! Credentials reach git only through `GIT_ASKPASS`, a script that echoes two environment
-//! variables set on that one child — never argv, never a URL, never a file. Each child leads
+//! A username and password reach git only through `GIT_ASKPASS`, a script that echoes two
+//! environment variables set on that one child — never argv, never a URL, never a file. An
+//! SSH key reaches ssh as a private file that lives as long as the call ([`crate::ssh`]). Each child leads
 //! its own process group, so a timeout (or a dropped future) kills git and its helpers
 //! (`git-remote-https`) together. Whatever git prints is scrubbed of the password and of URL
 //! userinfo before it reaches an error.
@@ -21,6 +22,7 @@ use super::GitOptions;
 use super::error::{GitError, GitResult};
 use super::validate::RepoUrl;
 use crate::credentials::Credentials;
+use crate::ssh::{SshSession, write_known_hosts};
 use crate::url::Scheme;
 
 const ASKPASS: &str = "#!/bin/sh\n\
@@ -53,6 +55,8 @@ pub(crate) struct GitRunner {
     git: PathBuf,
     home: PathBuf,
     askpass: PathBuf,
+    /// The known hosts SSH checks servers against ([`GitOptions::ssh_known_hosts`]).
+    known_hosts: PathBuf,
     options: GitOptions,
 }
 
@@ -146,10 +150,17 @@ impl GitRunner {
         std::fs::write(&askpass, ASKPASS).map_err(|e| GitError::io(&askpass, e))?;
         std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| GitError::io(&askpass, e))?;
+        let known_hosts = home.join("ssh_known_hosts");
+        write_known_hosts(
+            &known_hosts,
+            options.ssh_known_hosts.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| GitError::io(&known_hosts, e))?;
         Ok(GitRunner {
             git: options.git_binary.clone(),
             home,
             askpass,
+            known_hosts,
             options,
         })
     }
@@ -158,7 +169,8 @@ impl GitRunner {
         &self.options
     }
 
-    fn command(&self, call: &GitCall<'_>) -> GitResult<Command> {
+    /// The child's command, and the SSH session it needs (to keep until it exits).
+    fn command(&self, call: &GitCall<'_>) -> GitResult<(Command, Option<SshSession>)> {
         let mut cmd = Command::new(&self.git);
         cmd.env_clear();
         for key in PASSTHROUGH_ENV {
@@ -169,7 +181,7 @@ impl GitRunner {
         if std::env::var_os("PATH").is_none() {
             cmd.env("PATH", "/usr/local/bin:/usr/bin:/bin");
         }
-        let mut protocols = String::from("https:http");
+        let mut protocols = String::from("https:http:ssh");
         if self.options.allow_file_urls {
             protocols.push_str(":file");
         }
@@ -217,7 +229,21 @@ impl GitRunner {
                 self.options.timeout.as_secs().max(1)
             ));
         }
-        if let Some(creds) = call.creds.filter(|c| !c.is_empty()) {
+        let ssh = if call.network && call.url.scheme() == Scheme::Ssh {
+            let session = SshSession::new(
+                &self.home,
+                &self.known_hosts,
+                call.creds,
+                self.options.timeout,
+            )
+            .map_err(|e| GitError::io(&self.home, e))?;
+            cmd.env("GIT_SSH_COMMAND", &session.command)
+                .env("GIT_SSH_VARIANT", "ssh");
+            Some(session)
+        } else {
+            None
+        };
+        if let Some(creds) = call.creds.filter(|c| c.has_basic()) {
             if call.url.scheme() == Scheme::Http && !self.options.allow_http_credentials {
                 return Err(GitError::InsecureCredentials {
                     url: call.url.to_string(),
@@ -256,30 +282,30 @@ impl GitRunner {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-        Ok(cmd)
+        Ok((cmd, ssh))
     }
 
     /// Starts git with piped stdin/stdout/stderr for streaming use; the guard kills its
     /// process group when dropped unarmed.
     pub fn spawn(&self, call: &GitCall<'_>) -> GitResult<(Child, GroupGuard)> {
-        let mut cmd = self.command(call)?;
+        let (mut cmd, ssh) = self.command(call)?;
         cmd.stdin(Stdio::piped());
         let child = cmd.spawn().map_err(|source| GitError::GitUnavailable {
             path: self.git.clone(),
             source,
         })?;
-        let guard = GroupGuard::new(child.id());
+        let guard = GroupGuard::new(child.id(), ssh);
         Ok((child, guard))
     }
 
     /// Runs git to completion and returns whatever it produced, whatever its exit status.
     pub async fn run_raw(&self, call: GitCall<'_>) -> GitResult<Finished> {
-        let mut cmd = self.command(&call)?;
+        let (mut cmd, ssh) = self.command(&call)?;
         let mut child = cmd.spawn().map_err(|source| GitError::GitUnavailable {
             path: self.git.clone(),
             source,
         })?;
-        let mut guard = GroupGuard::new(child.id());
+        let mut guard = GroupGuard::new(child.id(), ssh);
         let stdin = child.stdin.take();
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
@@ -359,7 +385,13 @@ impl GitRunner {
 pub(crate) fn classify(op: &'static str, url: &RepoUrl, network: bool, stderr: &str) -> GitError {
     let lower = stderr.to_ascii_lowercase();
     let message = last_lines(stderr);
+    if lower.contains("host key verification failed") {
+        return GitError::HostKey {
+            url: url.to_string(),
+        };
+    }
     if lower.contains("authentication failed")
+        || lower.contains("permission denied (publickey")
         || lower.contains("could not read username")
         || lower.contains("could not read password")
         || lower.contains("the requested url returned error: 401")
@@ -437,11 +469,13 @@ fn strip_userinfo(text: &str) -> String {
 /// Kills a child's whole process group unless disarmed.
 pub(crate) struct GroupGuard {
     pid: Option<u32>,
+    /// The SSH key and settings of the call, removed with the guard.
+    _ssh: Option<SshSession>,
 }
 
 impl GroupGuard {
-    fn new(pid: Option<u32>) -> Self {
-        GroupGuard { pid }
+    fn new(pid: Option<u32>, ssh: Option<SshSession>) -> Self {
+        GroupGuard { pid, _ssh: ssh }
     }
 
     pub fn kill(&mut self) {
@@ -502,6 +536,25 @@ mod tests {
                 "fatal: repository 'https://h/r/' not found"
             ),
             GitError::RepositoryNotFound { .. }
+        ));
+        let ssh = RepoUrl::parse("ssh://git@h/r", false).unwrap();
+        assert!(matches!(
+            classify(
+                "fetch",
+                &ssh,
+                true,
+                "git@h: Permission denied (publickey).\nfatal: Could not read from remote repository."
+            ),
+            GitError::Auth { .. }
+        ));
+        assert!(matches!(
+            classify(
+                "fetch",
+                &ssh,
+                true,
+                "Host key verification failed.\nfatal: Could not read"
+            ),
+            GitError::HostKey { .. }
         ));
         let err = classify(
             "fetch",

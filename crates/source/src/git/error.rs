@@ -56,6 +56,12 @@ pub enum GitError {
     /// The remote refused the credentials, or wanted some and got none.
     #[error("authentication to {url} failed: {detail}")]
     Auth { url: String, detail: String },
+    /// The SSH server's host key is not in the known hosts, or is not the one recorded there.
+    #[error(
+        "SSH host key verification failed for {url}: add the server's key to the known hosts \
+         (Argo CD's argocd-ssh-known-hosts-cm), or mark the repository insecure"
+    )]
+    HostKey { url: String },
     /// Credentials would travel in clear text over `http://`, which is not enabled.
     #[error("refusing to send credentials to {url} over plain http")]
     InsecureCredentials { url: String },

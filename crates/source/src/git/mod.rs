@@ -50,6 +50,10 @@ pub struct GitOptions {
     pub max_file_bytes: u64,
     /// Largest total a single read call returns.
     pub max_read_bytes: u64,
+    /// `known_hosts` lines SSH servers are checked against (Argo CD's
+    /// `argocd-ssh-known-hosts-cm`, [`crate::ssh::argocd_known_hosts`]); `None` knows no host,
+    /// so SSH fails host key verification unless the credentials are insecure.
+    pub ssh_known_hosts: Option<String>,
     /// Extra environment for every git child (for example `GIT_TRACE_PACKET` while
     /// debugging). Never put credentials here.
     pub extra_env: Vec<(String, String)>,
@@ -64,6 +68,7 @@ impl Default for GitOptions {
             allow_http_credentials: false,
             max_file_bytes: 64 << 20,
             max_read_bytes: 1 << 30,
+            ssh_known_hosts: None,
             extra_env: Vec::new(),
         }
     }

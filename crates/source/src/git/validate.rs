@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use super::error::{GitError, GitResult};
 use crate::url::{self, Scheme, UrlPolicy};
 
-/// A repository URL the git client accepts (https, http, or `file://` when enabled), as git
-/// is given it: without userinfo (credentials travel through `GIT_ASKPASS` only).
+/// A repository URL the git client accepts (https, http, ssh and scp-style, or `file://` when
+/// enabled), as git is given it: without a password (credentials travel through
+/// `GIT_ASKPASS` or an SSH key file only); an SSH URL keeps its user (`git@`).
 ///
 /// `as_str` is what git is given; `key` identifies the repository ([`url::RepoUrl::normalized`])
 /// and names its cache directory.
@@ -28,14 +29,18 @@ impl RepoUrl {
         };
         let parsed = url::RepoUrl::parse(raw.trim(), &policy)
             .map_err(|e| GitError::InvalidUrl(e.to_string()))?;
-        if parsed.scheme() == Scheme::Ssh {
-            return Err(GitError::InvalidUrl(format!(
-                "{}: ssh and scp-style URLs are not supported yet; use https",
-                parsed.redacted()
-            )));
-        }
+        let url = if parsed.scheme() == Scheme::Ssh {
+            parsed.ssh_address().ok_or_else(|| {
+                GitError::InvalidUrl(format!(
+                    "{}: an ssh URL cannot carry a password; put the key in `sshPrivateKey`",
+                    parsed.redacted()
+                ))
+            })?
+        } else {
+            parsed.redacted()
+        };
         Ok(RepoUrl {
-            url: parsed.redacted(),
+            url,
             key: parsed.normalized(),
             scheme: parsed.scheme(),
         })
@@ -136,7 +141,19 @@ mod tests {
                 "http://127.0.0.1:8080/r",
             ),
         ];
-        for (raw, url, key) in ok {
+        let ssh = [
+            (
+                "git@github.com:a/b.git",
+                "git@github.com:a/b.git",
+                "ssh://github.com/a/b",
+            ),
+            (
+                "ssh://git@127.0.0.1:2222/srv/r.git",
+                "ssh://git@127.0.0.1:2222/srv/r.git",
+                "ssh://127.0.0.1:2222/srv/r",
+            ),
+        ];
+        for (raw, url, key) in ok.into_iter().chain(ssh) {
             let u = RepoUrl::parse(raw, false).unwrap();
             assert_eq!(u.as_str(), url, "{raw}");
             assert_eq!(u.key(), key, "{raw}");
@@ -145,8 +162,7 @@ mod tests {
             "",
             "ext::sh -c id",
             "--upload-pack=x",
-            "git@github.com:a/b.git",
-            "ssh://git@github.com/a/b",
+            "ssh://git:CANARY@github.com/a/b",
             "https://",
             "https:///x",
             "https://host/a\nb",

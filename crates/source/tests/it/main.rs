@@ -1,6 +1,6 @@
 //! Integration tests against real servers on loopback: `git http-backend` behind a smart-HTTP
-//! server with basic auth (plus `file://` repositories), Debian's `docker-registry`, and
-//! charts packaged and pushed by the real `helm`.
+//! server with basic auth (plus `file://` repositories), Debian's OpenSSH server with
+//! `git-shell`, Debian's `docker-registry`, and charts packaged and pushed by the real `helm`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +15,7 @@ mod oci;
 mod read;
 mod registry;
 mod secrets;
+mod ssh;
 mod support;
 mod token_server;
 mod worktree;

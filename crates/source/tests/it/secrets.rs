@@ -7,7 +7,7 @@ use ferry_apiserver::{ApiServer, ServerConfig};
 use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, KargoCredType, KargoRequest};
 use ferry_source::secrets::ClusterSecrets;
 use ferry_store::Store;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, PostParams};
 
 use crate::support::{self, GitServer, PASSWORD, Seed, USER};
@@ -199,4 +199,29 @@ async fn argocd_repository_and_repo_creds_secrets() {
     );
     assert_eq!(lookup("https://git.example.com/org-evil/app").await, None);
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn argocd_ssh_known_hosts_from_their_configmap() {
+    let (_server, client) = cluster().await;
+    let secrets = ClusterSecrets::new(client.clone());
+    assert_eq!(secrets.argocd_known_hosts("argocd").await.unwrap(), None);
+    let lines = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n";
+    let configmap: ConfigMap = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "argocd-ssh-known-hosts-cm"},
+        "data": {"ssh_known_hosts": lines},
+    }))
+    .unwrap();
+    Api::<ConfigMap>::namespaced(client, "argocd")
+        .create(&PostParams::default(), &configmap)
+        .await
+        .unwrap();
+    assert_eq!(
+        secrets
+            .argocd_known_hosts("argocd")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(lines)
+    );
 }

@@ -3,6 +3,7 @@
 
 pub mod seed;
 pub mod server;
+pub mod sshd;
 
 use std::path::Path;
 use std::time::Duration;
