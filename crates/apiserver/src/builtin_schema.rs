@@ -54,6 +54,8 @@ pub enum Encoding {
     SchemaOrBool,
     /// apiextensions `JSONSchemaPropsOrStringArray`: a schema or an array of strings.
     SchemaOrStringArray,
+    /// authentication `ExtraValue`: a message of one repeated string, in JSON the array.
+    StringList,
 }
 
 impl Encoding {
@@ -68,6 +70,7 @@ impl Encoding {
             "schemaorarray" => Self::SchemaOrArray,
             "schemaorbool" => Self::SchemaOrBool,
             "schemaorstringarray" => Self::SchemaOrStringArray,
+            "stringlist" => Self::StringList,
             _ => return None,
         })
     }

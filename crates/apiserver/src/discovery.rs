@@ -63,12 +63,26 @@ pub fn render(doc: &Doc, resources: &Resources, address: &str) -> ApiResult<Valu
                 .iter()
                 .filter(|t| t.group == *group && t.version == *version)
             {
+                let verbs: &[&str] = if t.review {
+                    &["create"]
+                } else {
+                    &[
+                        "create",
+                        "delete",
+                        "deletecollection",
+                        "get",
+                        "list",
+                        "patch",
+                        "update",
+                        "watch",
+                    ]
+                };
                 let mut r = json!({
                     "name": t.plural,
                     "singularName": t.singular,
                     "namespaced": t.namespaced,
                     "kind": t.kind,
-                    "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                    "verbs": verbs,
                 });
                 if !t.short_names.is_empty() {
                     r["shortNames"] = json!(t.short_names);
@@ -88,6 +102,12 @@ pub fn render(doc: &Doc, resources: &Resources, address: &str) -> ApiResult<Valu
                         "name": format!("{}/scale", t.plural), "singularName": "",
                         "namespaced": t.namespaced, "group": "autoscaling", "version": "v1",
                         "kind": "Scale", "verbs": ["get", "patch", "update"],
+                    }));
+                }
+                if t.is("", "pods") {
+                    list.push(json!({
+                        "name": "pods/log", "singularName": "",
+                        "namespaced": true, "kind": "Pod", "verbs": ["get"],
                     }));
                 }
                 if t.is("", "namespaces") {

@@ -18,8 +18,10 @@ use crate::objects::{
     DeleteOptions, Deleted, FieldValidation, ListOptions, Objects, PatchType, Propagation,
     Subresource, WriteOptions, to_json,
 };
+use crate::pod_logs;
 use crate::protobuf::{self, ProtobufError};
 use crate::resources::ResourceType;
+use crate::reviews;
 use crate::scale;
 use crate::table;
 use crate::watch::{self, WatchParams};
@@ -207,6 +209,29 @@ async fn handle(
         .ok_or_else(|| ApiError::no_route(uri.path()))?;
     if t.namespaced && path.namespace.is_none() && path.name.is_some() {
         return Err(ApiError::no_route(uri.path()));
+    }
+    if t.review {
+        if *method != Method::POST || path.name.is_some() || path.watch {
+            return Err(ApiError::method_not_allowed(format!(
+                "{method} is not supported on {}: reviews are only created",
+                uri.path()
+            )));
+        }
+        let answered = reviews::answer(&t, decode_body(headers, &t, &body)?)?;
+        return Ok(json_response(StatusCode::CREATED, &answered));
+    }
+    if let (Some("log"), Some(name), true) =
+        (path.subresource.as_deref(), &path.name, t.is("", "pods"))
+    {
+        if *method != Method::GET {
+            return Err(ApiError::method_not_allowed(format!(
+                "{method} is not supported on pods/log"
+            )));
+        }
+        let opts = pod_logs::LogOptions::from_query(&query)?;
+        let ns = path.namespace.clone().unwrap_or_default();
+        let (objects, stopped) = (state.objects.clone(), state.stopped.clone());
+        return pod_logs::serve(objects, t, ns, name.clone(), opts, stopped).await;
     }
     if path.subresource.as_deref() == Some("scale") && scale::scalable(&t) && path.name.is_some() {
         return serve_scale(state, method, &path, &t, headers, &query, body).await;

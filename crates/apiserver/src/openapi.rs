@@ -37,7 +37,8 @@ pub fn group_version(resources: &Resources, key: &str) -> ApiResult<Value> {
 
 fn documents(resources: &Resources) -> BTreeMap<String, Value> {
     let mut docs: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
-    for t in resources.all() {
+    // Reviews take no patch, the one operation these documents describe.
+    for t in resources.all().into_iter().filter(|t| !t.review) {
         let (key, prefix) = if t.group.is_empty() {
             (format!("api/{}", t.version), format!("/api/{}", t.version))
         } else {

@@ -383,6 +383,7 @@ impl Decoder<'_> {
             Encoding::Json => embedded_json(msg, value),
             Encoding::Quantity => quantity(msg, value),
             Encoding::IntOrString => int_or_string(msg, value),
+            Encoding::StringList => string_list(msg, value),
             Encoding::SchemaOrArray | Encoding::SchemaOrBool | Encoding::SchemaOrStringArray => {
                 self.schema_or(msg, value, depth)
             }
@@ -774,6 +775,19 @@ fn quantity(msg: &Message, value: Wire<'_>) -> Result<Value> {
     Ok(Value::String(s))
 }
 
+/// A message of one repeated string (`ExtraValue`): the strings as an array.
+fn string_list(msg: &Message, value: Wire<'_>) -> Result<Value> {
+    let mut items = Vec::new();
+    for item in Fields::new(value.bytes(&msg.name, 0, "")?, value.offset()) {
+        let (tag, wire) = item?;
+        match tag {
+            1 => items.push(Value::String(wire.string(&msg.name, tag, "items")?)),
+            _ => return Err(unknown_field(&msg.name, tag)),
+        }
+    }
+    Ok(Value::Array(items))
+}
+
 /// `IntOrString`: `intVal` when `type` is 0, `strVal` when it is 1.
 fn int_or_string(msg: &Message, value: Wire<'_>) -> Result<Value> {
     let (mut kind, mut int_val, mut str_val) = (0u64, 0i32, String::new());
@@ -873,6 +887,20 @@ mod tests {
             .str(6, "")
             .int(7, 0)
             .msg(8, Pb::new())
+    }
+
+    #[test]
+    fn extra_values_are_string_arrays() {
+        // SelfSubjectReview's userInfo.extra: map<string, ExtraValue{repeated string items}>.
+        let user = Pb::new()
+            .str(1, "jane")
+            .entry(4, "scopes", Pb::new().str(1, "a").str(1, "b"));
+        let raw = Pb::new().msg(1, meta("")).msg(2, Pb::new().msg(1, user));
+        let review = decode(&body("authentication.k8s.io/v1", "SelfSubjectReview", raw)).unwrap();
+        assert_eq!(
+            review["status"]["userInfo"],
+            json!({"username": "jane", "extra": {"scopes": ["a", "b"]}})
+        );
     }
 
     #[test]

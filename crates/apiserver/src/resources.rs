@@ -20,6 +20,9 @@ pub struct ResourceType {
     pub has_status: bool,
     /// Custom resources get no strategic merge patch and a generation on every object.
     pub custom: bool,
+    /// A review (SelfSubjectAccessReview and its kin): answered on create, never stored, and
+    /// serving no other verb.
+    pub review: bool,
     /// For CRDs: `additionalPrinterColumns` of this version, for table output.
     pub printer_columns: Vec<PrinterColumn>,
     /// For CRDs: this version's `openAPIV3Schema`, for strict field validation.
@@ -75,6 +78,7 @@ struct Builtin {
     namespaced: bool,
     categories: &'static [&'static str],
     has_status: bool,
+    review: bool,
 }
 
 const ALL: &[&str] = &["all"];
@@ -82,6 +86,7 @@ const ALL: &[&str] = &["all"];
 #[rustfmt::skip]
 const BUILTINS: &[Builtin] = &[
     b("", "v1", "Namespace", "namespaces", &["ns"], false, &[], true),
+    b("", "v1", "Node", "nodes", &["no"], false, &[], true),
     b("", "v1", "ConfigMap", "configmaps", &["cm"], true, &[], false),
     b("", "v1", "Secret", "secrets", &[], true, &[], false),
     b("", "v1", "Service", "services", &["svc"], true, ALL, true),
@@ -106,6 +111,9 @@ const BUILTINS: &[Builtin] = &[
     b("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", &["hpa"], true, ALL, true),
     b("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", &["pdb"], true, &[], true),
     b("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", &["crd", "crds"], false, &[], true),
+    review("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+    review("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews"),
+    review("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews"),
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -128,6 +136,20 @@ const fn b(
         namespaced,
         categories,
         has_status,
+        review: false,
+    }
+}
+
+/// A cluster-scoped review kind, served for `create` only.
+const fn review(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+) -> Builtin {
+    Builtin {
+        review: true,
+        ..b(group, version, kind, plural, &[], false, &[], false)
     }
 }
 
@@ -166,6 +188,7 @@ impl Resources {
                 categories: b.categories.iter().map(|s| s.to_string()).collect(),
                 has_status: b.has_status,
                 custom: false,
+                review: b.review,
                 printer_columns: Vec::new(),
                 schema: None,
             };
@@ -212,12 +235,13 @@ impl Resources {
     }
 
     /// One type per storage key (the first version), for controllers that scan everything.
+    /// Reviews, which are never stored, are not among them.
     pub fn storage_types(&self) -> Vec<Arc<ResourceType>> {
         let mut seen = std::collections::BTreeSet::new();
         self.read()
             .types
             .values()
-            .filter(|t| seen.insert(t.storage_key()))
+            .filter(|t| !t.review && seen.insert(t.storage_key()))
             .cloned()
             .collect()
     }
@@ -371,6 +395,7 @@ pub fn crd_types(crd: &Value) -> Result<(String, Vec<ResourceType>), String> {
             categories: strings("/names/categories"),
             has_status: v.pointer("/subresources/status").is_some(),
             custom: true,
+            review: false,
             printer_columns,
             schema: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
         });

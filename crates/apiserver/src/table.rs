@@ -13,7 +13,7 @@ pub fn render(t: &ResourceType, objects: &[Value]) -> Value {
     let columns = columns(t);
     let definitions: Vec<Value> = columns
         .iter()
-        .map(|c| json!({"name": c.name, "type": c.type_, "format": c.format, "description": "", "priority": 0}))
+        .map(|c| json!({"name": c.name, "type": c.type_, "format": c.format, "description": "", "priority": c.priority}))
         .collect();
     let rows: Vec<Value> = objects
         .iter()
@@ -35,6 +35,8 @@ struct Column {
     name: String,
     type_: &'static str,
     format: &'static str,
+    /// 0: always shown; 1: only with `-o wide`.
+    priority: u8,
     value: ColumnValue,
 }
 
@@ -49,8 +51,28 @@ impl Column {
             name: name.into(),
             type_: "string",
             format: "",
+            priority: 0,
             value: ColumnValue::Builtin(cell),
         }
+    }
+
+    /// A column only `-o wide` shows.
+    fn wide(name: &str, cell: Cell) -> Self {
+        Self {
+            priority: 1,
+            ..Self::builtin(name, cell)
+        }
+    }
+
+    fn name() -> Self {
+        Self {
+            format: "name",
+            ..Self::builtin("Name", name)
+        }
+    }
+
+    fn age() -> Self {
+        Self::builtin("Age", age)
     }
 
     fn cell(&self, obj: &Value) -> Value {
@@ -62,83 +84,16 @@ impl Column {
 }
 
 fn columns(t: &ResourceType) -> Vec<Column> {
-    let mut cols = vec![Column {
-        name: "Name".into(),
-        type_: "string",
-        format: "name",
-        value: ColumnValue::Builtin(name),
-    }];
-    let extra: &[(&str, Cell)] = match (t.group.as_str(), t.plural.as_str()) {
-        ("", "namespaces") => &[("Status", |o| str_at(o, "/status/phase"))],
-        ("", "pods") => &[
-            ("Ready", pod_ready),
-            ("Status", pod_status),
-            ("Restarts", pod_restarts),
-        ],
-        ("apps", "deployments") => &[
-            ("Ready", |o| {
-                json!(format!(
-                    "{}/{}",
-                    int_at(o, "/status/readyReplicas"),
-                    int_at(o, "/spec/replicas")
-                ))
-            }),
-            ("Up-to-date", |o| {
-                json!(int_at(o, "/status/updatedReplicas"))
-            }),
-            ("Available", |o| {
-                json!(int_at(o, "/status/availableReplicas"))
-            }),
-        ],
-        ("apps", "statefulsets") => &[("Ready", |o| {
-            json!(format!(
-                "{}/{}",
-                int_at(o, "/status/readyReplicas"),
-                int_at(o, "/spec/replicas")
-            ))
-        })],
-        ("apps", "replicasets") => &[
-            ("Desired", |o| json!(int_at(o, "/spec/replicas"))),
-            ("Current", |o| json!(int_at(o, "/status/replicas"))),
-            ("Ready", |o| json!(int_at(o, "/status/readyReplicas"))),
-        ],
-        ("apps", "daemonsets") => &[
-            ("Desired", |o| {
-                json!(int_at(o, "/status/desiredNumberScheduled"))
-            }),
-            ("Current", |o| {
-                json!(int_at(o, "/status/currentNumberScheduled"))
-            }),
-            ("Ready", |o| json!(int_at(o, "/status/numberReady"))),
-        ],
-        ("batch", "jobs") => &[("Completions", |o| {
-            json!(format!(
-                "{}/{}",
-                int_at(o, "/status/succeeded"),
-                o.pointer("/spec/completions")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1)
-            ))
-        })],
-        ("", "services") => &[
-            ("Type", |o| str_at(o, "/spec/type")),
-            ("Cluster-IP", |o| str_at(o, "/spec/clusterIP")),
-            ("Ports", service_ports),
-        ],
-        ("", "configmaps") => &[("Data", |o| json!(count(o, "data") + count(o, "binaryData")))],
-        ("", "secrets") => &[
-            ("Type", |o| str_at(o, "/type")),
-            ("Data", |o| json!(count(o, "data"))),
-        ],
-        ("", "persistentvolumeclaims") => &[("Status", |o| str_at(o, "/status/phase"))],
-        _ => &[],
-    };
-    cols.extend(extra.iter().map(|(n, f)| Column::builtin(n, *f)));
+    if let Some(columns) = builtin_columns(t) {
+        return columns;
+    }
+    let mut cols = vec![Column::name()];
     for c in &t.printer_columns {
         cols.push(Column {
             name: c.name.clone(),
             type_: "string",
             format: "",
+            priority: 0,
             value: ColumnValue::Path(c.json_path.clone()),
         });
     }
@@ -146,9 +101,159 @@ fn columns(t: &ResourceType) -> Vec<Column> {
         .iter()
         .all(|c| !c.name.eq_ignore_ascii_case("age"))
     {
-        cols.push(Column::builtin("Age", age));
+        cols.push(Column::age());
     }
     cols
+}
+
+/// The columns kube-apiserver prints for a built-in kind, when it has its own.
+fn builtin_columns(t: &ResourceType) -> Option<Vec<Column>> {
+    if t.custom {
+        return None;
+    }
+    let c = Column::builtin;
+    Some(match (t.group.as_str(), t.plural.as_str()) {
+        ("", "namespaces") => vec![
+            Column::name(),
+            c("Status", |o| str_at(o, "/status/phase")),
+            Column::age(),
+        ],
+        ("", "nodes") => vec![
+            Column::name(),
+            c("Status", node_status),
+            c("Roles", node_roles),
+            Column::age(),
+            c("Version", |o| str_at(o, "/status/nodeInfo/kubeletVersion")),
+            Column::wide("Internal-IP", |o| node_address(o, "InternalIP")),
+            Column::wide("External-IP", |o| node_address(o, "ExternalIP")),
+            Column::wide("OS-Image", |o| str_at(o, "/status/nodeInfo/osImage")),
+            Column::wide("Kernel-Version", |o| {
+                str_at(o, "/status/nodeInfo/kernelVersion")
+            }),
+            Column::wide("Container-Runtime", |o| {
+                str_at(o, "/status/nodeInfo/containerRuntimeVersion")
+            }),
+        ],
+        ("", "pods") => vec![
+            Column::name(),
+            c("Ready", pod_ready),
+            c("Status", pod_status),
+            c("Restarts", pod_restarts),
+            Column::age(),
+            Column::wide("IP", |o| or_none(o, "/status/podIP")),
+            Column::wide("Node", |o| or_none(o, "/spec/nodeName")),
+            Column::wide("Nominated Node", |o| {
+                or_none(o, "/status/nominatedNodeName")
+            }),
+            Column::wide("Readiness Gates", |_| json!("<none>")),
+        ],
+        ("", "events") => vec![
+            c("Last Seen", event_last_seen),
+            c("Type", |o| str_at(o, "/type")),
+            c("Reason", |o| str_at(o, "/reason")),
+            c("Object", |o| {
+                json!(format!(
+                    "{}/{}",
+                    o.pointer("/involvedObject/kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_lowercase(),
+                    o.pointer("/involvedObject/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                ))
+            }),
+            Column::wide("Subobject", |o| str_at(o, "/involvedObject/fieldPath")),
+            Column::wide("Source", event_source),
+            c("Message", |o| str_at(o, "/message")),
+            Column::wide("First Seen", |o| since(o, "/firstTimestamp")),
+            Column::wide("Count", |o| json!(int_at(o, "/count"))),
+            Column::wide("Name", name),
+        ],
+        ("apps", "deployments") => vec![
+            Column::name(),
+            c("Ready", |o| {
+                json!(format!(
+                    "{}/{}",
+                    int_at(o, "/status/readyReplicas"),
+                    int_at(o, "/spec/replicas")
+                ))
+            }),
+            c("Up-to-date", |o| {
+                json!(int_at(o, "/status/updatedReplicas"))
+            }),
+            c("Available", |o| {
+                json!(int_at(o, "/status/availableReplicas"))
+            }),
+            Column::age(),
+        ],
+        ("apps", "statefulsets") => vec![
+            Column::name(),
+            c("Ready", |o| {
+                json!(format!(
+                    "{}/{}",
+                    int_at(o, "/status/readyReplicas"),
+                    int_at(o, "/spec/replicas")
+                ))
+            }),
+            Column::age(),
+        ],
+        ("apps", "replicasets") => vec![
+            Column::name(),
+            c("Desired", |o| json!(int_at(o, "/spec/replicas"))),
+            c("Current", |o| json!(int_at(o, "/status/replicas"))),
+            c("Ready", |o| json!(int_at(o, "/status/readyReplicas"))),
+            Column::age(),
+        ],
+        ("apps", "daemonsets") => vec![
+            Column::name(),
+            c("Desired", |o| {
+                json!(int_at(o, "/status/desiredNumberScheduled"))
+            }),
+            c("Current", |o| {
+                json!(int_at(o, "/status/currentNumberScheduled"))
+            }),
+            c("Ready", |o| json!(int_at(o, "/status/numberReady"))),
+            Column::age(),
+        ],
+        ("batch", "jobs") => vec![
+            Column::name(),
+            c("Completions", |o| {
+                json!(format!(
+                    "{}/{}",
+                    int_at(o, "/status/succeeded"),
+                    o.pointer("/spec/completions")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1)
+                ))
+            }),
+            Column::age(),
+        ],
+        ("", "services") => vec![
+            Column::name(),
+            c("Type", |o| str_at(o, "/spec/type")),
+            c("Cluster-IP", |o| str_at(o, "/spec/clusterIP")),
+            c("Ports", service_ports),
+            Column::age(),
+        ],
+        ("", "configmaps") => vec![
+            Column::name(),
+            c("Data", |o| json!(count(o, "data") + count(o, "binaryData"))),
+            Column::age(),
+        ],
+        ("", "secrets") => vec![
+            Column::name(),
+            c("Type", |o| str_at(o, "/type")),
+            c("Data", |o| json!(count(o, "data"))),
+            Column::age(),
+        ],
+        ("", "persistentvolumeclaims") => vec![
+            Column::name(),
+            c("Status", |o| str_at(o, "/status/phase")),
+            Column::age(),
+        ],
+        _ => return None,
+    })
 }
 
 fn name(o: &Value) -> Value {
@@ -242,17 +347,104 @@ fn service_ports(o: &Value) -> Value {
 }
 
 fn age(o: &Value) -> Value {
-    let Some(created) = o
-        .pointer("/metadata/creationTimestamp")
-        .and_then(Value::as_str)
-    else {
+    since(o, "/metadata/creationTimestamp")
+}
+
+/// The time since the timestamp at `pointer`, as kubectl prints ages.
+fn since(o: &Value, pointer: &str) -> Value {
+    let Some(at) = o.pointer(pointer).and_then(Value::as_str) else {
         return json!("<unknown>");
     };
-    match chrono::DateTime::parse_from_rfc3339(created) {
+    match chrono::DateTime::parse_from_rfc3339(at) {
         Ok(t) => json!(human_duration(
             chrono::Utc::now().signed_duration_since(t).num_seconds()
         )),
         Err(_) => json!("<invalid>"),
+    }
+}
+
+/// `<none>` where the string is empty or missing.
+fn or_none(o: &Value, pointer: &str) -> Value {
+    match o.pointer(pointer).and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => json!(s),
+        _ => json!("<none>"),
+    }
+}
+
+/// `Ready`, `NotReady` or `Unknown` from the Ready condition, with `SchedulingDisabled`
+/// for a cordoned node.
+fn node_status(o: &Value) -> Value {
+    let ready = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .and_then(|c| c["status"].as_str());
+    let mut status = match ready {
+        Some("True") => "Ready",
+        Some(_) => "NotReady",
+        None => "Unknown",
+    }
+    .to_string();
+    if o.pointer("/spec/unschedulable") == Some(&json!(true)) {
+        status.push_str(",SchedulingDisabled");
+    }
+    json!(status)
+}
+
+/// The roles a node's labels give it: `node-role.kubernetes.io/<role>` and
+/// `kubernetes.io/role`.
+fn node_roles(o: &Value) -> Value {
+    let mut roles: Vec<String> = o
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| match k.strip_prefix("node-role.kubernetes.io/") {
+            Some(role) if !role.is_empty() => Some(role.to_string()),
+            _ if k == "kubernetes.io/role" => {
+                v.as_str().filter(|r| !r.is_empty()).map(str::to_string)
+            }
+            _ => None,
+        })
+        .collect();
+    roles.sort();
+    roles.dedup();
+    json!(if roles.is_empty() {
+        "<none>".to_string()
+    } else {
+        roles.join(",")
+    })
+}
+
+fn node_address(o: &Value, kind: &str) -> Value {
+    let address = o
+        .pointer("/status/addresses")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find(|a| a["type"] == kind))
+        .and_then(|a| a["address"].as_str());
+    json!(address.unwrap_or("<none>"))
+}
+
+/// When an event last happened, with how often and over how long when it repeated.
+fn event_last_seen(o: &Value) -> Value {
+    let last = since(o, "/lastTimestamp");
+    let count = int_at(o, "/count");
+    if count > 1 {
+        let first = since(o, "/firstTimestamp");
+        let (last, first) = (last.as_str().unwrap_or(""), first.as_str().unwrap_or(""));
+        return json!(format!("{last} (x{count} over {first})"));
+    }
+    last
+}
+
+fn event_source(o: &Value) -> Value {
+    let component = o
+        .pointer("/source/component")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match o.pointer("/source/host").and_then(Value::as_str) {
+        Some(host) if !host.is_empty() => json!(format!("{component}, {host}")),
+        _ => json!(component),
     }
 }
 

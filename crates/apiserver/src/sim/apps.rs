@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::events::Event;
 use super::pods::{is_active, pod_from_template};
 use super::{
     Sim, Work, available_since, count_at, deleting, generation, int_at, is_ready, label, name,
@@ -61,7 +62,7 @@ impl Sim {
                 Some(i) if ordinals.contains(&i) && is_active(&pod) => {
                     by_ordinal.insert(i, pod);
                 }
-                _ => self.delete(&pod_t, &w.namespace, &pod_name),
+                _ => self.delete_stateful_pod(&sts, &pod_name),
             }
         }
 
@@ -98,7 +99,7 @@ impl Sim {
                 if let Some(pod) = by_ordinal.remove(&i)
                     && let Some(n) = name(&pod)
                 {
-                    self.delete(&pod_t, &w.namespace, n);
+                    self.delete_stateful_pod(&sts, n);
                 }
             }
         }
@@ -113,6 +114,15 @@ impl Sim {
                 if let Some(created) =
                     self.create(&pod_t, &w.namespace, pod, STATEFULSET_CONTROLLER)
                 {
+                    let message = format!(
+                        "create Pod {} in StatefulSet {} successful",
+                        name(&created).unwrap_or(""),
+                        w.name
+                    );
+                    self.record(
+                        &sts,
+                        Event::normal("SuccessfulCreate", message, STATEFULSET_CONTROLLER),
+                    );
                     by_ordinal.insert(i, created);
                 }
             }
@@ -159,6 +169,21 @@ impl Sim {
         self.write_status(&t, sts, Value::Object(status), STATEFULSET_CONTROLLER);
     }
 
+    /// Deletes one of the StatefulSet's Pods and says so on it.
+    fn delete_stateful_pod(&mut self, sts: &Value, pod_name: &str) {
+        let pod_t = self.types.pods.clone();
+        let ns = super::namespace(sts).unwrap_or("").to_string();
+        self.delete(&pod_t, &ns, pod_name);
+        let message = format!(
+            "delete Pod {pod_name} in StatefulSet {} successful",
+            name(sts).unwrap_or("")
+        );
+        self.record(
+            sts,
+            Event::normal("SuccessfulDelete", message, STATEFULSET_CONTROLLER),
+        );
+    }
+
     /// Creates the claims of Pod `ordinal` that do not exist yet.
     fn create_claims(&mut self, sts: &Value, ordinal: i64) {
         let pvc_t = self.types.pvcs.clone();
@@ -203,7 +228,19 @@ impl Sim {
                 pvc["metadata"]["ownerReferences"] =
                     json!([owner_reference(sts, "apps/v1", "StatefulSet")]);
             }
-            self.create(&pvc_t, &ns, pvc, STATEFULSET_CONTROLLER);
+            if self
+                .create(&pvc_t, &ns, pvc, STATEFULSET_CONTROLLER)
+                .is_some()
+            {
+                let set = name(sts).unwrap_or("");
+                let message = format!(
+                    "create Claim {claim} Pod {set}-{ordinal} in StatefulSet {set} success"
+                );
+                self.record(
+                    sts,
+                    Event::normal("SuccessfulCreate", message, STATEFULSET_CONTROLLER),
+                );
+            }
         }
     }
 
@@ -247,6 +284,11 @@ impl Sim {
         for pod in &doomed {
             if let Some(n) = name(pod) {
                 self.delete(&pod_t, &w.namespace, n);
+                let message = format!("Deleted pod: {n}");
+                self.record(
+                    &ds,
+                    Event::normal("SuccessfulDelete", message, DAEMONSET_CONTROLLER),
+                );
             }
         }
         if let (true, true, Some(template)) = (current.is_empty(), outdated.is_empty(), &template) {
@@ -266,6 +308,11 @@ impl Sim {
             if let Some(created) =
                 self.create_generated(&pod_t, &w.namespace, pod, DAEMONSET_CONTROLLER)
             {
+                let message = format!("Created pod: {}", name(&created).unwrap_or(""));
+                self.record(
+                    &ds,
+                    Event::normal("SuccessfulCreate", message, DAEMONSET_CONTROLLER),
+                );
                 current.push(created);
             }
         }

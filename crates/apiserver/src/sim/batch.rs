@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::events::Event;
 use super::pods::{is_active, pod_from_template};
 use super::{
     Mode, Sim, Work, condition, count_at, deleting, is_ready, name, owner_reference, put_nonzero,
@@ -76,6 +77,11 @@ impl Sim {
             for pod in active.drain(..) {
                 if let Some(n) = name(&pod) {
                     self.delete(&pod_t, &w.namespace, n);
+                    let message = format!("Deleted pod: {n}");
+                    self.record(
+                        &job,
+                        Event::normal("SuccessfulDelete", message, JOB_CONTROLLER),
+                    );
                 }
             }
             let message = "Job has reached the specified backoff limit";
@@ -115,6 +121,11 @@ impl Sim {
                     if let Some(created) =
                         self.create_generated(&pod_t, &w.namespace, pod, JOB_CONTROLLER)
                     {
+                        let message = format!("Created pod: {}", name(&created).unwrap_or(""));
+                        self.record(
+                            &job,
+                            Event::normal("SuccessfulCreate", message, JOB_CONTROLLER),
+                        );
                         active.push(created);
                     }
                 }
@@ -136,7 +147,21 @@ impl Sim {
         if !conditions.is_empty() {
             status.insert("conditions".into(), json!(conditions));
         }
-        self.write_status(&t, job, Value::Object(status), JOB_CONTROLLER);
+        let outcome = if failing {
+            Some(Event::warning(
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit".into(),
+                JOB_CONTROLLER,
+            ))
+        } else {
+            (succeeded >= completions)
+                .then(|| Event::normal("Completed", "Job completed".into(), JOB_CONTROLLER))
+        };
+        if let Some(written) = self.write_status(&t, job, Value::Object(status), JOB_CONTROLLER)
+            && let Some(event) = outcome
+        {
+            self.record(&written, event);
+        }
     }
 }
 

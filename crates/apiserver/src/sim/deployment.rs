@@ -11,6 +11,7 @@ use std::cmp::Reverse;
 
 use serde_json::{Map, Value, json};
 
+use super::events::Event;
 use super::pods::{is_active, pod_from_template};
 use super::{
     Mode, SIMULATE, Sim, Work, annotation, available_since, condition, count_at, deleting,
@@ -75,7 +76,7 @@ impl Sim {
         let max_old_revision = olds.iter().map(revision).max().unwrap_or(0);
 
         if !paused && recreate {
-            self.scale_old_to_zero(&mut olds);
+            self.scale_old_to_zero(&d, &mut olds);
         }
         // Recreate starts the new Pods only once the old ones are gone.
         let old_pods_remain = olds.iter().any(|rs| {
@@ -122,7 +123,7 @@ impl Sim {
                 && int_at(rs, "/status/availableReplicas").unwrap_or(0) >= replicas
         });
         if !paused && !recreate && new_available {
-            self.scale_old_to_zero(&mut olds);
+            self.scale_old_to_zero(&d, &mut olds);
         }
         self.clean_up_history(&d, &mut olds);
 
@@ -141,10 +142,11 @@ impl Sim {
         self.write_status(&t, d, status, DEPLOYMENT_CONTROLLER);
     }
 
-    fn scale_old_to_zero(&mut self, olds: &mut [Value]) {
+    fn scale_old_to_zero(&mut self, d: &Value, olds: &mut [Value]) {
         let rs_t = self.types.replicasets.clone();
         for rs in olds.iter_mut() {
-            if count_at(rs, "/spec/replicas", 1) == 0 {
+            let from = count_at(rs, "/spec/replicas", 1);
+            if from == 0 {
                 continue;
             }
             let mut next = rs.clone();
@@ -152,9 +154,23 @@ impl Sim {
                 continue;
             }
             if let Some(updated) = self.update(&rs_t, next, None, DEPLOYMENT_CONTROLLER) {
+                self.record_scaling(d, &updated, from, 0);
                 *rs = updated;
             }
         }
+    }
+
+    /// `ScalingReplicaSet` on the Deployment, as the deployment controller words it.
+    fn record_scaling(&mut self, d: &Value, rs: &Value, from: i64, to: i64) {
+        let direction = if to > from { "up" } else { "down" };
+        let message = format!(
+            "Scaled {direction} replica set {} from {from} to {to}",
+            name(rs).unwrap_or("")
+        );
+        self.record(
+            d,
+            Event::normal("ScalingReplicaSet", message, DEPLOYMENT_CONTROLLER),
+        );
     }
 
     /// Deletes fully scaled-down old ReplicaSets beyond `revisionHistoryLimit`, oldest first.
@@ -232,6 +248,9 @@ impl Sim {
         }
         copy_annotations(d, &mut rs, rev, count_at(d, "/spec/replicas", 1));
         if let Some(created) = self.create(&rs_t, &ns, rs, DEPLOYMENT_CONTROLLER) {
+            if replicas > 0 {
+                self.record_scaling(d, &created, 0, replicas);
+            }
             return Some(created);
         }
         // A ReplicaSet of this name already exists: adopt it if nobody controls it (left
@@ -276,8 +295,16 @@ impl Sim {
             return rs;
         }
         let rs_t = self.types.replicasets.clone();
-        self.update(&rs_t, next, None, DEPLOYMENT_CONTROLLER)
-            .unwrap_or(rs)
+        let from = count_at(&rs, "/spec/replicas", 1);
+        match self.update(&rs_t, next, None, DEPLOYMENT_CONTROLLER) {
+            Some(updated) => {
+                if from != replicas {
+                    self.record_scaling(d, &updated, from, replicas);
+                }
+                updated
+            }
+            None => rs,
+        }
     }
 
     /// The Deployment's status from its ReplicaSets', with conditions carried forward the way
@@ -483,6 +510,11 @@ impl Sim {
                     if let Some(created) =
                         self.create_generated(&pod_t, &w.namespace, pod, REPLICASET_CONTROLLER)
                     {
+                        let message = format!("Created pod: {}", name(&created).unwrap_or(""));
+                        self.record(
+                            &rs,
+                            Event::normal("SuccessfulCreate", message, REPLICASET_CONTROLLER),
+                        );
                         pods.push(created);
                     }
                 }
@@ -493,6 +525,11 @@ impl Sim {
             for pod in pods.drain(..surplus.min(pods.len())) {
                 if let Some(n) = name(&pod) {
                     self.delete(&pod_t, &w.namespace, n);
+                    let message = format!("Deleted pod: {n}");
+                    self.record(
+                        &rs,
+                        Event::normal("SuccessfulDelete", message, REPLICASET_CONTROLLER),
+                    );
                 }
             }
         }

@@ -1,10 +1,11 @@
 //! Simulated workloads: the parts of kube-controller-manager, the scheduler and a kubelet
 //! that make a cluster without nodes look alive, in the spirit of kwok. Deployments get
 //! ReplicaSets, ReplicaSets/StatefulSets/DaemonSets/Jobs get Pods on one fake node
-//! ([`NODE_NAME`]), Pods turn Running and Ready after [`SimConfig::ready_after`], Jobs
-//! complete, PersistentVolumeClaims bind, and every status is written the way the real
-//! controller writes it, so `kubectl wait`, `kubectl rollout status` and Argo CD-style
-//! health checks behave as on a real cluster.
+//! ([`NODE_NAME`], registered as a Ready Node), Pods turn Running and Ready after
+//! [`SimConfig::ready_after`], Jobs complete, PersistentVolumeClaims bind, and every status
+//! is written the way the real controller writes it, so `kubectl wait`, `kubectl rollout
+//! status` and Argo CD-style health checks behave as on a real cluster. What happens is
+//! recorded as Events (`events`), and each container's log is its simulated life (`logs`).
 //!
 //! # Failure injection
 //!
@@ -29,15 +30,19 @@
 //! # Shape
 //!
 //! One blocking loop on its own thread, like the garbage collector: an initial scan of the
-//! seven kinds it manages, then the store's event log. Events mark objects dirty (the object
-//! and its controller); a dirty set is reconciled bottom-up (Pods before their owners). An
-//! owner-uid index answers "which Pods does this ReplicaSet control" without listing, and
-//! timers (a sorted set of due instants) wake Pods when they should start and Deployments
-//! when their progress deadline passes. Events for other kinds cost one string comparison.
+//! seven workload kinds it manages (and the Node), then the store's event log. Store events
+//! mark objects dirty (the object and its controller); a dirty set is reconciled bottom-up
+//! (Pods before their owners). An owner-uid index answers "which Pods does this ReplicaSet
+//! control" without listing, and timers (a sorted set of due instants) wake Pods when they
+//! should start, Deployments when their progress deadline passes and the Node when its
+//! status is due. Store events for other kinds cost one string comparison.
 
 mod apps;
 mod batch;
 mod deployment;
+mod events;
+pub(crate) mod logs;
+mod node;
 mod pods;
 mod storage;
 #[cfg(test)]
@@ -138,6 +143,7 @@ impl Mode {
 /// first, so an owner sees its dependents' fresh status in the same pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Kind {
+    Node,
     Pvc,
     Pod,
     Job,
@@ -150,6 +156,7 @@ enum Kind {
 impl Kind {
     fn of_resource(resource: &str) -> Option<Kind> {
         Some(match resource {
+            "nodes" => Kind::Node,
             "persistentvolumeclaims" => Kind::Pvc,
             "pods" => Kind::Pod,
             "jobs.batch" => Kind::Job,
@@ -202,6 +209,8 @@ impl Work {
 
 /// The resource types this module reads and writes, looked up once.
 struct Types {
+    nodes: Arc<ResourceType>,
+    events: Arc<ResourceType>,
     deployments: Arc<ResourceType>,
     replicasets: Arc<ResourceType>,
     pods: Arc<ResourceType>,
@@ -215,6 +224,8 @@ impl Types {
     fn lookup(objects: &Objects) -> Option<Self> {
         let r = &objects.resources;
         Some(Self {
+            nodes: r.lookup("", "v1", "nodes")?,
+            events: r.lookup("", "v1", "events")?,
             deployments: r.lookup("apps", "v1", "deployments")?,
             replicasets: r.lookup("apps", "v1", "replicasets")?,
             pods: r.lookup("", "v1", "pods")?,
@@ -227,6 +238,7 @@ impl Types {
 
     fn of(&self, kind: Kind) -> &Arc<ResourceType> {
         match kind {
+            Kind::Node => &self.nodes,
             Kind::Pvc => &self.pvcs,
             Kind::Pod => &self.pods,
             Kind::Job => &self.jobs,
@@ -318,6 +330,7 @@ struct Sim {
     modes: HashMap<ObjectKey, Mode>,
     pods: HashMap<ObjectKey, PodTrack>,
     ips: IpPool,
+    events: events::Recorder,
 }
 
 impl Sim {
@@ -335,6 +348,7 @@ impl Sim {
             modes: HashMap::new(),
             pods: HashMap::new(),
             ips: IpPool::default(),
+            events: events::Recorder::default(),
         })
     }
 
@@ -374,6 +388,7 @@ impl Sim {
             }
             self.fire_timers();
             self.process();
+            self.expire_events();
         }
     }
 
@@ -442,6 +457,8 @@ impl Sim {
         }
         self.pods.retain(|k, _| seen.contains(k));
         self.modes.retain(|k, _| seen.contains(k));
+        self.queue.insert(node::node_work());
+        self.adopt_stored_events();
     }
 
     /// Updates the indexes from one event and marks what it affects dirty.
@@ -454,6 +471,11 @@ impl Sim {
         let Ok(obj) = stored.json() else { return };
         let this = Work::new(kind, &key.namespace, &key.name);
         if event_type == EventType::Deleted {
+            if kind == Kind::Node {
+                // Every Pod is bound to it: the kubelet registers it again.
+                self.queue.insert(this);
+                return;
+            }
             self.unindex(key);
             if let Some(owner) = controller_work(&obj, &key.namespace) {
                 self.queue.insert(owner);
@@ -574,6 +596,7 @@ impl Sim {
     fn process(&mut self) {
         while let Some(work) = self.queue.pop_first() {
             match work.kind {
+                Kind::Node => self.sync_node(&work),
                 Kind::Pvc => self.sync_pvc(&work),
                 Kind::Pod => self.sync_pod(&work),
                 Kind::Job => self.sync_job(&work),
@@ -664,12 +687,9 @@ impl Sim {
         sub: Option<Subresource>,
         manager: &str,
     ) -> Option<Value> {
-        let (Some(namespace), Some(name)) = (
-            namespace(&obj).map(str::to_string),
-            name(&obj).map(str::to_string),
-        ) else {
-            return None;
-        };
+        // Cluster-scoped objects (the Node) have no namespace.
+        let namespace = namespace(&obj).unwrap_or("").to_string();
+        let name = name(&obj)?.to_string();
         let opts = WriteOptions::manager(manager);
         match self.objects.update(t, &namespace, &name, obj, sub, &opts) {
             Ok(v) => Some(v),

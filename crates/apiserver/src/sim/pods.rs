@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use super::events::Event;
 use super::{
     Kind, Mode, NODE_IP, NODE_NAME, PodTrack, Sim, Work, controller_ref, deleting, hex_id, set_at,
     str_at, uid,
@@ -100,7 +101,12 @@ impl Sim {
             _ => Some(self.ips.get_or_allocate(&key)),
         };
         let status = pod_status(&pod, shape, pod_ip.as_deref(), &objects::now());
-        self.write_status(&t, pod, status, KUBELET);
+        let events = lifecycle_events(&pod, &status);
+        if let Some(written) = self.write_status(&t, pod, status, KUBELET) {
+            for event in events {
+                self.record(&written, event);
+            }
+        }
     }
 
     /// The Pod's failure mode (its own annotation, else its workload's) and whether it runs
@@ -127,6 +133,80 @@ impl Sim {
         let source = deployment.as_ref().unwrap_or(&owner_obj);
         (Mode::of_annotation(source).unwrap_or_default(), job)
     }
+}
+
+/// The events between the Pod's recorded status and `next`: the scheduler's binding, then
+/// per container its start (image, create, start) and each crash's back-off.
+fn lifecycle_events(pod: &Value, next: &Value) -> Vec<Event> {
+    let mut events = Vec::new();
+    let pod_name = str_at(pod, "/metadata/name").unwrap_or("");
+    let pod_ns = str_at(pod, "/metadata/namespace").unwrap_or("");
+    if pod.pointer("/status/conditions").is_none() {
+        events.push(Event::normal(
+            "Scheduled",
+            format!("Successfully assigned {pod_ns}/{pod_name} to {NODE_NAME}"),
+            SCHEDULER,
+        ));
+    }
+    for (list, statuses) in [
+        ("initContainers", "initContainerStatuses"),
+        ("containers", "containerStatuses"),
+    ] {
+        let before = |name: &str| -> Option<&Value> {
+            pod.pointer(&format!("/status/{statuses}"))?
+                .as_array()?
+                .iter()
+                .find(|c| str_at(c, "/name") == Some(name))
+        };
+        for now in next
+            .get(statuses)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = str_at(now, "/name").unwrap_or("");
+            let image = str_at(now, "/image").unwrap_or("");
+            let was = before(name);
+            let restarts = |c: Option<&Value>| {
+                c.and_then(|c| c.get("restartCount"))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+            };
+            let started = now.get("containerID").is_some()
+                && (was.is_none_or(|c| c.get("containerID").is_none())
+                    || restarts(Some(now)) > restarts(was));
+            if !started {
+                continue;
+            }
+            let container = |event: Event| event.on_container(list, name);
+            events.push(container(Event::normal(
+                "Pulled",
+                format!("Container image \"{image}\" already present on machine"),
+                KUBELET,
+            )));
+            events.push(container(Event::normal(
+                "Created",
+                format!("Created container: {name}"),
+                KUBELET,
+            )));
+            events.push(container(Event::normal(
+                "Started",
+                format!("Started container {name}"),
+                KUBELET,
+            )));
+            if restarts(Some(now)) > restarts(was) {
+                let pod_uid = uid(pod).unwrap_or("");
+                events.push(container(Event::warning(
+                    "BackOff",
+                    format!(
+                        "Back-off restarting failed container {name} in pod {pod_name}_{pod_ns}({pod_uid})"
+                    ),
+                    KUBELET,
+                )));
+            }
+        }
+    }
+    events
 }
 
 /// A Pod built from a workload's template, as controllers create them: the template's

@@ -931,3 +931,198 @@ async fn malformed_objects_do_not_stop_the_simulation() {
     rolled_out(&c, "fine").await;
     c.shutdown().await;
 }
+
+/// The events about the object with `uid`: (type, reason, message, count), oldest first.
+fn events_about(c: &Cluster, uid: &str) -> Vec<(String, String, String, i64)> {
+    let mut events: Vec<Value> = c
+        .list("", "events")
+        .into_iter()
+        .filter(|e| s(e, "/involvedObject/uid") == uid)
+        .collect();
+    events.sort_by(|a, b| s(a, "/metadata/name").cmp(s(b, "/metadata/name")));
+    events
+        .iter()
+        .map(|e| {
+            (
+                s(e, "/type").to_string(),
+                s(e, "/reason").to_string(),
+                s(e, "/message").to_string(),
+                i(e, "/count"),
+            )
+        })
+        .collect()
+}
+
+fn reasons(events: &[(String, String, String, i64)]) -> Vec<&str> {
+    events.iter().map(|e| e.1.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_registers_ready_and_comes_back_when_deleted() {
+    let c = Cluster::start(Duration::from_millis(50));
+    let nodes = c.t("", "nodes");
+    let ready = |c: &Cluster| {
+        c.objects
+            .get_json(&nodes, "", NODE_NAME)
+            .ok()
+            .filter(|n| cond_is(n, "Ready", "True", "KubeletReady"))
+    };
+    let node = eventually("the node to be Ready", || ready(&c)).await;
+    assert!(s(&node, "/status/capacity/cpu").parse::<u32>().unwrap() >= 1);
+    assert_eq!(s(&node, "/status/addresses/0/address"), super::NODE_IP);
+    assert_eq!(
+        s(&node, "/status/nodeInfo/kubeletVersion"),
+        format!("v1.{}.0", crate::discovery::KUBERNETES_MINOR)
+    );
+    let first_uid = s(&node, "/metadata/uid").to_string();
+    c.objects
+        .delete(&nodes, "", NODE_NAME, &DeleteOptions::default())
+        .unwrap();
+    eventually("the node to register again", || {
+        ready(&c).filter(|n| s(n, "/metadata/uid") != first_uid)
+    })
+    .await;
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workloads_and_pods_record_what_happened() {
+    let c = Cluster::start(Duration::from_millis(50));
+    let d = c.create("apps", "deployments", deployment("web", 2, "nginx:1.25"));
+    rolled_out(&c, "web").await;
+    let rs = c
+        .owned("apps", "replicasets", s(&d, "/metadata/uid"))
+        .remove(0);
+    let rs_name = s(&rs, "/metadata/name").to_string();
+    let on_deployment = eventually("the scaling event", || {
+        Some(events_about(&c, s(&d, "/metadata/uid"))).filter(|e| !e.is_empty())
+    })
+    .await;
+    assert_eq!(
+        on_deployment,
+        [(
+            "Normal".into(),
+            "ScalingReplicaSet".into(),
+            format!("Scaled up replica set {rs_name} from 0 to 2"),
+            1
+        )]
+    );
+    let on_rs = events_about(&c, s(&rs, "/metadata/uid"));
+    assert_eq!(reasons(&on_rs), ["SuccessfulCreate", "SuccessfulCreate"]);
+    assert!(on_rs[0].2.starts_with(&format!("Created pod: {rs_name}-")));
+    let pod = c.owned("", "pods", s(&rs, "/metadata/uid")).remove(0);
+    let pod_name = s(&pod, "/metadata/name");
+    let on_pod = events_about(&c, s(&pod, "/metadata/uid"));
+    assert_eq!(
+        reasons(&on_pod),
+        ["Scheduled", "Pulled", "Created", "Started"]
+    );
+    assert_eq!(
+        on_pod[0].2,
+        format!("Successfully assigned {NS}/{pod_name} to {NODE_NAME}")
+    );
+    assert_eq!(
+        on_pod[1].2,
+        "Container image \"nginx:1.25\" already present on machine"
+    );
+    assert_eq!(on_pod[2].2, "Created container: main");
+    assert_eq!(on_pod[3].2, "Started container main");
+
+    c.modify("apps", "deployments", "web", |d| {
+        d["spec"]["replicas"] = json!(1)
+    });
+    eventually("the scale-down event", || {
+        let e = events_about(&c, s(&d, "/metadata/uid"));
+        e.iter()
+            .any(|e| e.2 == format!("Scaled down replica set {rs_name} from 2 to 1"))
+            .then_some(())
+    })
+    .await;
+    eventually("the pod deletion event", || {
+        reasons(&events_about(&c, s(&rs, "/metadata/uid")))
+            .contains(&"SuccessfulDelete")
+            .then_some(())
+    })
+    .await;
+
+    c.create("batch", "jobs", job("once", 1));
+    let job = eventually("the job to complete", || {
+        c.get("batch", "jobs", "once")
+            .filter(|j| cond_is(j, "Complete", "True", "CompletionsReached"))
+    })
+    .await;
+    let on_job = eventually("the completion event", || {
+        Some(events_about(&c, s(&job, "/metadata/uid"))).filter(|e| e.len() == 2)
+    })
+    .await;
+    assert_eq!(reasons(&on_job), ["SuccessfulCreate", "Completed"]);
+    assert_eq!(on_job[1].2, "Job completed");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_loops_count_their_back_offs_on_one_event() {
+    let c = Cluster::start(Duration::from_millis(50));
+    let d = with_annotation(
+        deployment("crashy", 1, "app:1"),
+        "/spec/template/metadata",
+        "crashloop",
+    );
+    c.create("apps", "deployments", d);
+    let pod = eventually("restarts to accumulate", || {
+        c.list("", "pods")
+            .into_iter()
+            .find(|p| i(p, "/status/containerStatuses/0/restartCount") >= 3)
+    })
+    .await;
+    let pod_uid = s(&pod, "/metadata/uid").to_string();
+    let back_off = eventually("the back-off to be counted", || {
+        events_about(&c, &pod_uid)
+            .into_iter()
+            .find(|e| e.1 == "BackOff" && e.3 >= 3)
+    })
+    .await;
+    assert_eq!(back_off.0, "Warning");
+    assert_eq!(
+        back_off.2,
+        format!(
+            "Back-off restarting failed container main in pod {}_{NS}({pod_uid})",
+            s(&pod, "/metadata/name")
+        )
+    );
+    let started = events_about(&c, &pod_uid)
+        .into_iter()
+        .filter(|e| e.1 == "Started")
+        .count();
+    assert_eq!(started, 1, "a repeated event is counted, not repeated");
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_expire_an_hour_after_they_last_happened() {
+    let objects = Objects::new(Store::memory(), Resources::new());
+    objects.ensure_namespaces(&[NS]).unwrap();
+    let events = objects.resources.lookup("", "v1", "events").unwrap();
+    let event = |name: &str, last: &str| {
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+            "involvedObject": {"kind": "Pod", "name": "gone"}, "reason": "Started",
+            "firstTimestamp": last, "lastTimestamp": last, "count": 1, "type": "Normal"})
+    };
+    let opts = WriteOptions::manager("test");
+    let stale = (chrono::Utc::now() - chrono::Duration::minutes(61))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    objects
+        .create(&events, NS, event("old", &stale), &opts)
+        .unwrap();
+    objects
+        .create(&events, NS, event("new", &crate::objects::now()), &opts)
+        .unwrap();
+    let c = Cluster::start_with(objects, Duration::from_millis(50));
+    eventually("the stale event to expire", || {
+        c.get("", "events", "old").is_none().then_some(())
+    })
+    .await;
+    assert!(c.get("", "events", "new").is_some());
+    c.shutdown().await;
+}

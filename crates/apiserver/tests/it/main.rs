@@ -5,6 +5,7 @@
 
 mod fuzz;
 mod kubectl;
+mod kubectl_cluster;
 mod protobuf;
 mod schema;
 mod support;

@@ -1,0 +1,222 @@
+//! Events (core/v1) as the simulated controllers and kubelet record them, worded as the real
+//! ones word them, so `kubectl describe` and `kubectl events` tell what happened.
+//!
+//! As client-go's recorder does, an event that repeats (same object, source, type, reason
+//! and message) is counted on the event already written instead of making a new one, and
+//! as kube-apiserver does (`--event-ttl`), events are deleted an hour after their last
+//! occurrence, including those a previous process left in the store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use ferry_store::ObjectKey;
+use serde_json::{Value, json};
+
+use super::{NODE_NAME, Sim, instant_at, name, namespace, parse_time, str_at, uid};
+use crate::objects::{self, DeleteOptions, Objects};
+
+/// How long an event is kept after it last happened.
+const EVENT_TTL: Duration = Duration::from_secs(3600);
+/// Events for cluster-scoped objects (the Node) go here, as the recorder puts them.
+const CLUSTER_EVENTS_NAMESPACE: &str = "default";
+
+/// One occurrence to record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Event {
+    warning: bool,
+    reason: &'static str,
+    message: String,
+    component: &'static str,
+    /// `spec.containers{name}` for an event about one container.
+    field_path: Option<String>,
+}
+
+impl Event {
+    pub(super) fn normal(reason: &'static str, message: String, component: &'static str) -> Self {
+        Self {
+            warning: false,
+            reason,
+            message,
+            component,
+            field_path: None,
+        }
+    }
+
+    pub(super) fn warning(reason: &'static str, message: String, component: &'static str) -> Self {
+        Self {
+            warning: true,
+            ..Self::normal(reason, message, component)
+        }
+    }
+
+    /// The same event about one container of the Pod (`list` is `containers` or
+    /// `initContainers`).
+    pub(super) fn on_container(mut self, list: &str, container: &str) -> Self {
+        self.field_path = Some(format!("spec.{list}{{{container}}}"));
+        self
+    }
+
+    fn type_(&self) -> &'static str {
+        if self.warning { "Warning" } else { "Normal" }
+    }
+
+    /// The kubelet reports the node it runs on; controllers report no host.
+    fn host(&self) -> Option<&'static str> {
+        (self.component == "kubelet").then_some(NODE_NAME)
+    }
+}
+
+/// What the recorder remembers between events.
+#[derive(Default)]
+pub(super) struct Recorder {
+    /// The event last written for each (involved object uid, event): the one to count up.
+    recent: HashMap<(String, Event), ObjectKey>,
+    /// Written events by when they expire.
+    expiry: BTreeSet<(Instant, ObjectKey)>,
+    /// When each written event expires: its entry in `expiry`.
+    due: HashMap<ObjectKey, Instant>,
+    /// The last name suffix handed out, so names stay unique within one nanosecond.
+    last_nanos: i64,
+}
+
+impl Sim {
+    /// Records `event` about `involved` (an object as stored, with its kind and uid).
+    pub(super) fn record(&mut self, involved: &Value, event: Event) {
+        let Some(involved_uid) = uid(involved).map(str::to_string) else {
+            return;
+        };
+        let t = self.types.events.clone();
+        let now = objects::now();
+        let recent = (involved_uid, event);
+        if let Some(key) = self.events.recent.get(&recent).cloned()
+            && let Ok(Some(stored)) = self.objects.store.get(&key)
+            && let Ok(mut existing) = stored.json()
+        {
+            let count = existing.get("count").and_then(Value::as_i64).unwrap_or(1);
+            existing["count"] = json!(count + 1);
+            existing["lastTimestamp"] = json!(now);
+            if self
+                .update(&t, existing, None, recent.1.component)
+                .is_some()
+            {
+                self.expire_at(key, Instant::now() + EVENT_TTL);
+                return;
+            }
+        }
+        let (involved_uid, event) = recent;
+        let ns = namespace(involved)
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or(CLUSTER_EVENTS_NAMESPACE)
+            .to_string();
+        let nanos = chrono::Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+            .max(self.events.last_nanos + 1);
+        self.events.last_nanos = nanos;
+        let event_name = format!("{}.{nanos:x}", name(involved).unwrap_or(""));
+        let mut reference = json!({
+            "apiVersion": involved.get("apiVersion").cloned().unwrap_or(Value::Null),
+            "kind": involved.get("kind").cloned().unwrap_or(Value::Null),
+            "name": name(involved),
+            "uid": involved_uid,
+            "resourceVersion": str_at(involved, "/metadata/resourceVersion"),
+        });
+        if let Some(ns) = namespace(involved).filter(|ns| !ns.is_empty()) {
+            reference["namespace"] = json!(ns);
+        }
+        if let Some(path) = &event.field_path {
+            reference["fieldPath"] = json!(path);
+        }
+        let mut source = json!({"component": event.component});
+        if let Some(host) = event.host() {
+            source["host"] = json!(host);
+        }
+        let body = json!({
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": event_name, "namespace": ns},
+            "involvedObject": reference,
+            "reason": event.reason,
+            "message": event.message,
+            "source": source,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "type": event.type_(),
+            "eventTime": null,
+            "reportingComponent": event.component,
+            "reportingInstance": event.host().unwrap_or(""),
+        });
+        if self.create(&t, &ns, body, event.component).is_some() {
+            let key = Objects::key(&t, &ns, &event_name);
+            self.expire_at(key.clone(), Instant::now() + EVENT_TTL);
+            self.events.recent.insert((involved_uid, event), key);
+        }
+    }
+
+    /// Deletes the events whose time is up.
+    pub(super) fn expire_events(&mut self) {
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        while let Some((at, _)) = self.events.expiry.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, key)) = self.events.expiry.pop_first() {
+                self.events.due.remove(&key);
+                expired.push(key);
+            }
+        }
+        if expired.is_empty() {
+            return;
+        }
+        let t = self.types.events.clone();
+        for key in &expired {
+            match self
+                .objects
+                .delete(&t, &key.namespace, &key.name, &DeleteOptions::default())
+            {
+                Ok(_) => {}
+                Err(e) if e.code == 404 => {}
+                Err(e) => tracing::debug!(event = %key.name, "an expired event stays: {e}"),
+            }
+        }
+        let gone: std::collections::HashSet<&ObjectKey> = expired.iter().collect();
+        self.events.recent.retain(|_, key| !gone.contains(key));
+    }
+
+    /// Schedules the expiry of the events already stored, from their last occurrence.
+    pub(super) fn adopt_stored_events(&mut self) {
+        let resource = self.types.events.storage_key();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let start = after.as_ref().map(|(n, m)| (n.as_str(), m.as_str()));
+            let Ok(page) = self.objects.store.list(&resource, None, start, Some(500)) else {
+                return;
+            };
+            for item in &page.items {
+                let Ok(event) = item.json() else { continue };
+                let last = ["/lastTimestamp", "/metadata/creationTimestamp"]
+                    .iter()
+                    .find_map(|p| str_at(&event, p).and_then(parse_time))
+                    .unwrap_or_else(chrono::Utc::now);
+                let ttl = chrono::Duration::from_std(EVENT_TTL).unwrap_or_default();
+                self.expire_at(item.key.clone(), instant_at(last + ttl));
+            }
+            match page.items.last() {
+                Some(last) if page.more => {
+                    after = Some((last.key.namespace.clone(), last.key.name.clone()));
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Sets (or moves) the expiry of one event.
+    fn expire_at(&mut self, key: ObjectKey, at: Instant) {
+        if let Some(before) = self.events.due.insert(key.clone(), at) {
+            self.events.expiry.remove(&(before, key.clone()));
+        }
+        self.events.expiry.insert((at, key));
+    }
+}
