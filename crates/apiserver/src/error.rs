@@ -111,14 +111,24 @@ impl ApiError {
 
     /// 422 with one cause per invalid field.
     pub fn invalid(t: &ResourceType, name: &str, causes: Vec<(String, String)>) -> Self {
+        Self::invalid_kind(&t.group, &t.kind, name, causes)
+    }
+
+    /// 422 for a kind that is not a served resource, such as `PodLogOptions`.
+    pub fn invalid_kind(
+        group: &str,
+        kind: &str,
+        name: &str,
+        causes: Vec<(String, String)>,
+    ) -> Self {
         let summary: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-        let message = format!("{} \"{name}\" is invalid: {}", t.kind, summary.join(", "));
+        let message = format!("{kind} \"{name}\" is invalid: {}", summary.join(", "));
         let causes: Vec<Value> = causes
             .into_iter()
             .map(|(field, message)| json!({"reason": "FieldValueInvalid", "message": message, "field": field}))
             .collect();
         Self::new(422, "Invalid", message)
-            .with_details(json!({"name": name, "group": t.group, "kind": t.kind, "causes": causes}))
+            .with_details(json!({"name": name, "group": group, "kind": kind, "causes": causes}))
     }
 
     pub fn internal(message: impl Into<String>) -> Self {

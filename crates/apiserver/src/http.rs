@@ -228,7 +228,7 @@ async fn handle(
                 "{method} is not supported on pods/log"
             )));
         }
-        let opts = pod_logs::LogOptions::from_query(&query)?;
+        let opts = pod_logs::LogOptions::from_query(&query, name)?;
         let ns = path.namespace.clone().unwrap_or_default();
         let (objects, stopped) = (state.objects.clone(), state.stopped.clone());
         return pod_logs::serve(objects, t, ns, name.clone(), opts, stopped).await;

@@ -36,18 +36,28 @@ pub struct LogOptions {
 }
 
 impl LogOptions {
-    pub fn from_query(q: &HashMap<String, String>) -> ApiResult<Self> {
-        let flag = |k: &str| matches!(q.get(k).map(String::as_str), Some("1" | "true" | "True"));
-        let number = |k: &str, min: i64| -> ApiResult<Option<i64>> {
-            let Some(raw) = q.get(k).filter(|s| !s.is_empty()) else {
+    /// The options of a request for `pod`'s log: malformed values are 400, values out of
+    /// range 422, as kube-apiserver answers them.
+    pub fn from_query(q: &HashMap<String, String>, pod: &str) -> ApiResult<Self> {
+        let invalid = |field: &str, why: String| {
+            ApiError::invalid_kind("", "PodLogOptions", pod, vec![(field.to_string(), why)])
+        };
+        let number = |key: &str, min: i64| -> ApiResult<Option<i64>> {
+            let Some(raw) = q.get(key).filter(|s| !s.is_empty()) else {
                 return Ok(None);
             };
-            match raw.parse::<i64>() {
-                Ok(n) if n >= min => Ok(Some(n)),
-                _ => Err(ApiError::bad_request(format!(
-                    "{k}: Invalid value: {raw:?}: must be an integer greater than or equal to {min}"
-                ))),
+            let n: i64 = raw
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("{key}: invalid integer {raw:?}")))?;
+            if n < min {
+                let bound = if min == 0 {
+                    "greater than or equal to 0"
+                } else {
+                    "greater than 0"
+                };
+                return Err(invalid(key, format!("Invalid value: {n}: must be {bound}")));
             }
+            Ok(Some(n))
         };
         let since_seconds = number("sinceSeconds", 1)?;
         let since_time = match q.get("sinceTime").filter(|s| !s.is_empty()) {
@@ -60,8 +70,10 @@ impl LogOptions {
         };
         let since = match (since_seconds, since_time) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "at most one of `sinceTime` or `sinceSeconds` may be specified",
+                return Err(invalid(
+                    "[]",
+                    "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified"
+                        .into(),
                 ));
             }
             (Some(s), None) => Some(Utc::now() - chrono::Duration::seconds(s)),
@@ -70,9 +82,9 @@ impl LogOptions {
         let to_usize = |n: i64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
             container: q.get("container").filter(|c| !c.is_empty()).cloned(),
-            follow: flag("follow"),
-            previous: flag("previous"),
-            timestamps: flag("timestamps"),
+            follow: go_bool(q, "follow")?,
+            previous: go_bool(q, "previous")?,
+            timestamps: go_bool(q, "timestamps")?,
             tail_lines: number("tailLines", 0)?.map(to_usize),
             since,
             limit_bytes: number("limitBytes", 1)?.map(to_usize),
@@ -81,9 +93,10 @@ impl LogOptions {
 
     fn render(&self, line: &LogLine) -> String {
         if self.timestamps {
+            // The kubelet's RFC3339NanoFixed: always nine fractional digits.
             let time = line
                 .time
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
             format!("{time} {}\n", line.text)
         } else {
             format!("{}\n", line.text)
@@ -175,16 +188,31 @@ async fn read_pod(
         .unwrap_or_else(|e| Err(ApiError::internal(format!("request failed: {e}"))))
 }
 
-/// Sends what fits in the byte budget; false when the stream should end.
+/// A query flag as Go's `strconv.ParseBool` reads it; absent is false.
+fn go_bool(q: &HashMap<String, String>, key: &str) -> ApiResult<bool> {
+    match q.get(key).map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(true),
+        Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(false),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "{key}: invalid boolean {other:?}"
+        ))),
+    }
+}
+
+/// Sends what fits in the byte budget; false when the stream should end (the client left,
+/// or the budget is spent).
 async fn send(tx: &mpsc::Sender<Bytes>, text: String, budget: &mut Option<usize>) -> bool {
+    let full = text.len();
     let text = limit(text, *budget);
+    let cut = text.len() < full;
     if let Some(left) = budget {
         *left -= text.len();
     }
     if !text.is_empty() && tx.send(Bytes::from(text)).await.is_err() {
         return false;
     }
-    *budget != Some(0)
+    !cut && *budget != Some(0)
 }
 
 /// The first `limit` bytes of `text` (`limitBytes` may cut a line, as in Kubernetes).
@@ -229,29 +257,20 @@ mod tests {
 
     #[test]
     fn options_are_checked() {
-        let both = LogOptions::from_query(&query(&[
-            ("sinceSeconds", "5"),
-            ("sinceTime", "2026-01-01T00:00:00Z"),
-        ]));
+        let parse = |pairs: &[(&str, &str)]| LogOptions::from_query(&query(pairs), "p");
+        let both = parse(&[("sinceSeconds", "5"), ("sinceTime", "2026-01-01T00:00:00Z")]);
         assert!(both.unwrap_err().message.contains("at most one"));
+        let negative = parse(&[("tailLines", "-1")]).unwrap_err();
+        assert_eq!(negative.code, 422);
         assert_eq!(
-            LogOptions::from_query(&query(&[("tailLines", "-1")]))
-                .unwrap_err()
-                .code,
-            400
+            negative.message,
+            "PodLogOptions \"p\" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0"
         );
-        assert_eq!(
-            LogOptions::from_query(&query(&[("limitBytes", "0")]))
-                .unwrap_err()
-                .code,
-            400
-        );
-        let opts = LogOptions::from_query(&query(&[
-            ("container", "web"),
-            ("follow", "true"),
-            ("tailLines", "1"),
-        ]))
-        .unwrap();
+        assert_eq!(parse(&[("limitBytes", "0")]).unwrap_err().code, 422);
+        assert_eq!(parse(&[("tailLines", "x")]).unwrap_err().code, 400);
+        assert_eq!(parse(&[("follow", "yes")]).unwrap_err().code, 400);
+        assert!(parse(&[("follow", "T")]).unwrap().follow);
+        let opts = parse(&[("container", "web"), ("follow", "true"), ("tailLines", "1")]).unwrap();
         assert_eq!(
             (opts.container.as_deref(), opts.follow, opts.tail_lines),
             (Some("web"), true, Some(1))
@@ -276,7 +295,10 @@ mod tests {
             ..Default::default()
         };
         let picked = since.select(&log);
-        assert_eq!(since.render(picked[0]), "1970-01-01T00:00:30Z three\n");
+        assert_eq!(
+            since.render(picked[0]),
+            "1970-01-01T00:00:30.000000000Z three\n"
+        );
         assert_eq!(limit("héllo".into(), Some(2)), "h");
     }
 }

@@ -34,11 +34,13 @@ pub fn answer(t: &ResourceType, request: Value) -> ApiResult<Value> {
         }),
         other => return Err(ApiError::internal(format!("{other} is not a review kind"))),
     };
-    let mut review = json!({
-        "kind": t.kind,
-        "apiVersion": t.api_version(),
-        "metadata": {"creationTimestamp": null},
-    });
+    // The request comes back with its answer, as kube-apiserver returns it.
+    let metadata = request
+        .get("metadata")
+        .filter(|m| m.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({"creationTimestamp": null}));
+    let mut review = json!({"kind": t.kind, "apiVersion": t.api_version(), "metadata": metadata});
     if let Some(spec) = request.get("spec") {
         review["spec"] = spec.clone();
     }

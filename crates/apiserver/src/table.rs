@@ -126,9 +126,9 @@ fn builtin_columns(t: &ResourceType) -> Option<Vec<Column>> {
             c("Version", |o| str_at(o, "/status/nodeInfo/kubeletVersion")),
             Column::wide("Internal-IP", |o| node_address(o, "InternalIP")),
             Column::wide("External-IP", |o| node_address(o, "ExternalIP")),
-            Column::wide("OS-Image", |o| str_at(o, "/status/nodeInfo/osImage")),
+            Column::wide("OS-Image", |o| or_unknown(o, "/status/nodeInfo/osImage")),
             Column::wide("Kernel-Version", |o| {
-                str_at(o, "/status/nodeInfo/kernelVersion")
+                or_unknown(o, "/status/nodeInfo/kernelVersion")
             }),
             Column::wide("Container-Runtime", |o| {
                 str_at(o, "/status/nodeInfo/containerRuntimeVersion")
@@ -145,30 +145,24 @@ fn builtin_columns(t: &ResourceType) -> Option<Vec<Column>> {
             Column::wide("Nominated Node", |o| {
                 or_none(o, "/status/nominatedNodeName")
             }),
-            Column::wide("Readiness Gates", |_| json!("<none>")),
+            Column::wide("Readiness Gates", pod_readiness_gates),
         ],
         ("", "events") => vec![
             c("Last Seen", event_last_seen),
             c("Type", |o| str_at(o, "/type")),
             c("Reason", |o| str_at(o, "/reason")),
-            c("Object", |o| {
-                json!(format!(
-                    "{}/{}",
-                    o.pointer("/involvedObject/kind")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_lowercase(),
-                    o.pointer("/involvedObject/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                ))
-            }),
+            c("Object", event_object),
             Column::wide("Subobject", |o| str_at(o, "/involvedObject/fieldPath")),
             Column::wide("Source", event_source),
-            c("Message", |o| str_at(o, "/message")),
-            Column::wide("First Seen", |o| since(o, "/firstTimestamp")),
-            Column::wide("Count", |o| json!(int_at(o, "/count"))),
-            Column::wide("Name", name),
+            c("Message", |o| {
+                json!(o["message"].as_str().unwrap_or("").trim())
+            }),
+            Column::wide("First Seen", event_first_seen),
+            Column::wide("Count", event_count),
+            Column {
+                format: "name",
+                ..Column::wide("Name", name)
+            },
         ],
         ("apps", "deployments") => vec![
             Column::name(),
@@ -365,10 +359,41 @@ fn since(o: &Value, pointer: &str) -> Value {
 
 /// `<none>` where the string is empty or missing.
 fn or_none(o: &Value, pointer: &str) -> Value {
+    or(o, pointer, "<none>")
+}
+
+/// `<unknown>` where the string is empty or missing.
+fn or_unknown(o: &Value, pointer: &str) -> Value {
+    or(o, pointer, "<unknown>")
+}
+
+fn or(o: &Value, pointer: &str, missing: &str) -> Value {
     match o.pointer(pointer).and_then(Value::as_str) {
         Some(s) if !s.is_empty() => json!(s),
-        _ => json!("<none>"),
+        _ => json!(missing),
     }
+}
+
+/// `ready/total` of the Pod's readiness gates, or `<none>` when it has none.
+fn pod_readiness_gates(o: &Value) -> Value {
+    let Some(gates) = o
+        .pointer("/spec/readinessGates")
+        .and_then(Value::as_array)
+        .filter(|g| !g.is_empty())
+    else {
+        return json!("<none>");
+    };
+    let conditions = o.pointer("/status/conditions").and_then(Value::as_array);
+    let ready = gates
+        .iter()
+        .filter(|g| {
+            conditions
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == g["conditionType"] && c["status"] == "True")
+        })
+        .count();
+    json!(format!("{ready}/{}", gates.len()))
 }
 
 /// `Ready`, `NotReady` or `Unknown` from the Ready condition, with `SchedulingDisabled`
@@ -425,27 +450,78 @@ fn node_address(o: &Value, kind: &str) -> Value {
     json!(address.unwrap_or("<none>"))
 }
 
-/// When an event last happened, with how often and over how long when it repeated.
-fn event_last_seen(o: &Value) -> Value {
-    let last = since(o, "/lastTimestamp");
-    let count = int_at(o, "/count");
-    if count > 1 {
-        let first = since(o, "/firstTimestamp");
-        let (last, first) = (last.as_str().unwrap_or(""), first.as_str().unwrap_or(""));
-        return json!(format!("{last} (x{count} over {first})"));
-    }
-    last
+/// When an event first happened: `firstTimestamp`, else the newer API's `eventTime`.
+fn event_first_seen(o: &Value) -> Value {
+    since(o, first_present(o, &["/firstTimestamp", "/eventTime"]))
 }
 
-fn event_source(o: &Value) -> Value {
-    let component = o
-        .pointer("/source/component")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    match o.pointer("/source/host").and_then(Value::as_str) {
-        Some(host) if !host.is_empty() => json!(format!("{component}, {host}")),
-        _ => json!(component),
+/// When an event last happened: the series' last observation, `lastTimestamp`, or when it
+/// first happened.
+fn event_last_seen(o: &Value) -> Value {
+    match ["/series/lastObservedTime", "/lastTimestamp"]
+        .into_iter()
+        .find(|p| present(o, p))
+    {
+        Some(pointer) => since(o, pointer),
+        None => event_first_seen(o),
     }
+}
+
+/// How often an event happened; events of the newer API that happened once carry no count.
+fn event_count(o: &Value) -> Value {
+    let count = o
+        .pointer("/series/count")
+        .or_else(|| o.get("count"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    json!(count.max(1))
+}
+
+/// `kind/name` of the object an event is about, or the kind alone.
+fn event_object(o: &Value) -> Value {
+    let kind = o
+        .pointer("/involvedObject/kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_lowercase();
+    match o.pointer("/involvedObject/name").and_then(Value::as_str) {
+        Some(name) if !name.is_empty() => json!(format!("{kind}/{name}")),
+        _ => json!(kind),
+    }
+}
+
+/// `component, host`, from `source` or the newer API's reporting fields.
+fn event_source(o: &Value) -> Value {
+    let text = |p: &str| {
+        o.pointer(p)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let component = text("/source/component").or(text("/reportingComponent"));
+    let host = text("/source/host").or(text("/reportingInstance"));
+    json!(match (component, host) {
+        (Some(c), Some(h)) => format!("{c}, {h}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(h)) => h.to_string(),
+        (None, None) => "<unknown>".to_string(),
+    })
+}
+
+/// Whether a non-empty string is at `pointer`.
+fn present(o: &Value, pointer: &str) -> bool {
+    o.pointer(pointer)
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+}
+
+/// The first of `pointers` with a non-empty string, else the first.
+fn first_present<'a>(o: &Value, pointers: &[&'a str]) -> &'a str {
+    pointers
+        .iter()
+        .find(|p| present(o, p))
+        .or(pointers.first())
+        .copied()
+        .unwrap_or("")
 }
 
 /// Kubernetes' `duration.HumanDuration`: two significant units, coarser as time passes.
@@ -535,6 +611,26 @@ mod tests {
         for (pod, want) in cases {
             assert_eq!(super::pod_status(&pod), want, "{pod}");
         }
+    }
+
+    #[test]
+    fn node_and_event_cells() {
+        use serde_json::json;
+        let node = json!({"metadata": {"labels": {"node-role.kubernetes.io/worker": "",
+            "node-role.kubernetes.io/control-plane": "", "kubernetes.io/role": "edge"}},
+            "spec": {"unschedulable": true},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}]}});
+        assert_eq!(super::node_roles(&node), "control-plane,edge,worker");
+        assert_eq!(super::node_status(&node), "NotReady,SchedulingDisabled");
+        assert_eq!(super::node_roles(&json!({})), "<none>");
+        let event = json!({"involvedObject": {"kind": "Node"}, "reportingComponent": "c"});
+        assert_eq!(super::event_object(&event), "node");
+        assert_eq!(super::event_count(&event), 1);
+        assert_eq!(super::event_source(&event), "c");
+        assert_eq!(super::event_last_seen(&event), "<unknown>");
+        let pod = json!({"spec": {"readinessGates": [{"conditionType": "a"}, {"conditionType": "b"}]},
+            "status": {"conditions": [{"type": "a", "status": "True"}]}});
+        assert_eq!(super::pod_readiness_gates(&pod), "1/2");
     }
 
     #[test]

@@ -169,19 +169,14 @@ impl Sim {
         self.write_status(&t, sts, Value::Object(status), STATEFULSET_CONTROLLER);
     }
 
-    /// Deletes one of the StatefulSet's Pods and says so on it.
+    /// Deletes one of the StatefulSet's Pods, saying so as the statefulset controller does.
     fn delete_stateful_pod(&mut self, sts: &Value, pod_name: &str) {
-        let pod_t = self.types.pods.clone();
-        let ns = super::namespace(sts).unwrap_or("").to_string();
-        self.delete(&pod_t, &ns, pod_name);
         let message = format!(
             "delete Pod {pod_name} in StatefulSet {} successful",
             name(sts).unwrap_or("")
         );
-        self.record(
-            sts,
-            Event::normal("SuccessfulDelete", message, STATEFULSET_CONTROLLER),
-        );
+        let event = Event::normal("SuccessfulDelete", message, STATEFULSET_CONTROLLER);
+        self.delete_pod_of(sts, pod_name, event);
     }
 
     /// Creates the claims of Pod `ordinal` that do not exist yet.
@@ -283,12 +278,7 @@ impl Sim {
         }
         for pod in &doomed {
             if let Some(n) = name(pod) {
-                self.delete(&pod_t, &w.namespace, n);
-                let message = format!("Deleted pod: {n}");
-                self.record(
-                    &ds,
-                    Event::normal("SuccessfulDelete", message, DAEMONSET_CONTROLLER),
-                );
+                self.delete_pod_of(&ds, n, Event::deleted_pod(n, DAEMONSET_CONTROLLER));
             }
         }
         if let (true, true, Some(template)) = (current.is_empty(), outdated.is_empty(), &template) {
@@ -308,11 +298,8 @@ impl Sim {
             if let Some(created) =
                 self.create_generated(&pod_t, &w.namespace, pod, DAEMONSET_CONTROLLER)
             {
-                let message = format!("Created pod: {}", name(&created).unwrap_or(""));
-                self.record(
-                    &ds,
-                    Event::normal("SuccessfulCreate", message, DAEMONSET_CONTROLLER),
-                );
+                let event = Event::created_pod(name(&created), DAEMONSET_CONTROLLER);
+                self.record(&ds, event);
                 current.push(created);
             }
         }

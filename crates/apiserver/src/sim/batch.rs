@@ -76,12 +76,7 @@ impl Sim {
             // A failed Job stops its remaining Pods.
             for pod in active.drain(..) {
                 if let Some(n) = name(&pod) {
-                    self.delete(&pod_t, &w.namespace, n);
-                    let message = format!("Deleted pod: {n}");
-                    self.record(
-                        &job,
-                        Event::normal("SuccessfulDelete", message, JOB_CONTROLLER),
-                    );
+                    self.delete_pod_of(&job, n, Event::deleted_pod(n, JOB_CONTROLLER));
                 }
             }
             let message = "Job has reached the specified backoff limit";
@@ -121,11 +116,8 @@ impl Sim {
                     if let Some(created) =
                         self.create_generated(&pod_t, &w.namespace, pod, JOB_CONTROLLER)
                     {
-                        let message = format!("Created pod: {}", name(&created).unwrap_or(""));
-                        self.record(
-                            &job,
-                            Event::normal("SuccessfulCreate", message, JOB_CONTROLLER),
-                        );
+                        let event = Event::created_pod(name(&created), JOB_CONTROLLER);
+                        self.record(&job, event);
                         active.push(created);
                     }
                 }

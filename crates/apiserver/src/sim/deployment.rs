@@ -510,11 +510,8 @@ impl Sim {
                     if let Some(created) =
                         self.create_generated(&pod_t, &w.namespace, pod, REPLICASET_CONTROLLER)
                     {
-                        let message = format!("Created pod: {}", name(&created).unwrap_or(""));
-                        self.record(
-                            &rs,
-                            Event::normal("SuccessfulCreate", message, REPLICASET_CONTROLLER),
-                        );
+                        let event = Event::created_pod(name(&created), REPLICASET_CONTROLLER);
+                        self.record(&rs, event);
                         pods.push(created);
                     }
                 }
@@ -524,12 +521,7 @@ impl Sim {
             let surplus = usize::try_from(have - replicas).unwrap_or(0);
             for pod in pods.drain(..surplus.min(pods.len())) {
                 if let Some(n) = name(&pod) {
-                    self.delete(&pod_t, &w.namespace, n);
-                    let message = format!("Deleted pod: {n}");
-                    self.record(
-                        &rs,
-                        Event::normal("SuccessfulDelete", message, REPLICASET_CONTROLLER),
-                    );
+                    self.delete_pod_of(&rs, n, Event::deleted_pod(n, REPLICASET_CONTROLLER));
                 }
             }
         }

@@ -2,23 +2,26 @@
 //! ones word them, so `kubectl describe` and `kubectl events` tell what happened.
 //!
 //! As client-go's recorder does, an event that repeats (same object, source, type, reason
-//! and message) is counted on the event already written instead of making a new one, and
-//! as kube-apiserver does (`--event-ttl`), events are deleted an hour after their last
-//! occurrence, including those a previous process left in the store.
+//! and message) is counted on the event already written instead of making a new one. As
+//! kube-apiserver does with `--event-ttl` ([`super::SimConfig::event_ttl`]), every Event in
+//! the store, whoever wrote it, is deleted that long after its last write; those a previous
+//! process left behind count from their `lastTimestamp`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use ferry_store::ObjectKey;
+use ferry_store::{EventType, ObjectKey};
 use serde_json::{Value, json};
 
-use super::{NODE_NAME, Sim, instant_at, name, namespace, parse_time, str_at, uid};
+use super::{KUBELET, NODE_NAME, Sim, instant_at, name, namespace, parse_time, str_at, uid};
 use crate::objects::{self, DeleteOptions, Objects};
 
-/// How long an event is kept after it last happened.
-const EVENT_TTL: Duration = Duration::from_secs(3600);
+/// The store resource of core/v1 Events.
+pub(super) const RESOURCE: &str = "events";
 /// Events for cluster-scoped objects (the Node) go here, as the recorder puts them.
 const CLUSTER_EVENTS_NAMESPACE: &str = "default";
+/// The wait before trying again to delete an expired event the store kept.
+const RETRY_EXPIRY: Duration = Duration::from_secs(60);
 
 /// One occurrence to record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -49,6 +52,17 @@ impl Event {
         }
     }
 
+    /// `SuccessfulCreate` as the replica set, daemon set and job controllers word it.
+    pub(super) fn created_pod(pod: Option<&str>, component: &'static str) -> Self {
+        let pod = pod.unwrap_or("");
+        Self::normal("SuccessfulCreate", format!("Created pod: {pod}"), component)
+    }
+
+    /// `SuccessfulDelete` as the replica set, daemon set and job controllers word it.
+    pub(super) fn deleted_pod(pod: &str, component: &'static str) -> Self {
+        Self::normal("SuccessfulDelete", format!("Deleted pod: {pod}"), component)
+    }
+
     /// The same event about one container of the Pod (`list` is `containers` or
     /// `initContainers`).
     pub(super) fn on_container(mut self, list: &str, container: &str) -> Self {
@@ -62,7 +76,7 @@ impl Event {
 
     /// The kubelet reports the node it runs on; controllers report no host.
     fn host(&self) -> Option<&'static str> {
-        (self.component == "kubelet").then_some(NODE_NAME)
+        (self.component == KUBELET).then_some(NODE_NAME)
     }
 }
 
@@ -71,9 +85,11 @@ impl Event {
 pub(super) struct Recorder {
     /// The event last written for each (involved object uid, event): the one to count up.
     recent: HashMap<(String, Event), ObjectKey>,
-    /// Written events by when they expire.
+    /// `recent` the other way round, to forget an event when it expires.
+    recorded: HashMap<ObjectKey, (String, Event)>,
+    /// Every stored event by when it expires.
     expiry: BTreeSet<(Instant, ObjectKey)>,
-    /// When each written event expires: its entry in `expiry`.
+    /// When each stored event expires: its entry in `expiry`.
     due: HashMap<ObjectKey, Instant>,
     /// The last name suffix handed out, so names stay unique within one nanosecond.
     last_nanos: i64,
@@ -99,7 +115,6 @@ impl Sim {
                 .update(&t, existing, None, recent.1.component)
                 .is_some()
             {
-                self.expire_at(key, Instant::now() + EVENT_TTL);
                 return;
             }
         }
@@ -149,8 +164,18 @@ impl Sim {
         });
         if self.create(&t, &ns, body, event.component).is_some() {
             let key = Objects::key(&t, &ns, &event_name);
-            self.expire_at(key.clone(), Instant::now() + EVENT_TTL);
-            self.events.recent.insert((involved_uid, event), key);
+            let recent = (involved_uid, event);
+            self.events.recorded.insert(key.clone(), recent.clone());
+            self.events.recent.insert(recent, key);
+        }
+    }
+
+    /// A stored event was written or deleted: its time to live starts again, or ends.
+    pub(super) fn observe_event(&mut self, event_type: EventType, key: &ObjectKey) {
+        if event_type == EventType::Deleted {
+            self.forget_event(key);
+        } else {
+            self.expire_at(key.clone(), Instant::now() + self.config.event_ttl);
         }
     }
 
@@ -171,18 +196,19 @@ impl Sim {
             return;
         }
         let t = self.types.events.clone();
-        for key in &expired {
+        for key in expired {
             match self
                 .objects
                 .delete(&t, &key.namespace, &key.name, &DeleteOptions::default())
             {
                 Ok(_) => {}
-                Err(e) if e.code == 404 => {}
-                Err(e) => tracing::debug!(event = %key.name, "an expired event stays: {e}"),
+                Err(e) if e.code == 404 => self.forget_event(&key),
+                Err(e) => {
+                    tracing::debug!(event = %key.name, "an expired event stays for now: {e}");
+                    self.expire_at(key, now + RETRY_EXPIRY);
+                }
             }
         }
-        let gone: std::collections::HashSet<&ObjectKey> = expired.iter().collect();
-        self.events.recent.retain(|_, key| !gone.contains(key));
     }
 
     /// Schedules the expiry of the events already stored, from their last occurrence.
@@ -200,7 +226,7 @@ impl Sim {
                     .iter()
                     .find_map(|p| str_at(&event, p).and_then(parse_time))
                     .unwrap_or_else(chrono::Utc::now);
-                let ttl = chrono::Duration::from_std(EVENT_TTL).unwrap_or_default();
+                let ttl = chrono::Duration::from_std(self.config.event_ttl).unwrap_or_default();
                 self.expire_at(item.key.clone(), instant_at(last + ttl));
             }
             match page.items.last() {
@@ -218,5 +244,15 @@ impl Sim {
             self.events.expiry.remove(&(before, key.clone()));
         }
         self.events.expiry.insert((at, key));
+    }
+
+    /// Drops what is remembered about an event that is gone.
+    fn forget_event(&mut self, key: &ObjectKey) {
+        if let Some(at) = self.events.due.remove(key) {
+            self.events.expiry.remove(&(at, key.clone()));
+        }
+        if let Some(recent) = self.events.recorded.remove(key) {
+            self.events.recent.remove(&recent);
+        }
     }
 }

@@ -188,21 +188,11 @@ pub fn container_log(
                 .and_then(parse_time)
         })
         .flatten();
-    if let Some(log) = run(&state, ready_since) {
-        return Ok(log);
-    }
-    // Waiting: after a crash, the run that crashed is the current log, as the kubelet shows.
-    match last_run {
-        Some(log)
-            if state.pointer("/waiting/reason").and_then(Value::as_str)
-                == Some("CrashLoopBackOff") =>
-        {
-            Ok(log)
-        }
-        _ => Err(waiting(
-            state.pointer("/waiting/reason").and_then(Value::as_str),
-        )),
-    }
+    // As the kubelet chooses: the current run, else the last one that ended (a container
+    // waiting to restart shows the run that crashed), else why there is none yet.
+    run(&state, ready_since)
+        .or(last_run)
+        .ok_or_else(|| waiting(state.pointer("/waiting/reason").and_then(Value::as_str)))
 }
 
 #[cfg(test)]

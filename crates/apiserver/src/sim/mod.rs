@@ -63,6 +63,10 @@ use crate::resources::ResourceType;
 pub const NODE_NAME: &str = "ferry-node";
 /// The simulated node's address, reported as each Pod's `hostIP`.
 const NODE_IP: &str = "172.18.0.2";
+/// The node's share of the Pod network, which Pod IPs come from ([`IpPool`]).
+const POD_CIDR: &str = "10.244.0.0/16";
+/// The field manager and event source of the simulated kubelet.
+const KUBELET: &str = "kubelet";
 /// The annotation that injects failures (see the module documentation).
 const SIMULATE: &str = "ferry.dev/simulate";
 /// Upper bound on one wait, so a stop request is noticed promptly.
@@ -75,12 +79,15 @@ const BATCH: usize = 1024;
 pub struct SimConfig {
     /// Delay before Pods become Ready (and Job Pods finish) after they are first seen.
     pub ready_after: Duration,
+    /// How long an Event is kept after it last happened (kube-apiserver's `--event-ttl`).
+    pub event_ttl: Duration,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
         Self {
             ready_after: Duration::from_secs(1),
+            event_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -258,7 +265,7 @@ struct PodTrack {
     next_restart: Option<Instant>,
 }
 
-/// Pod addresses in 10.244.0.0/16, handed out once and kept for the Pod's life.
+/// Pod addresses in [`POD_CIDR`], handed out once and kept for the Pod's life.
 #[derive(Default)]
 struct IpPool {
     by_pod: HashMap<ObjectKey, u32>,
@@ -463,11 +470,19 @@ impl Sim {
 
     /// Updates the indexes from one event and marks what it affects dirty.
     fn observe(&mut self, event_type: EventType, stored: &StoredObject) {
+        if stored.key.resource == events::RESOURCE {
+            self.observe_event(event_type, &stored.key);
+            return;
+        }
         // Most events in a busy store are for other kinds: decide before parsing.
         let Some(kind) = Kind::of_resource(&stored.key.resource) else {
             return;
         };
         let key = &stored.key;
+        if kind == Kind::Node && key.name != NODE_NAME {
+            // Other nodes (a user's fixtures) are not this kubelet's.
+            return;
+        }
         let Ok(obj) = stored.json() else { return };
         let this = Work::new(kind, &key.namespace, &key.name);
         if event_type == EventType::Deleted {
@@ -719,17 +734,35 @@ impl Sim {
         self.update(t, obj, Some(Subresource::Status), manager)
     }
 
-    fn delete(&mut self, t: &ResourceType, namespace: &str, name: &str) {
+    /// Deletes an object; true when this call deleted it (or began to).
+    fn delete(&mut self, t: &ResourceType, namespace: &str, name: &str) -> bool {
         let key = Objects::key(t, namespace, name);
         match self
             .objects
             .delete(t, namespace, name, &DeleteOptions::default())
         {
-            Ok(_) => self.unindex(&key),
-            Err(e) if e.code == 404 => self.unindex(&key),
-            Err(e) => {
-                tracing::warn!(object = %name, "workload simulation cannot delete a {}: {e}", t.kind)
+            Ok(_) => {
+                self.unindex(&key);
+                true
             }
+            Err(e) if e.code == 404 => {
+                self.unindex(&key);
+                false
+            }
+            Err(e) => {
+                tracing::warn!(object = %name, "workload simulation cannot delete a {}: {e}", t.kind);
+                false
+            }
+        }
+    }
+
+    /// Deletes a Pod its controller `owner` no longer wants and records `event` on the
+    /// owner when it did.
+    fn delete_pod_of(&mut self, owner: &Value, pod_name: &str, event: events::Event) {
+        let t = self.types.pods.clone();
+        let ns = namespace(owner).unwrap_or("").to_string();
+        if self.delete(&t, &ns, pod_name) {
+            self.record(owner, event);
         }
     }
 }

@@ -7,17 +7,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Kind, NODE_IP, NODE_NAME, Sim, Work, parse_time, str_at};
+use super::events::Event;
+use super::{KUBELET, Kind, NODE_IP, NODE_NAME, POD_CIDR, Sim, Work, parse_time, str_at};
 use crate::discovery::KUBERNETES_MINOR;
 use crate::objects;
 
-const KUBELET: &str = "kubelet";
 /// How often an unchanged status is posted again (the kubelet's `nodeStatusReportFrequency`).
 const STATUS_REPORT_INTERVAL: Duration = Duration::from_secs(300);
 /// Pods per node, the kubelet's default `maxPods`.
 const MAX_PODS: &str = "110";
-/// The one node's share of the Pod network; Pod IPs come from it.
-const POD_CIDR: &str = "10.244.0.0/16";
+/// The node runs Linux containers, whatever the host is.
+const OS: &str = "linux";
 
 impl Sim {
     pub(super) fn sync_node(&mut self, w: &Work) {
@@ -25,20 +25,13 @@ impl Sim {
         let node = match self.get(&t, "", &w.name) {
             Some(node) => node,
             None => {
-                match self.create(&t, "", node_object(), KUBELET) {
-                    Some(created) => {
-                        self.record(
-                        &created,
-                        super::events::Event::normal(
-                            "RegisteredNode",
-                            format!("Node {NODE_NAME} event: Registered Node {NODE_NAME} in Controller"),
-                            "node-controller",
-                        ),
-                    );
-                        created
-                    }
-                    None => return,
+                let Some(created) = self.create(&t, "", node_object(), KUBELET) else {
+                    return;
+                };
+                for event in registration_events() {
+                    self.record(&created, event);
                 }
+                created
             }
         };
         let now = chrono::Utc::now();
@@ -64,6 +57,23 @@ impl Sim {
     }
 }
 
+/// What `kubectl describe node` shows of a kubelet's start and the node's registration.
+fn registration_events() -> [Event; 3] {
+    [
+        Event::normal("Starting", "Starting kubelet.".into(), KUBELET),
+        Event::normal(
+            "NodeReady",
+            format!("Node {NODE_NAME} status is now: NodeReady"),
+            KUBELET,
+        ),
+        Event::normal(
+            "RegisteredNode",
+            format!("Node {NODE_NAME} event: Registered Node {NODE_NAME} in Controller"),
+            "node-controller",
+        ),
+    ]
+}
+
 /// The work item of the one node.
 pub(super) fn node_work() -> Work {
     Work::new(Kind::Node, "", NODE_NAME)
@@ -79,10 +89,10 @@ fn node_object() -> Value {
             "name": NODE_NAME,
             "labels": {
                 "beta.kubernetes.io/arch": arch,
-                "beta.kubernetes.io/os": std::env::consts::OS,
+                "beta.kubernetes.io/os": OS,
                 "kubernetes.io/arch": arch,
                 "kubernetes.io/hostname": NODE_NAME,
-                "kubernetes.io/os": std::env::consts::OS,
+                "kubernetes.io/os": OS,
                 // One node runs everything, as in kind.
                 "node-role.kubernetes.io/control-plane": "",
             },
@@ -125,7 +135,7 @@ impl Machine {
             .lines()
             .find_map(|l| l.strip_prefix("PRETTY_NAME="))
             .map(|v| v.trim_matches('"').to_string())
-            .unwrap_or_else(|| std::env::consts::OS.to_string());
+            .unwrap_or_else(|| "Ferry simulated node".to_string());
         Self {
             cpus: std::thread::available_parallelism().map_or(1, usize::from),
             memory_kib,
@@ -183,7 +193,7 @@ fn node_status(node: &Value, heartbeat: &str, machine: &Machine) -> Value {
             "containerRuntimeVersion": format!("ferry://{}", env!("CARGO_PKG_VERSION")),
             "kubeletVersion": format!("v1.{KUBERNETES_MINOR}.0"),
             "kubeProxyVersion": "",
-            "operatingSystem": std::env::consts::OS,
+            "operatingSystem": OS,
             "architecture": go_arch(),
         },
     })

@@ -13,12 +13,11 @@ use serde_json::{Map, Value, json};
 
 use super::events::Event;
 use super::{
-    Kind, Mode, NODE_IP, NODE_NAME, PodTrack, Sim, Work, controller_ref, deleting, hex_id, set_at,
-    str_at, uid,
+    KUBELET, Kind, Mode, NODE_IP, NODE_NAME, PodTrack, Sim, Work, controller_ref, deleting, hex_id,
+    set_at, str_at, uid,
 };
 use crate::objects::{self, Objects};
 
-const KUBELET: &str = "kubelet";
 const SCHEDULER: &str = "default-scheduler";
 /// The longest crash-loop back-off, as the kubelet caps it.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);

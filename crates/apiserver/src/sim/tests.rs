@@ -28,14 +28,18 @@ impl Cluster {
     }
 
     fn start_with(objects: Objects, ready_after: Duration) -> Self {
+        let config = SimConfig {
+            ready_after,
+            ..SimConfig::default()
+        };
+        Self::start_configured(objects, config)
+    }
+
+    fn start_configured(objects: Objects, config: SimConfig) -> Self {
         objects.ensure_namespaces(&[NS]).unwrap();
         let (stop, stopped) = watch::channel(false);
         let tasks = vec![
-            tokio::spawn(run(
-                objects.clone(),
-                SimConfig { ready_after },
-                stopped.clone(),
-            )),
+            tokio::spawn(run(objects.clone(), config, stopped.clone())),
             tokio::spawn(crate::gc::run(objects.clone(), stopped)),
         ];
         Self {
@@ -1124,5 +1128,36 @@ async fn events_expire_an_hour_after_they_last_happened() {
     })
     .await;
     assert!(c.get("", "events", "new").is_some());
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_events_expire_after_the_ttl_and_users_events_too() {
+    let config = SimConfig {
+        ready_after: Duration::from_millis(50),
+        event_ttl: Duration::from_millis(600),
+    };
+    let c = Cluster::start_configured(Objects::new(Store::memory(), Resources::new()), config);
+    let pod = c.create(
+        "",
+        "pods",
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "brief"},
+            "spec": {"containers": [{"name": "main", "image": "app:1"}]}}),
+    );
+    let uid = s(&pod, "/metadata/uid").to_string();
+    eventually("the pod's events", || {
+        (events_about(&c, &uid).len() == 4).then_some(())
+    })
+    .await;
+    c.create(
+        "",
+        "events",
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "by-hand"},
+            "involvedObject": {"kind": "Pod", "name": "brief"}, "reason": "Noted", "type": "Normal"}),
+    );
+    eventually("every event to expire", || {
+        c.list("", "events").is_empty().then_some(())
+    })
+    .await;
     c.shutdown().await;
 }

@@ -1,8 +1,9 @@
 //! The kubectl suite, continued with what a newcomer looks at first: the node, the events
 //! `describe` shows, container logs, and what `auth` says about them.
 
-use std::io::Read as _;
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::Stdio;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::support::{TestCluster, auth};
@@ -73,7 +74,13 @@ fn the_node_is_ready_with_the_machine_as_capacity() {
     c.ok(&["run", "solo", "--image=nginx:1.27"]);
     c.ok(&["wait", "--for=condition=Ready", "pod/solo", "--timeout=20s"]);
     let described = c.ok(&["describe", "node", "ferry-node"]);
-    for part in ["Ready            True", "KubeletReady", "Capacity:", "solo"] {
+    for part in [
+        "kubelet is posting ready status",
+        "Capacity:",
+        "Starting kubelet.",
+        "RegisteredNode",
+        "solo",
+    ] {
         assert!(
             described.contains(part),
             "{part:?} missing from:\n{described}"
@@ -202,17 +209,30 @@ fn logs_tell_the_simulated_life_of_each_container() {
 fn followed_logs_stream_until_the_pod_goes() {
     let c = TestCluster::start();
     c.ok(&["run", "tail-me", "--image=nginx:1.27"]);
-    // Started while the container is still being created: kubectl waits and then follows.
-    c.eventually("the container to start", || {
-        c.kubectl(&["logs", "tail-me"]).status.success()
-    });
+    c.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/tail-me",
+        "--timeout=20s",
+    ]);
     let mut follow = c
         .kubectl_cmd(&["logs", "-f", "tail-me"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let (lines, received) = mpsc::channel();
+    let stdout = BufReader::new(follow.stdout.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    let first = received.recv_timeout(Duration::from_secs(15)).unwrap();
+    assert!(first.contains("container tail-me started"), "{first}");
+    let second = received.recv_timeout(Duration::from_secs(15)).unwrap();
+    assert_eq!(second, "ferry: container tail-me is ready");
+    std::thread::sleep(Duration::from_millis(500));
     assert!(
         follow.try_wait().unwrap().is_none(),
         "a followed log stays open while the container runs"
@@ -226,15 +246,19 @@ fn followed_logs_stream_until_the_pod_goes() {
         assert!(Instant::now() < deadline, "the followed log did not end");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut out = String::new();
+    reader.join().unwrap();
+    let mut err = String::new();
     follow
-        .stdout
+        .stderr
         .take()
         .unwrap()
-        .read_to_string(&mut out)
+        .read_to_string(&mut err)
         .unwrap();
-    assert!(status.success(), "{out}");
-    assert!(out.contains("container tail-me is ready"), "{out}");
+    assert!(status.success(), "{err}");
+    assert!(
+        received.try_recv().is_err(),
+        "nothing follows the container's lines"
+    );
 }
 
 #[test]

@@ -31,18 +31,21 @@ pub fn apply(
         ))
     })?;
     let rewrite = |value: &str| matches.is_match(value).then(|| rewrite(value, image));
+    // Paths split once for all objects.
+    let specs: Vec<_> = field_specs.iter().map(|s| (s, s.split())).collect();
     for r in acc.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
             continue;
         }
         walk(&mut r.obj, &rewrite);
         let (group, version, kind) = (r.group(), r.version(), r.kind());
-        let specs: Vec<&FieldSpec> = field_specs
+        let applicable: Vec<_> = specs
             .iter()
-            .filter(|s| s.applies_to(group, version, kind))
+            .filter(|(s, _)| s.applies_to(group, version, kind))
+            .map(|(_, split)| split)
             .collect();
-        for spec in specs {
-            let _ = spec.split().visit_existing::<()>(&mut r.obj, &mut |field| {
+        for split in applicable {
+            let _ = split.visit_existing::<()>(&mut r.obj, &mut |field| {
                 if let Value::String(value) = field
                     && let Some(new) = rewrite(value)
                 {

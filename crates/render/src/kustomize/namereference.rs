@@ -14,6 +14,8 @@
 //! different prefixes binds each copy to its own objects). Several different objects still
 //! remaining is an error.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::KustomizeError;
@@ -86,6 +88,7 @@ pub fn fix(
     file: &str,
 ) -> Result<(), KustomizeError> {
     let candidates: Vec<Candidate> = resources.iter().map(Candidate::new).collect();
+    let index = NameIndex::new(&candidates);
     // Every referring field, its path split once.
     let referrals: Vec<(&NameBackReferences, &FieldSpec, Vec<String>)> = table
         .iter()
@@ -106,11 +109,13 @@ pub fn fix(
         if applicable.is_empty() {
             continue;
         }
-        let visible = visible_to(r, referrer, &candidates, file)?;
+        let visibility = Visibility::of(r, referrer, file)?;
         let role_ref = role_ref(&r.obj);
         for (referral, spec, segments) in applicable {
             let select = Select {
                 referrer,
+                visibility: &visibility,
+                index: &index,
                 referral,
                 role_ref: spec
                     .path
@@ -121,7 +126,7 @@ pub fn fix(
             let mut failure = None;
             visit(&mut r.obj, segments, &mut |v: &mut Value| {
                 if failure.is_none()
-                    && let Err(e) = select.fix_value(v, &visible)
+                    && let Err(e) = select.fix_value(v)
                 {
                     failure = Some(e);
                 }
@@ -141,48 +146,79 @@ pub fn fix(
     Ok(())
 }
 
-/// The objects `referrer` can refer to: all for a cluster-scoped referrer, else those in its
-/// namespace, cluster-scoped ones, and for a RoleBinding those in its ServiceAccount
-/// subjects' namespaces.
-fn visible_to<'c>(
-    r: &Resource,
-    referrer: &Candidate,
-    candidates: &'c [Candidate],
-    file: &str,
-) -> Result<Vec<&'c Candidate>, KustomizeError> {
-    if referrer.cluster_scoped {
-        return Ok(candidates.iter().collect());
-    }
-    let mut binding_namespaces = Vec::new();
-    if referrer.kind == "RoleBinding"
-        && let Some(Value::Array(subjects)) = r.obj.get("subjects")
-    {
-        for s in subjects.iter().filter_map(Value::as_object) {
-            let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
-            match s.get("namespace") {
-                Some(Value::String(ns)) if is_sa => binding_namespaces.push(ns.as_str()),
-                Some(_) if is_sa => {
-                    return Err(KustomizeError::invalid(
-                        file,
-                        format!(
-                            "Invalid Input: namespace is blank for a ServiceAccount subject \
-                             of {}",
-                            referrer.describe()
-                        ),
-                    ));
-                }
-                _ => {}
+/// The build's objects by every name they have had, so a reference looks at the few that
+/// could be its target instead of all of them.
+struct NameIndex<'c> {
+    by_name: HashMap<&'c str, Vec<&'c Candidate>>,
+}
+
+impl<'c> NameIndex<'c> {
+    fn new(candidates: &'c [Candidate]) -> Self {
+        let mut by_name: HashMap<&str, Vec<&Candidate>> = HashMap::new();
+        for c in candidates {
+            let mut names: Vec<&str> = c.previous_ids.iter().map(|id| id.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            for name in names {
+                by_name.entry(name).or_default().push(c);
             }
         }
+        Self { by_name }
     }
-    Ok(candidates
-        .iter()
-        .filter(|c| {
-            c.cluster_scoped
-                || same_namespace(&c.namespace, &referrer.namespace)
-                || binding_namespaces.contains(&c.namespace.as_str())
+
+    /// The objects that once had `name`, in build order.
+    fn named(&self, name: &str) -> &[&'c Candidate] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The objects a referrer can refer to: all for a cluster-scoped referrer, else those in
+/// its namespace, cluster-scoped ones, and for a RoleBinding those in its ServiceAccount
+/// subjects' namespaces.
+struct Visibility {
+    everything: bool,
+    namespace: String,
+    binding_namespaces: Vec<String>,
+}
+
+impl Visibility {
+    fn of(r: &Resource, referrer: &Candidate, file: &str) -> Result<Self, KustomizeError> {
+        let mut binding_namespaces = Vec::new();
+        if !referrer.cluster_scoped
+            && referrer.kind == "RoleBinding"
+            && let Some(Value::Array(subjects)) = r.obj.get("subjects")
+        {
+            for s in subjects.iter().filter_map(Value::as_object) {
+                let is_sa = s.get("kind").and_then(Value::as_str) == Some("ServiceAccount");
+                match s.get("namespace") {
+                    Some(Value::String(ns)) if is_sa => binding_namespaces.push(ns.clone()),
+                    Some(_) if is_sa => {
+                        return Err(KustomizeError::invalid(
+                            file,
+                            format!(
+                                "Invalid Input: namespace is blank for a ServiceAccount subject \
+                                 of {}",
+                                referrer.describe()
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Self {
+            everything: referrer.cluster_scoped,
+            namespace: referrer.namespace.clone(),
+            binding_namespaces,
         })
-        .collect())
+    }
+
+    fn sees(&self, c: &Candidate) -> bool {
+        self.everything
+            || c.cluster_scoped
+            || same_namespace(&c.namespace, &self.namespace)
+            || self.binding_namespaces.contains(&c.namespace)
+    }
 }
 
 /// A RoleBinding's `roleRef` group and kind, when it gives both.
@@ -195,32 +231,42 @@ fn role_ref(obj: &Value) -> Option<(String, String)> {
 /// Kustomize's choice of the object a field names, for one referrer and referral kind.
 struct Select<'a> {
     referrer: &'a Candidate,
+    visibility: &'a Visibility,
+    index: &'a NameIndex<'a>,
     referral: &'a NameBackReferences,
     /// For a `roleRef/name` field: the group and kind the role ref gives.
     role_ref: Option<(String, String)>,
 }
 
-impl Select<'_> {
+impl<'a> Select<'a> {
     /// Fixes one reference: a name, a list of names, or an object with `name` (and
     /// `namespace`).
-    fn fix_value(&self, v: &mut Value, visible: &[&Candidate]) -> Result<(), String> {
+    fn fix_value(&self, v: &mut Value) -> Result<(), String> {
         match v {
             Value::String(name) => {
                 let same = |cs: &[&Candidate]| cs.iter().all(|c| c.name == cs[0].name);
-                if let Some(c) = self.select(name, visible.to_vec(), &same)? {
+                if let Some(c) = self.select(self.visible_named(name), &same)? {
                     *name = c.name.clone();
                 }
                 Ok(())
             }
-            Value::Array(items) => items
-                .iter_mut()
-                .try_for_each(|i| self.fix_value(i, visible)),
-            Value::Object(map) => self.fix_map(map, visible),
+            Value::Array(items) => items.iter_mut().try_for_each(|i| self.fix_value(i)),
+            Value::Object(map) => self.fix_map(map),
             _ => Ok(()),
         }
     }
 
-    fn fix_map(&self, map: &mut Map<String, Value>, visible: &[&Candidate]) -> Result<(), String> {
+    /// The objects the referrer can see that once had `name`.
+    fn visible_named(&self, name: &str) -> Vec<&'a Candidate> {
+        self.index
+            .named(name)
+            .iter()
+            .copied()
+            .filter(|c| self.visibility.sees(c))
+            .collect()
+    }
+
+    fn fix_map(&self, map: &mut Map<String, Value>) -> Result<(), String> {
         // A reference that says its kind (a subject) is only to objects of that kind.
         if map
             .get("kind")
@@ -232,18 +278,18 @@ impl Select<'_> {
         let Some(old) = map.get("name").and_then(Value::as_str).map(str::to_string) else {
             return Ok(());
         };
+        let visible = self.visible_named(&old);
+        // A namespaced reference means the objects first in that namespace, else those in it
+        // now.
         let candidates: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
-            None => visible.to_vec(),
+            None => visible,
             Some(ns) => {
-                let originally: Vec<&Candidate> = visible
-                    .iter()
-                    .copied()
-                    .filter(|c| same_namespace(&c.original_namespace, ns))
-                    .collect();
+                let (originally, others): (Vec<&Candidate>, Vec<&Candidate>) = visible
+                    .into_iter()
+                    .partition(|c| same_namespace(&c.original_namespace, ns));
                 if originally.is_empty() {
-                    visible
-                        .iter()
-                        .copied()
+                    others
+                        .into_iter()
                         .filter(|c| same_namespace(&c.namespace, ns))
                         .collect()
                 } else {
@@ -255,7 +301,7 @@ impl Select<'_> {
             cs.iter()
                 .all(|c| c.name == cs[0].name && c.namespace == cs[0].namespace)
         };
-        let Some(c) = self.select(&old, candidates, &same)? else {
+        let Some(c) = self.select(candidates, &same)? else {
             return Ok(());
         };
         if c.name == old && c.namespace.is_empty() {
@@ -268,20 +314,20 @@ impl Select<'_> {
         Ok(())
     }
 
-    /// The object among `candidates` that the reference `old` names, if one does.
+    /// The object among `candidates` (those that once had the referenced name) that the
+    /// reference means, if one does.
     fn select<'c>(
         &self,
-        old: &str,
         mut candidates: Vec<&'c Candidate>,
         identical: &dyn Fn(&[&Candidate]) -> bool,
     ) -> Result<Option<&'c Candidate>, String> {
         let referral = self.referral;
         let referrer = self.referrer;
+        // Every candidate once had the name `old` (they come from the NameIndex).
         candidates.retain(|c| {
-            c.previous_ids.iter().any(|id| id.name == old)
-                && c.previous_ids
-                    .iter()
-                    .any(|id| referral.selects(&c.group, &c.version, &id.kind))
+            c.previous_ids
+                .iter()
+                .any(|id| referral.selects(&c.group, &c.version, &id.kind))
                 && self.role_ref.as_ref().is_none_or(|(group, kind)| {
                     c.group == *group && c.previous_ids.iter().any(|id| id.kind == *kind)
                 })
