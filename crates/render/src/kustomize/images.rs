@@ -12,10 +12,53 @@ use super::{KustomizeError, Location};
 
 /// The values an `images` entry's `name` matches, as Kustomize matches them: the name is a
 /// regular expression, followed by at most a tag and a sha256 digest.
-fn pattern(name: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&format!(
-        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
-    ))
+enum NameMatcher {
+    /// A name whose only regular-expression syntax is `.` (any character), as nearly all
+    /// image names are: matched directly, without compiling an automaton per entry.
+    Plain(String),
+    Pattern(Regex),
+}
+
+/// Kustomize's pattern for an entry's name.
+fn pattern(name: &str) -> String {
+    format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$")
+}
+
+impl NameMatcher {
+    fn new(name: &str) -> Result<Self, regex::Error> {
+        if name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | ':' | '@'))
+        {
+            return Ok(Self::Plain(name.to_string()));
+        }
+        Regex::new(&pattern(name)).map(Self::Pattern)
+    }
+
+    fn is_match(&self, value: &str) -> bool {
+        let name = match self {
+            Self::Pattern(re) => return re.is_match(value),
+            Self::Plain(name) => name,
+        };
+        let mut rest = value.chars();
+        for n in name.chars() {
+            match rest.next() {
+                Some(c) if c == n || (n == '.' && c != '\n') => {}
+                _ => return false,
+            }
+        }
+        // What the pattern's `(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$` accepts.
+        let tag_char =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '{' | '}' | '-');
+        let rest = rest.as_str();
+        let rest = rest
+            .strip_prefix(':')
+            .map_or(rest, |tag| tag.trim_start_matches(tag_char));
+        match rest.strip_prefix("@sha256:") {
+            Some(digest) => digest.chars().all(tag_char),
+            None => rest.is_empty(),
+        }
+    }
 }
 
 pub fn apply(
@@ -24,7 +67,7 @@ pub fn apply(
     field_specs: &[FieldSpec],
     acc: &mut [Resource],
 ) -> Result<(), KustomizeError> {
-    let matches = pattern(&image.name).map_err(|e| {
+    let matches = NameMatcher::new(&image.name).map_err(|e| {
         loc.invalid(format!(
             "images: name `{}` is not a valid pattern: {e}",
             image.name
@@ -135,10 +178,59 @@ mod tests {
         assert_eq!(split("reg:5000/app:v1"), ("reg:5000/app", "v1", ""));
         assert_eq!(split("app@sha256:abc"), ("app", "", "sha256:abc"));
         assert_eq!(split("app:v1@sha256:abc"), ("app", "v1", "sha256:abc"));
-        let nginx = pattern("nginx").unwrap();
+        let nginx = NameMatcher::new("nginx").unwrap();
         assert!(nginx.is_match("nginx:1.2@sha256:ab"));
         assert!(!nginx.is_match("nginx-proxy:1.2"));
-        assert!(pattern("[").is_err());
+        assert!(NameMatcher::new("[").is_err());
+        assert!(matches!(
+            NameMatcher::new("a.*"),
+            Ok(NameMatcher::Pattern(_))
+        ));
+    }
+
+    #[test]
+    fn plain_names_match_as_their_pattern_does() {
+        let names = [
+            "nginx",
+            "ghcr.io/x/app",
+            "reg:5000/app",
+            "a.b",
+            "app@sha256",
+        ];
+        let values = [
+            "nginx",
+            "nginx:",
+            "nginx:1.2",
+            "nginx:1.2:3",
+            "nginx@sha256:ab",
+            "nginx:v@sha256:a{b}",
+            "nginx@sha256:",
+            "nginx@sha1:ab",
+            "nginxx",
+            "ghcr.io/x/app:1",
+            "ghcrxio/x/app",
+            "ghcr.io/x/app/y",
+            "reg:5000/app:v1",
+            "a.b",
+            "aXb:1",
+            "a\nb",
+            "app@sha256",
+            "app@sha256:1",
+            "app@sha256@sha256:1",
+            "nginx:1 2",
+        ];
+        for name in names {
+            let plain = NameMatcher::new(name).unwrap();
+            assert!(matches!(plain, NameMatcher::Plain(_)), "{name}");
+            let pattern = NameMatcher::Pattern(Regex::new(&pattern(name)).unwrap());
+            for value in values {
+                assert_eq!(
+                    plain.is_match(value),
+                    pattern.is_match(value),
+                    "{name} against {value:?}"
+                );
+            }
+        }
     }
 
     #[test]
