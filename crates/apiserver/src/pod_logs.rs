@@ -183,9 +183,7 @@ async fn read_pod(
 ) -> ApiResult<Value> {
     let (objects, t) = (objects.clone(), t.clone());
     let (namespace, name) = (namespace.to_string(), name.to_string());
-    tokio::task::spawn_blocking(move || objects.get_json(&t, &namespace, &name))
-        .await
-        .unwrap_or_else(|e| Err(ApiError::internal(format!("request failed: {e}"))))
+    crate::http::blocking(move || objects.get_json(&t, &namespace, &name)).await
 }
 
 /// A query flag as Go's `strconv.ParseBool` reads it; absent is false.

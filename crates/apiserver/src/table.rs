@@ -166,13 +166,7 @@ fn builtin_columns(t: &ResourceType) -> Option<Vec<Column>> {
         ],
         ("apps", "deployments") => vec![
             Column::name(),
-            c("Ready", |o| {
-                json!(format!(
-                    "{}/{}",
-                    int_at(o, "/status/readyReplicas"),
-                    int_at(o, "/spec/replicas")
-                ))
-            }),
+            c("Ready", ready_of_replicas),
             c("Up-to-date", |o| {
                 json!(int_at(o, "/status/updatedReplicas"))
             }),
@@ -181,17 +175,9 @@ fn builtin_columns(t: &ResourceType) -> Option<Vec<Column>> {
             }),
             Column::age(),
         ],
-        ("apps", "statefulsets") => vec![
-            Column::name(),
-            c("Ready", |o| {
-                json!(format!(
-                    "{}/{}",
-                    int_at(o, "/status/readyReplicas"),
-                    int_at(o, "/spec/replicas")
-                ))
-            }),
-            Column::age(),
-        ],
+        ("apps", "statefulsets") => {
+            vec![Column::name(), c("Ready", ready_of_replicas), Column::age()]
+        }
         ("apps", "replicasets") => vec![
             Column::name(),
             c("Desired", |o| json!(int_at(o, "/spec/replicas"))),
@@ -266,6 +252,15 @@ fn count(o: &Value, field: &str) -> usize {
     o.get(field)
         .and_then(Value::as_object)
         .map_or(0, |m| m.len())
+}
+
+/// `ready/desired` replicas of a Deployment or StatefulSet.
+fn ready_of_replicas(o: &Value) -> Value {
+    json!(format!(
+        "{}/{}",
+        int_at(o, "/status/readyReplicas"),
+        int_at(o, "/spec/replicas")
+    ))
 }
 
 fn pod_ready(o: &Value) -> Value {

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use ferry_store::{EventType, ObjectKey};
 use serde_json::{Value, json};
 
-use super::{KUBELET, NODE_NAME, Sim, instant_at, name, namespace, parse_time, str_at, uid};
+use super::{
+    KUBELET, NODE_NAME, Sim, for_each_stored, instant_at, name, namespace, parse_time, str_at, uid,
+};
 use crate::objects::{self, DeleteOptions, Objects};
 
 /// The store resource of core/v1 Events.
@@ -213,28 +215,22 @@ impl Sim {
 
     /// Schedules the expiry of the events already stored, from their last occurrence.
     pub(super) fn adopt_stored_events(&mut self) {
-        let resource = self.types.events.storage_key();
-        let mut after: Option<(String, String)> = None;
-        loop {
-            let start = after.as_ref().map(|(n, m)| (n.as_str(), m.as_str()));
-            let Ok(page) = self.objects.store.list(&resource, None, start, Some(500)) else {
-                return;
-            };
-            for item in &page.items {
-                let Ok(event) = item.json() else { continue };
-                let last = ["/lastTimestamp", "/metadata/creationTimestamp"]
-                    .iter()
-                    .find_map(|p| str_at(&event, p).and_then(parse_time))
-                    .unwrap_or_else(chrono::Utc::now);
-                let ttl = chrono::Duration::from_std(self.config.event_ttl).unwrap_or_default();
-                self.expire_at(item.key.clone(), instant_at(last + ttl));
-            }
-            match page.items.last() {
-                Some(last) if page.more => {
-                    after = Some((last.key.namespace.clone(), last.key.name.clone()));
-                }
-                _ => return,
-            }
+        let ttl = chrono::Duration::from_std(self.config.event_ttl).unwrap_or_default();
+        let mut due = Vec::new();
+        let store = self.objects.store.clone();
+        let scanned = for_each_stored(&store, RESOURCE, |item| {
+            let Ok(event) = item.json() else { return };
+            let last = ["/lastTimestamp", "/metadata/creationTimestamp"]
+                .iter()
+                .find_map(|p| str_at(&event, p).and_then(parse_time))
+                .unwrap_or_else(chrono::Utc::now);
+            due.push((item.key.clone(), instant_at(last + ttl)));
+        });
+        if let Err(e) = scanned {
+            tracing::warn!("workload simulation cannot list events: {e}");
+        }
+        for (key, at) in due {
+            self.expire_at(key, at);
         }
     }
 

@@ -440,26 +440,13 @@ impl Sim {
             Kind::Deployment,
         ] {
             let resource = self.types.of(kind).storage_key();
-            let mut after: Option<(String, String)> = None;
-            loop {
-                let start = after.as_ref().map(|(n, m)| (n.as_str(), m.as_str()));
-                let page = match self.objects.store.list(&resource, None, start, Some(500)) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::warn!("workload simulation cannot list {resource}: {e}");
-                        break;
-                    }
-                };
-                for item in &page.items {
-                    seen.insert(item.key.clone());
-                    self.observe(EventType::Added, item);
-                }
-                match page.items.last() {
-                    Some(last) if page.more => {
-                        after = Some((last.key.namespace.clone(), last.key.name.clone()));
-                    }
-                    _ => break,
-                }
+            let store = self.objects.store.clone();
+            let scanned = for_each_stored(&store, &resource, |item| {
+                seen.insert(item.key.clone());
+                self.observe(EventType::Added, item);
+            });
+            if let Err(e) = scanned {
+                tracing::warn!("workload simulation cannot list {resource}: {e}");
             }
         }
         self.pods.retain(|k, _| seen.contains(k));
@@ -763,6 +750,26 @@ impl Sim {
         let ns = namespace(owner).unwrap_or("").to_string();
         if self.delete(&t, &ns, pod_name) {
             self.record(owner, event);
+        }
+    }
+}
+
+/// Calls `f` on every stored object of `resource`, a page at a time.
+fn for_each_stored(
+    store: &ferry_store::Store,
+    resource: &str,
+    mut f: impl FnMut(&StoredObject),
+) -> Result<(), ferry_store::StoreError> {
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let start = after.as_ref().map(|(n, m)| (n.as_str(), m.as_str()));
+        let page = store.list(resource, None, start, Some(500))?;
+        page.items.iter().for_each(&mut f);
+        match page.items.last() {
+            Some(last) if page.more => {
+                after = Some((last.key.namespace.clone(), last.key.name.clone()));
+            }
+            _ => return Ok(()),
         }
     }
 }

@@ -52,7 +52,7 @@ impl Sim {
             None => (objects::now(), Instant::now() + STATUS_REPORT_INTERVAL),
         };
         self.schedule(next_report, w.clone());
-        let status = node_status(&node, &heartbeat, &Machine::read());
+        let status = node_status(&node, &heartbeat, Machine::get());
         self.write_status(&t, node, status, KUBELET);
     }
 }
@@ -117,6 +117,12 @@ struct Machine {
 }
 
 impl Machine {
+    /// The machine's facts, read once per process: they do not change while it runs.
+    fn get() -> &'static Machine {
+        static MACHINE: std::sync::OnceLock<Machine> = std::sync::OnceLock::new();
+        MACHINE.get_or_init(Machine::read)
+    }
+
     fn read() -> Self {
         let file = |path: &str| {
             std::fs::read_to_string(path)

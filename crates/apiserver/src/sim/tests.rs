@@ -752,21 +752,26 @@ async fn progressing_deployment_stays_pending() {
     c.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crashloop_from_the_pod_template_restarts_containers() {
-    let c = Cluster::start(Duration::from_millis(50));
+/// A Deployment `crashy` whose template crash-loops; its Pod once it has restarted 3 times.
+async fn crashing_pod(c: &Cluster) -> Value {
     let d = with_annotation(
         deployment("crashy", 1, "app:1"),
         "/spec/template/metadata",
         "crashloop",
     );
     c.create("apps", "deployments", d);
-    let pod = eventually("restarts to accumulate", || {
+    eventually("restarts to accumulate", || {
         c.list("", "pods")
             .into_iter()
             .find(|p| i(p, "/status/containerStatuses/0/restartCount") >= 3)
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashloop_from_the_pod_template_restarts_containers() {
+    let c = Cluster::start(Duration::from_millis(50));
+    let pod = crashing_pod(&c).await;
     let cs = &pod["status"]["containerStatuses"][0];
     assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
     assert_eq!(cs["ready"], false);
@@ -1067,18 +1072,7 @@ async fn workloads_and_pods_record_what_happened() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_loops_count_their_back_offs_on_one_event() {
     let c = Cluster::start(Duration::from_millis(50));
-    let d = with_annotation(
-        deployment("crashy", 1, "app:1"),
-        "/spec/template/metadata",
-        "crashloop",
-    );
-    c.create("apps", "deployments", d);
-    let pod = eventually("restarts to accumulate", || {
-        c.list("", "pods")
-            .into_iter()
-            .find(|p| i(p, "/status/containerStatuses/0/restartCount") >= 3)
-    })
-    .await;
+    let pod = crashing_pod(&c).await;
     let pod_uid = s(&pod, "/metadata/uid").to_string();
     let back_off = eventually("the back-off to be counted", || {
         events_about(&c, &pod_uid)
