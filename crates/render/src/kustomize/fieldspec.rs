@@ -17,15 +17,80 @@ pub struct FieldSpec {
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
-    pub path: String,
+    pub path: FieldPath,
     #[serde(default)]
     pub create: bool,
+}
+
+/// A field spec's path as written, split into its steps once, when it is read.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(from = "String")]
+pub struct FieldPath {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+/// One step of a field-spec path.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub name: String,
+    /// Marked `[]`: a list, walked if there, never created.
+    pub is_list: bool,
+}
+
+impl FieldPath {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+}
+
+impl From<String> for FieldPath {
+    fn from(text: String) -> Self {
+        let segments = segments(&text);
+        FieldPath { text, segments }
+    }
+}
+
+impl From<&str> for FieldPath {
+    fn from(text: &str) -> Self {
+        text.to_string().into()
+    }
+}
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for FieldPath {}
+
+impl PartialEq<str> for FieldPath {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for FieldPath {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// A field spec that is already there conflicts with one being merged: same field, other
 /// `create`.
 #[derive(Debug)]
-pub struct Conflict(pub FieldSpec);
+pub struct Conflict(pub Box<FieldSpec>);
 
 impl std::fmt::Display for Conflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,7 +120,7 @@ pub fn merge<'a>(
             .iter()
             .find(|s| s.path == spec.path && spec.applies_to(&s.group, &s.version, &s.kind));
         match present {
-            Some(s) if s.create != spec.create => return Err(Conflict(s.clone())),
+            Some(s) if s.create != spec.create => return Err(Conflict(Box::new(s.clone()))),
             Some(_) => {}
             None => specs.push(spec.clone()),
         }
@@ -72,22 +137,6 @@ impl FieldSpec {
             && (self.version.is_empty() || self.version == version)
     }
 
-    /// The spec with its path split, to apply to many objects.
-    pub fn split(&self) -> SplitSpec<'_> {
-        SplitSpec {
-            spec: self,
-            segments: segments(&self.path),
-        }
-    }
-}
-
-/// A field spec whose path is split once.
-pub struct SplitSpec<'a> {
-    pub spec: &'a FieldSpec,
-    segments: Vec<Segment>,
-}
-
-impl SplitSpec<'_> {
     /// Calls `f` on every field this spec reaches in `obj` (a missing last field is passed as
     /// `Null` when `create` is set, and dropped again if `f` leaves it `Null`).
     pub fn visit<E>(
@@ -95,32 +144,21 @@ impl SplitSpec<'_> {
         obj: &mut Value,
         f: &mut dyn FnMut(&mut Value) -> Result<(), E>,
     ) -> Result<(), E> {
-        visit_path(obj, &self.segments, self.spec.create, f)
+        visit_path(obj, self.path.segments(), self.create, f)
     }
 
-    /// As [`SplitSpec::visit`], creating nothing whatever `create` says (the image
+    /// As [`FieldSpec::visit`], creating nothing whatever `create` says (the image
     /// transformer's way).
     pub fn visit_existing<E>(
         &self,
         obj: &mut Value,
         f: &mut dyn FnMut(&mut Value) -> Result<(), E>,
     ) -> Result<(), E> {
-        visit_path(obj, &self.segments, false, f)
+        visit_path(obj, self.path.segments(), false, f)
     }
 }
 
-/// Splits a field-spec path at `/`, honouring `\/` escapes and dropping `[]` markers.
-pub fn split_path(path: &str) -> Vec<String> {
-    segments(path).into_iter().map(|s| s.name).collect()
-}
-
-/// One step of a field-spec path.
-struct Segment {
-    name: String,
-    /// Marked `[]`: a list, walked if there, never created.
-    is_list: bool,
-}
-
+/// Splits a field-spec path at `/`, honouring `\/` escapes and reading `[]` markers.
 fn segments(path: &str) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -193,8 +231,15 @@ mod tests {
 
     #[test]
     fn paths_walk_lists_and_create_maps() {
+        let names = |path: &str| -> Vec<String> {
+            FieldPath::from(path)
+                .segments()
+                .iter()
+                .map(|s| s.name.clone())
+                .collect()
+        };
         assert_eq!(
-            split_path("metadata/annotations/a\\/b"),
+            names("metadata/annotations/a\\/b"),
             ["metadata", "annotations", "a/b"]
         );
         let mut obj = json!({"spec": {"volumeClaimTemplates": [{"metadata": {}}, {}]}});
@@ -203,12 +248,11 @@ mod tests {
             create: true,
             ..FieldSpec::default()
         };
-        spec.split()
-            .visit::<()>(&mut obj, &mut |v| {
-                *v = json!({"a": "b"});
-                Ok(())
-            })
-            .unwrap();
+        spec.visit::<()>(&mut obj, &mut |v| {
+            *v = json!({"a": "b"});
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(
             obj,
             json!({"spec": {"volumeClaimTemplates": [

@@ -1,6 +1,7 @@
 //! The image transformer: a new name, tag or digest for one image, in every `containers` and
 //! `initContainers` list of every object and in the fields its field specs name, where they
-//! exist (CRDs are left alone). Each `images` entry is one transformer, applied in order.
+//! exist (CRDs are left alone). Each `images` entry is one transformer, applied in order;
+//! consecutive entries share one pass over the objects ([`apply`]).
 
 use regex::Regex;
 use serde_json::Value;
@@ -61,67 +62,108 @@ impl NameMatcher {
     }
 }
 
+/// Runs one image transformer per entry of `images`, in order, as Kustomize does, in a single
+/// pass over the objects.
+///
+/// Each entry's transformer rewrites, in every object but a CRD, the `image` of every item of
+/// any `containers` or `initContainers` list however deep (Kustomize's legacy walk), then the
+/// fields its field specs reach; both can reach the same field, which is then rewritten twice.
+/// Rewriting changes string values and never an object's shape, so the fields one transformer
+/// reaches are the same for every entry: they are found once per object, with how often each
+/// is reached, and each field is given every entry in turn that many times.
 pub fn apply(
     loc: &Location,
-    image: &Image,
+    images: &[Image],
     field_specs: &[FieldSpec],
     acc: &mut [Resource],
 ) -> Result<(), KustomizeError> {
-    let matches = NameMatcher::new(&image.name).map_err(|e| {
-        loc.invalid(format!(
-            "images: name `{}` is not a valid pattern: {e}",
-            image.name
-        ))
-    })?;
-    let rewrite = |value: &str| matches.is_match(value).then(|| rewrite(value, image));
-    // Paths split once for all objects.
-    let specs: Vec<_> = field_specs.iter().map(|s| (s, s.split())).collect();
+    let entries = images
+        .iter()
+        .map(|image| {
+            let matcher = NameMatcher::new(&image.name).map_err(|e| {
+                loc.invalid(format!(
+                    "images: name `{}` is not a valid pattern: {e}",
+                    image.name
+                ))
+            })?;
+            Ok((matcher, image))
+        })
+        .collect::<Result<Vec<_>, KustomizeError>>()?;
     for r in acc.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
             continue;
         }
-        walk(&mut r.obj, &rewrite);
         let (group, version, kind) = (r.group(), r.version(), r.kind());
-        let applicable: Vec<_> = specs
+        let specs: Vec<&FieldSpec> = field_specs
             .iter()
-            .filter(|(s, _)| s.applies_to(group, version, kind))
-            .map(|(_, split)| split)
+            .filter(|s| s.applies_to(group, version, kind))
             .collect();
-        for split in applicable {
-            let _ = split.visit_existing::<()>(&mut r.obj, &mut |field| {
-                if let Value::String(value) = field
-                    && let Some(new) = rewrite(value)
-                {
-                    *value = new;
+        // Each reached field, known by its address (stable while the shape is), and how
+        // often one transformer reaches it.
+        let mut reached: Vec<(usize, usize)> = Vec::new();
+        visit_fields(&mut r.obj, &specs, &mut |field| {
+            let at = address(field);
+            match reached.iter_mut().find(|(a, _)| *a == at) {
+                Some((_, times)) => *times += 1,
+                None => reached.push((at, 1)),
+            }
+        });
+        visit_fields(&mut r.obj, &specs, &mut |field| {
+            let at = address(field);
+            // Rewritten at its first visit; the later ones find it gone from `reached`.
+            let Some(i) = reached.iter().position(|(a, _)| *a == at) else {
+                return;
+            };
+            let (_, times) = reached.swap_remove(i);
+            for (matcher, image) in &entries {
+                for _ in 0..times {
+                    if matcher.is_match(field) {
+                        *field = rewrite(field, image);
+                    }
                 }
-                Ok(())
-            });
-        }
+            }
+        });
     }
     Ok(())
 }
 
+fn address(field: &String) -> usize {
+    std::ptr::from_ref(field) as usize
+}
+
+/// Calls `f` on every string field one image transformer reaches in `obj`, as often as it
+/// reaches it: the legacy walk's, then each field spec's (which creates nothing).
+fn visit_fields(obj: &mut Value, specs: &[&FieldSpec], f: &mut dyn FnMut(&mut String)) {
+    walk(obj, f);
+    for spec in specs {
+        let _ = spec.visit_existing::<()>(obj, &mut |field| {
+            if let Value::String(value) = field {
+                f(value);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Kustomize's legacy walk: `image` of every item of any `containers` or `initContainers`
 /// list, however deep.
-fn walk(node: &mut Value, rewrite: &dyn Fn(&str) -> Option<String>) {
+fn walk(node: &mut Value, f: &mut dyn FnMut(&mut String)) {
     match node {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
-                walk(child, rewrite);
+                walk(child, f);
                 if (key == "containers" || key == "initContainers")
                     && let Value::Array(items) = child
                 {
                     for c in items.iter_mut() {
-                        if let Some(Value::String(value)) = c.get_mut("image")
-                            && let Some(new) = rewrite(value)
-                        {
-                            *value = new;
+                        if let Some(Value::String(value)) = c.get_mut("image") {
+                            f(value);
                         }
                     }
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, rewrite)),
+        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, f)),
         _ => {}
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::config::TransformerConfig;
-use super::fieldspec::{FieldSpec, SplitSpec, merge};
+use super::fieldspec::{FieldSpec, merge};
 use super::file::Label;
 use super::resource::Resource;
 use super::{KustomizeError, Location};
@@ -51,12 +51,11 @@ pub fn add_pairs(
     if pairs.is_empty() {
         return Ok(());
     }
-    let specs: Vec<SplitSpec> = specs.iter().map(FieldSpec::split).collect();
     for r in acc.iter_mut() {
         let (group, version, kind) = (r.group(), r.version(), r.kind());
-        let applicable: Vec<&SplitSpec> = specs
+        let applicable: Vec<&FieldSpec> = specs
             .iter()
-            .filter(|s| s.spec.applies_to(group, version, kind))
+            .filter(|s| s.applies_to(group, version, kind))
             .collect();
         for spec in applicable {
             let mut not_a_map = false;
@@ -80,7 +79,7 @@ pub fn add_pairs(
             if not_a_map {
                 return Err(loc.invalid(format!(
                     "considering field '{}' of object {}: expected a map",
-                    spec.spec.path,
+                    spec.path,
                     r.describe()
                 )));
             }

@@ -49,6 +49,7 @@ use crate::manifest::{Manifest, ParseError, parse_documents, parse_documents_str
 use crate::tree::{Tree, TreeError, join};
 use ferry_api::argocd::ApplicationSourceKustomize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
@@ -350,7 +351,9 @@ struct Builder<'a> {
 #[derive(Default)]
 struct Accumulated {
     resources: Vec<Resource>,
-    config: TransformerConfig,
+    /// Nothing at first; then the defaults, shared (borrowed) while no kustomization adds
+    /// to them.
+    config: Cow<'static, TransformerConfig>,
 }
 
 impl Accumulated {
@@ -359,7 +362,18 @@ impl Accumulated {
         loc: &Location,
         other: &TransformerConfig,
     ) -> Result<(), KustomizeError> {
+        let defaults = TransformerConfig::defaults();
+        let merged_into = &*self.config;
+        if std::ptr::eq(other, defaults)
+            && (merged_into.is_empty() || std::ptr::eq(merged_into, defaults))
+        {
+            // Merged into nothing or into themselves, the defaults are themselves: none of
+            // their specs hides another (a test in `config` checks). They stay shared.
+            self.config = Cow::Borrowed(defaults);
+            return Ok(());
+        }
         self.config
+            .to_mut()
             .merge(other)
             .map_err(|c| loc.invalid(format!("merging config: {c}")))
     }
@@ -436,7 +450,8 @@ impl Builder<'_> {
         acc.merge_config(&loc, &own)?;
         for crd in &k.crds {
             let (path, bytes) = loc.read(crd)?;
-            acc.merge_config(&loc, &TransformerConfig::from_crd(&path, &bytes)?)?;
+            let crd = TransformerConfig::from_crd(&path, &bytes)?;
+            acc.merge_config(&loc, &crd)?;
         }
         let before = acc.resources.len();
         self.generate(&loc, &k, &mut acc.resources)?;
@@ -451,17 +466,19 @@ impl Builder<'_> {
         for t in plugins::from_kustomization(&loc, &k, &acc.config)? {
             t.apply(&loc, &mut acc.resources)?;
             drop_emptied(&mut acc.resources);
-            meta.transformed(
-                &mut acc.resources,
-                &meta.plugin(&loc.file, t.kind(), "", ""),
-            );
+            let origin = meta.plugin(&loc.file, t.kind(), "", "");
+            for _ in 0..t.instances() {
+                meta.transformed(&mut acc.resources, &origin);
+            }
         }
         for (c, configured_in) in self.plugin_configs(&loc, &k.transformers)? {
             for t in plugins::from_config(&loc, &c)? {
                 t.apply(&loc, &mut acc.resources)?;
                 drop_emptied(&mut acc.resources);
                 let origin = meta.plugin(&configured_in, &c.kind, &c.name, &c.namespace);
-                meta.transformed(&mut acc.resources, &origin);
+                for _ in 0..t.instances() {
+                    meta.transformed(&mut acc.resources, &origin);
+                }
             }
         }
         if !k.vars.is_empty() {

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::KustomizeError;
 use super::config::NameBackReferences;
-use super::fieldspec::{FieldSpec, split_path};
+use super::fieldspec::{FieldSpec, Segment};
 use super::resource::{PreviousId, Resource, same_namespace};
 
 /// What name-reference resolution needs to know about an object.
@@ -89,29 +89,23 @@ pub fn fix(
 ) -> Result<(), KustomizeError> {
     let candidates: Vec<Candidate> = resources.iter().map(Candidate::new).collect();
     let index = NameIndex::new(&candidates);
-    // Every referring field, its path split once.
-    let referrals: Vec<(&NameBackReferences, &FieldSpec, Vec<String>)> = table
+    // Every referring field.
+    let referrals: Vec<(&NameBackReferences, &FieldSpec)> = table
         .iter()
-        .flat_map(|n| {
-            n.field_specs
-                .iter()
-                .map(move |s| (n, s, split_path(&s.path)))
-        })
+        .flat_map(|n| n.field_specs.iter().map(move |s| (n, s)))
         .collect();
     for (i, r) in resources.iter_mut().enumerate() {
         let referrer = &candidates[i];
         let applicable: Vec<_> = referrals
             .iter()
-            .filter(|(_, spec, _)| {
-                spec.applies_to(&referrer.group, &referrer.version, &referrer.kind)
-            })
+            .filter(|(_, spec)| spec.applies_to(&referrer.group, &referrer.version, &referrer.kind))
             .collect();
         if applicable.is_empty() {
             continue;
         }
         let visibility = Visibility::of(r, referrer, file)?;
         let role_ref = role_ref(&r.obj);
-        for (referral, spec, segments) in applicable {
+        for (referral, spec) in applicable {
             let select = Select {
                 referrer,
                 visibility: &visibility,
@@ -119,12 +113,13 @@ pub fn fix(
                 referral,
                 role_ref: spec
                     .path
+                    .as_str()
                     .ends_with("roleRef/name")
                     .then_some(())
                     .and(role_ref.clone()),
             };
             let mut failure = None;
-            visit(&mut r.obj, segments, &mut |v: &mut Value| {
+            visit(&mut r.obj, spec.path.segments(), &mut |v: &mut Value| {
                 if failure.is_none()
                     && let Err(e) = select.fix_value(v)
                 {
@@ -360,13 +355,13 @@ impl<'a> Select<'a> {
 }
 
 /// Walks a path (lists item by item) and calls `f` on what it reaches.
-fn visit(node: &mut Value, path: &[String], f: &mut dyn FnMut(&mut Value)) {
+fn visit(node: &mut Value, path: &[Segment], f: &mut dyn FnMut(&mut Value)) {
     match path.split_first() {
         None => f(node),
         Some((first, rest)) => match node {
             Value::Array(items) => items.iter_mut().for_each(|i| visit(i, path, f)),
             Value::Object(map) => {
-                if let Some(child) = map.get_mut(first.as_str()) {
+                if let Some(child) = map.get_mut(first.name.as_str()) {
                     if rest.is_empty() {
                         f(child)
                     } else if let Value::Array(items) = child {

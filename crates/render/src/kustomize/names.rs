@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::fieldspec::{FieldSpec, SplitSpec};
+use super::fieldspec::FieldSpec;
 use super::resource::Resource;
 use super::{KustomizeError, Location};
 
@@ -43,7 +43,6 @@ impl Namespace {
     /// says, then in the fields the specs name: `metadata/name` of `v1` Namespace objects
     /// (the object is renamed), an APIService's service, a CRD's conversion webhook service.
     pub fn apply(&self, loc: &Location, acc: &mut [Resource]) -> Result<(), KustomizeError> {
-        let splits: Vec<SplitSpec> = self.field_specs.iter().map(FieldSpec::split).collect();
         for r in acc.iter_mut() {
             r.store_previous_id();
             let set = |field: &mut Value| {
@@ -62,16 +61,14 @@ impl Namespace {
             }
             let is_v1 = r.api_version() == "v1";
             let (group, version, kind) = (r.group(), r.version(), r.kind());
-            let specs = splits
+            let specs = self
+                .field_specs
                 .iter()
-                .filter(|s| s.spec.applies_to(group, version, kind))
-                .filter(|s| {
-                    s.spec.path != METADATA_NAMESPACE && (is_v1 || s.spec.path != METADATA_NAME)
-                })
-                .filter(|s| !(is_binding && s.spec.path == "subjects/namespace"))
+                .filter(|s| s.applies_to(group, version, kind))
+                .filter(|s| s.path != METADATA_NAMESPACE && (is_v1 || s.path != METADATA_NAME))
+                .filter(|s| !(is_binding && s.path == "subjects/namespace"))
                 .collect::<Vec<_>>();
-            for split in specs {
-                let spec = split.spec;
+            for spec in specs {
                 if spec.path == METADATA_NAME {
                     if !self.unset_only || r.name().is_empty() {
                         r.rename(self.namespace.clone());
@@ -79,7 +76,7 @@ impl Namespace {
                     continue;
                 }
                 let mut not_scalar = false;
-                let _ = split.visit::<()>(&mut r.obj, &mut |field| {
+                let _ = spec.visit::<()>(&mut r.obj, &mut |field| {
                     if field.is_object() || field.is_array() {
                         not_scalar = true;
                         return Err(());
@@ -142,7 +139,6 @@ impl Affix {
     /// Adds the affix in every field the specs name (an object's own name is renamed, so
     /// references follow), except in CRDs, APIServices and Namespaces, as Kustomize does.
     pub fn apply(&self, acc: &mut [Resource]) {
-        let splits: Vec<SplitSpec> = self.field_specs.iter().map(FieldSpec::split).collect();
         for r in acc.iter_mut() {
             let skipped = match r.kind() {
                 "CustomResourceDefinition" | "Namespace" => true,
@@ -157,12 +153,13 @@ impl Affix {
                 End::Suffix => format!("{name}{}", self.value),
             };
             let (group, version, kind) = (r.group(), r.version(), r.kind());
-            let specs = splits
+            let specs = self
+                .field_specs
                 .iter()
-                .filter(|s| s.spec.applies_to(group, version, kind))
+                .filter(|s| s.applies_to(group, version, kind))
                 .collect::<Vec<_>>();
-            for split in specs {
-                if split.spec.path == METADATA_NAME {
+            for spec in specs {
+                if spec.path == METADATA_NAME {
                     let name = affixed(r.name());
                     match self.end {
                         End::Prefix => r.prefixes.push(self.value.clone()),
@@ -174,7 +171,7 @@ impl Affix {
                     r.rename(name);
                     continue;
                 }
-                let _ = split.visit::<()>(&mut r.obj, &mut |field| {
+                let _ = spec.visit::<()>(&mut r.obj, &mut |field| {
                     if let Value::String(s) = field {
                         *s = affixed(s);
                     }

@@ -42,8 +42,10 @@ pub enum Transformer {
         replica: Replica,
         field_specs: Vec<FieldSpec>,
     },
-    Image {
-        image: Image,
+    /// Consecutive image transformers with the same field specs (Kustomize's one per
+    /// `images` entry), run in one pass.
+    Images {
+        images: Vec<Image>,
         field_specs: Vec<FieldSpec>,
     },
     Replacements(Vec<Value>),
@@ -62,8 +64,17 @@ impl Transformer {
             Transformer::Annotations { .. } => "AnnotationsTransformer",
             Transformer::Json6902(_) => "PatchJson6902Transformer",
             Transformer::Replicas { .. } => "ReplicaCountTransformer",
-            Transformer::Image { .. } => "ImageTagTransformer",
+            Transformer::Images { .. } => "ImageTagTransformer",
             Transformer::Replacements(_) => "ReplacementTransformer",
+        }
+    }
+
+    /// How many of Kustomize's plugin instances this stands for (`buildMetadata` records
+    /// each).
+    pub fn instances(&self) -> usize {
+        match self {
+            Transformer::Images { images, .. } => images.len(),
+            _ => 1,
         }
     }
 
@@ -91,9 +102,10 @@ impl Transformer {
                 replica,
                 field_specs,
             } => replicas::apply(loc, replica, field_specs, acc),
-            Transformer::Image { image, field_specs } => {
-                images::apply(loc, image, field_specs, acc)
-            }
+            Transformer::Images {
+                images,
+                field_specs,
+            } => images::apply(loc, images, field_specs, acc),
             Transformer::Replacements(entries) => replacements::apply(loc, entries, acc),
         }
     }
@@ -161,10 +173,12 @@ pub fn from_kustomization(
         replica: replica.clone(),
         field_specs: config.replicas.clone(),
     }));
-    out.extend(k.images.iter().map(|image| Transformer::Image {
-        image: image.clone(),
-        field_specs: config.images.clone(),
-    }));
+    if !k.images.is_empty() {
+        out.push(Transformer::Images {
+            images: k.images.clone(),
+            field_specs: config.images.clone(),
+        });
+    }
     if !k.replacements.is_empty() {
         out.push(Transformer::Replacements(k.replacements.clone()));
     }
@@ -393,8 +407,8 @@ pub fn from_config(loc: &Location, c: &PluginConfig) -> Result<Vec<Transformer>,
         }
         "ImageTagTransformer" => {
             let i: ImageConfig = c.parse(loc, None)?;
-            one(Transformer::Image {
-                image: i.image_tag,
+            one(Transformer::Images {
+                images: vec![i.image_tag],
                 field_specs: i.field_specs,
             })
         }

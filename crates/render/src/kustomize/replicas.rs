@@ -17,13 +17,12 @@ pub fn apply(
 ) -> Result<(), KustomizeError> {
     let mut found = false;
     for spec in field_specs {
-        let split = spec.split();
         for r in acc.iter_mut() {
             if !r.had_name(&replica.name) || !spec.applies_to(r.group(), r.version(), r.kind()) {
                 continue;
             }
             found = true;
-            let _ = split.visit::<()>(&mut r.obj, &mut |field| {
+            let _ = spec.visit::<()>(&mut r.obj, &mut |field| {
                 *field = json!(replica.count);
                 Ok(())
             });

@@ -232,16 +232,15 @@ pub fn resolve(
             values.insert(&v.name, value.clone());
         }
     }
-    let specs: Vec<_> = field_specs.iter().map(FieldSpec::split).collect();
     for r in acc.iter_mut() {
         let (group, version, kind) = (
             r.group().to_string(),
             r.version().to_string(),
             r.kind().to_string(),
         );
-        for spec in specs
+        for spec in field_specs
             .iter()
-            .filter(|s| s.spec.applies_to(&group, &version, &kind))
+            .filter(|s| s.applies_to(&group, &version, &kind))
         {
             let _ = spec.visit::<()>(&mut r.obj, &mut |field| {
                 match field {
