@@ -69,12 +69,6 @@ impl PartialEq for FieldPath {
 
 impl Eq for FieldPath {}
 
-impl PartialEq<str> for FieldPath {
-    fn eq(&self, other: &str) -> bool {
-        self.text == other
-    }
-}
-
 impl PartialEq<&str> for FieldPath {
     fn eq(&self, other: &&str) -> bool {
         self.text == *other
