@@ -9,6 +9,8 @@
 //! `ferry-apiserver`.
 //!
 //! Where to start:
+//! * [`error`] — [`Disposition`] (retry, wait, give up) and the [`Classify`] trait every
+//!   library error of Ferry implements; [`error::full_message`] for the text a person reads.
 //! * [`meta`] — `name(obj)`, `labels(obj)`, owner references,
 //!   [`GroupVersionKind`].
 //! * [`selector`] — [`LabelSelector::parse`] for `?labelSelector=`,
@@ -24,12 +26,14 @@
 //! * [`yaml`] — YAML text exactly as kubectl and Kustomize print it.
 
 pub mod argocd;
+pub mod error;
 pub mod meta;
 pub mod patch;
 pub mod selector;
 pub mod validation;
 pub mod yaml;
 
+pub use error::{Classify, Disposition};
 pub use meta::{GroupVersionKind, OwnerReference};
 pub use selector::{
     FieldOperator, FieldRequirement, FieldSelector, LabelSelector, Operator, Requirement,

@@ -31,6 +31,13 @@ pub enum SelectorError {
     UnsupportedField(String),
 }
 
+impl crate::Classify for SelectorError {
+    /// The selector text must change.
+    fn disposition(&self) -> crate::Disposition {
+        crate::Disposition::GiveUp
+    }
+}
+
 /// A label requirement's operator. `Exists`/`DoesNotExist` come from a bare
 /// `key` / `!key`; `GreaterThan`/`LessThan` (`a>1`) are accepted by the
 /// Kubernetes string syntax though rarely used outside node affinity.

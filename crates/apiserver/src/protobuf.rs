@@ -13,6 +13,7 @@
 //! Nesting is bounded; malformed input is an error, never a panic.
 
 use base64::Engine as _;
+use ferry_api::{Classify, Disposition};
 use serde_json::{Map, Number, Value};
 
 use crate::builtin_schema::{
@@ -71,6 +72,13 @@ pub enum ProtobufError {
     ContentEncoding(String),
     #[error("the built-in schema is unusable: {0}")]
     Schema(String),
+}
+
+impl Classify for ProtobufError {
+    /// The body must change (or, for [`ProtobufError::Schema`], the build: never a retry).
+    fn disposition(&self) -> Disposition {
+        Disposition::GiveUp
+    }
 }
 
 type Result<T> = std::result::Result<T, ProtobufError>;

@@ -31,7 +31,9 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(cli::run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each cause once: Ferry's errors already spell out the errors they wrap.
+            let error: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!("error: {}", ferry_api::error::full_message(error));
             std::process::ExitCode::FAILURE
         }
     }

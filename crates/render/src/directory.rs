@@ -4,6 +4,7 @@
 //! are skipped, as the repo-server does by default.
 
 use ferry_api::argocd::ApplicationSourceDirectory;
+use ferry_api::{Classify, Disposition};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::jsonnet::{self, JsonnetError, JsonnetLimits};
@@ -24,6 +25,17 @@ pub enum DirectoryError {
         glob: String,
         message: String,
     },
+}
+
+impl Classify for DirectoryError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            Self::Tree(e) => e.disposition(),
+            Self::Parse(e) => e.disposition(),
+            Self::Jsonnet(e) => e.disposition(),
+            Self::Glob { .. } => Disposition::GiveUp,
+        }
+    }
 }
 
 fn glob_set(

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use ferry_api::argocd::ApplicationSourceJsonnet;
+use ferry_api::{Classify, Disposition};
 use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::tla::TlaArg;
 use jrsonnet_evaluator::trace::PathResolver;
@@ -71,6 +72,14 @@ pub enum JsonnetError {
     LibEscapes { lib: String },
     #[error("{file}: jsonnet evaluation failed: {message}")]
     Internal { file: String, message: String },
+}
+
+impl Classify for JsonnetError {
+    /// The program's result is its source's: evaluating the same files again fails the same
+    /// way, an evaluator that panicked on them included.
+    fn disposition(&self) -> Disposition {
+        Disposition::GiveUp
+    }
 }
 
 /// Evaluates the Jsonnet file `file` of the application at `app_dir` (both

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use ferry_api::{Classify, Disposition};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -18,6 +19,13 @@ pub struct ParseError {
     pub file: String,
     pub line: Option<usize>,
     pub message: String,
+}
+
+impl Classify for ParseError {
+    /// The file must change.
+    fn disposition(&self) -> Disposition {
+        Disposition::GiveUp
+    }
 }
 
 /// Parses every document of a YAML (or JSON) file. Empty documents are skipped; a `List`

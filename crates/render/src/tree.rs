@@ -3,6 +3,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use ferry_api::{Classify, Disposition};
+
 #[derive(Debug, thiserror::Error)]
 pub enum TreeError {
     #[error("{0}: path leaves the repository")]
@@ -14,6 +16,16 @@ pub enum TreeError {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl Classify for TreeError {
+    /// Local disk trouble is retried; a path that escapes or is missing stays so.
+    fn disposition(&self) -> Disposition {
+        match self {
+            Self::Io { .. } => Disposition::Retry,
+            Self::Escapes(_) | Self::NotFound(_) => Disposition::GiveUp,
+        }
+    }
 }
 
 /// One entry of a directory listing.

@@ -26,6 +26,7 @@ use std::cmp::Reverse;
 use std::fmt;
 
 use base64::Engine;
+use ferry_api::{Classify, Disposition};
 use serde_json::Value;
 
 use crate::url::{RepoUrl, Scheme, UrlError, UrlPolicy, check_characters};
@@ -164,6 +165,13 @@ pub enum CredentialError {
     },
     #[error("cannot look up credentials: {0}")]
     InvalidRequestUrl(#[source] UrlError),
+}
+
+impl Classify for CredentialError {
+    /// A malformed Secret or request URL: a person must fix it.
+    fn disposition(&self) -> Disposition {
+        Disposition::GiveUp
+    }
 }
 
 /// The Secret that matched and what it holds.

@@ -3,6 +3,7 @@
 //! rules of [`crate::credentials`], and Argo CD's SSH known hosts. Values stay in memory;
 //! errors name Secrets, never values.
 
+use ferry_api::{Classify, Disposition};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
@@ -34,10 +35,27 @@ pub enum SecretsError {
     Credential(#[from] CredentialError),
 }
 
-impl SecretsError {
-    /// API trouble may pass; a malformed request or Secret will not.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::List { .. } | Self::Get { .. })
+impl Classify for SecretsError {
+    /// API answers follow [`Disposition::of_http_status`] and a lost connection is retried; a
+    /// malformed Secret is not.
+    fn disposition(&self) -> Disposition {
+        match self {
+            Self::List { source, .. } | Self::Get { source, .. } => kube_disposition(source),
+            Self::Credential(e) => e.disposition(),
+        }
+    }
+}
+
+/// The disposition of a failed Kubernetes API call: the status it answered, or a retry when
+/// no answer came (the connection, the stream); a request that could not be built or
+/// decoded, or a client that could not be configured, is given up.
+fn kube_disposition(error: &kube::Error) -> Disposition {
+    match error {
+        kube::Error::Api(status) => Disposition::of_http_status(status.code),
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
+            Disposition::Retry
+        }
+        _ => Disposition::GiveUp,
     }
 }
 
@@ -106,5 +124,58 @@ impl ClusterSecrets {
             .iter()
             .filter_map(|s| serde_json::to_value(s).ok())
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: u16) -> kube::Error {
+        kube::Error::Api(
+            kube::core::Status::failure("refused", "Reason")
+                .with_code(code)
+                .boxed(),
+        )
+    }
+
+    #[test]
+    fn api_errors_follow_the_status_and_a_bad_secret_is_given_up() {
+        let list = |source| SecretsError::List {
+            namespace: "argocd".into(),
+            source,
+        };
+        let table = [
+            (list(api(503)), Disposition::Retry),
+            (list(api(429)), Disposition::Retry),
+            (list(api(403)), Disposition::GiveUp),
+            (list(api(404)), Disposition::Wait),
+            (
+                list(kube::Error::ReadEvents(std::io::Error::other("reset"))),
+                Disposition::Retry,
+            ),
+            (list(kube::Error::TlsRequired), Disposition::GiveUp),
+            (
+                SecretsError::Get {
+                    namespace: "argocd".into(),
+                    name: ARGOCD_KNOWN_HOSTS_CONFIGMAP,
+                    source: api(500),
+                },
+                Disposition::Retry,
+            ),
+            (
+                SecretsError::Credential(CredentialError::InvalidRegex {
+                    secret: crate::credentials::SecretRef {
+                        namespace: "argocd".into(),
+                        name: "repo".into(),
+                    },
+                    reason: "unclosed group",
+                }),
+                Disposition::GiveUp,
+            ),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
     }
 }

@@ -27,6 +27,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use ::semver::{BuildMetadata, Prerelease};
+use ferry_api::{Classify, Disposition};
 
 /// Longest version string accepted (Masterminds' `MaxVersionLen`).
 pub const MAX_VERSION_LEN: usize = 256;
@@ -54,6 +55,13 @@ pub enum SemverError {
     TooManyAlternatives { count: usize },
     #[error("invalid constraint {input:?}: {reason}")]
     InvalidConstraint { input: String, reason: String },
+}
+
+impl Classify for SemverError {
+    /// The version or constraint text must change.
+    fn disposition(&self) -> Disposition {
+        Disposition::GiveUp
+    }
 }
 
 /// A parsed version that remembers how it was written (`v1.2` stays `v1.2` on display).

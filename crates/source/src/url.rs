@@ -25,6 +25,8 @@
 
 use std::fmt;
 
+use ferry_api::{Classify, Disposition};
+
 use crate::credentials::Credentials;
 
 /// Longest URL accepted, in bytes.
@@ -93,6 +95,13 @@ pub enum UrlError {
     EmptyPath,
     #[error("scp-style repository URL path starts with `-` and would be read as an option")]
     OptionLikePath,
+}
+
+impl Classify for UrlError {
+    /// The URL must change.
+    fn disposition(&self) -> Disposition {
+        Disposition::GiveUp
+    }
 }
 
 /// How the repository is reached.
@@ -642,6 +651,13 @@ pub struct RefError {
     /// The name, cut to 200 characters.
     pub name: String,
     pub problem: RefProblem,
+}
+
+impl Classify for RefError {
+    /// The name must change.
+    fn disposition(&self) -> Disposition {
+        Disposition::GiveUp
+    }
 }
 
 /// Checks a branch, tag or revision name (`main`, `refs/heads/main`, `v1.2.3`, a commit SHA,

@@ -1,4 +1,6 @@
-//! Store errors, each saying whether the caller should retry.
+//! Store errors, each with its [`Disposition`].
+
+use ferry_api::{Classify, Disposition};
 
 use crate::{ObjectKey, Revision};
 
@@ -36,15 +38,66 @@ pub enum StoreError {
     Database(String),
 }
 
-impl StoreError {
-    /// Whether retrying the same call later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Database(_))
+impl Classify for StoreError {
+    /// A lost race (a conflict, a compacted watch) is retried after re-reading; a missing
+    /// object may be created later; a taken key, an invalid body and corrupt data stay so.
+    fn disposition(&self) -> Disposition {
+        match self {
+            StoreError::Conflict { .. } | StoreError::Expired { .. } | StoreError::Database(_) => {
+                Disposition::Retry
+            }
+            StoreError::NotFound(_) => Disposition::Wait,
+            StoreError::AlreadyExists(_)
+            | StoreError::InvalidObject(_)
+            | StoreError::Corrupt(_) => Disposition::GiveUp,
+        }
     }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variant_has_its_disposition() {
+        let key = || ObjectKey {
+            resource: "configmaps".into(),
+            namespace: "default".into(),
+            name: "a".into(),
+        };
+        let table = [
+            (StoreError::AlreadyExists(key()), Disposition::GiveUp),
+            (StoreError::NotFound(key()), Disposition::Wait),
+            (
+                StoreError::Conflict {
+                    key: key(),
+                    expected: 1,
+                    current: 2,
+                },
+                Disposition::Retry,
+            ),
+            (
+                StoreError::Expired {
+                    requested: 1,
+                    compacted: 5,
+                },
+                Disposition::Retry,
+            ),
+            (
+                StoreError::InvalidObject("no metadata".into()),
+                Disposition::GiveUp,
+            ),
+            (StoreError::Corrupt("bad json".into()), Disposition::GiveUp),
+            (StoreError::Database("disk full".into()), Disposition::Retry),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
     }
 }

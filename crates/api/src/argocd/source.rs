@@ -63,6 +63,13 @@ pub enum SourceError {
     ChartAndPath { field: String },
 }
 
+impl crate::Classify for SourceError {
+    /// A spec error: the Application must change.
+    fn disposition(&self) -> crate::Disposition {
+        crate::Disposition::GiveUp
+    }
+}
+
 impl Application {
     /// The sources in order, with the field each came from (`spec.source` or
     /// `spec.sources[i]`). `sources`, when non-empty, wins over `source`, as in Argo CD.

@@ -149,6 +149,15 @@ impl PatchError {
     }
 }
 
+impl crate::Classify for PatchError {
+    /// Every refusal is for the request: a field conflict is not a lost race (that would be a
+    /// resourceVersion conflict) but another manager owning the field, so the apply must be
+    /// forced or the manifest changed.
+    fn disposition(&self) -> crate::Disposition {
+        crate::Disposition::GiveUp
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

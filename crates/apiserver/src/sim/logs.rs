@@ -5,6 +5,7 @@
 //! every read and grow as the container's status moves on.
 
 use chrono::{DateTime, Utc};
+use ferry_api::{Classify, Disposition};
 use serde_json::Value;
 
 use super::{parse_time, str_at};
@@ -46,6 +47,18 @@ pub enum LogError {
     /// `previous` was asked for and the container has not terminated before.
     #[error("previous terminated container \"{container}\" in pod \"{pod}\" not found")]
     NoPrevious { pod: String, container: String },
+}
+
+impl Classify for LogError {
+    /// A container that has not started yet will have a log; the other requests must change.
+    fn disposition(&self) -> Disposition {
+        match self {
+            Self::Waiting { .. } => Disposition::Wait,
+            Self::ContainerRequired { .. }
+            | Self::NoSuchContainer { .. }
+            | Self::NoPrevious { .. } => Disposition::GiveUp,
+        }
+    }
 }
 
 fn init_choice(init_containers: &[String]) -> String {
@@ -199,6 +212,47 @@ pub fn container_log(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_a_container_yet_to_start_is_waited_for() {
+        let pod = || "web".to_string();
+        let container = || "app".to_string();
+        let table = [
+            (
+                LogError::ContainerRequired {
+                    pod: pod(),
+                    containers: vec!["a".into(), "b".into()],
+                    init_containers: Vec::new(),
+                },
+                Disposition::GiveUp,
+            ),
+            (
+                LogError::NoSuchContainer {
+                    pod: pod(),
+                    container: container(),
+                },
+                Disposition::GiveUp,
+            ),
+            (
+                LogError::Waiting {
+                    pod: pod(),
+                    container: container(),
+                    reason: "ContainerCreating".into(),
+                },
+                Disposition::Wait,
+            ),
+            (
+                LogError::NoPrevious {
+                    pod: pod(),
+                    container: container(),
+                },
+                Disposition::GiveUp,
+            ),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
+    }
 
     fn pod(containers: &[&str], statuses: Value) -> Value {
         let specs: Vec<Value> = containers

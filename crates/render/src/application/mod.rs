@@ -22,6 +22,7 @@ pub use tools::{ChartAccess, SourceJob, Tool};
 use std::sync::Arc;
 
 use ferry_api::argocd::{Application, ApplicationSource, SourceError};
+use ferry_api::{Classify, Disposition};
 use ferry_source::credentials::Credentials;
 use ferry_source::digest::sha256_hex;
 use ferry_source::git::{CommitId, GitCache, GitError, Mirror};
@@ -82,7 +83,11 @@ pub enum RenderError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error("{field}: {error}")]
-    Git { field: String, error: GitError },
+    Git {
+        field: String,
+        #[source]
+        error: GitError,
+    },
     #[error("{field}: path {path:?} leaves the repository")]
     PathEscapes { field: String, path: String },
     #[error("{field}: path {path:?} does not exist at {revision}")]
@@ -94,16 +99,19 @@ pub enum RenderError {
     #[error("{field}: {error}")]
     Kustomize {
         field: String,
+        #[source]
         error: Box<KustomizeError>,
     },
     #[error("{field}: {error}")]
     Helm {
         field: String,
+        #[source]
         error: Box<HelmError>,
     },
     #[error("{field}: {error}")]
     Directory {
         field: String,
+        #[source]
         error: DirectoryError,
     },
     #[error("{field}: {message}")]
@@ -123,13 +131,23 @@ pub enum RenderError {
     Aborted { field: String, detail: String },
 }
 
-impl RenderError {
-    /// Whether trying again later may succeed (a transport error), as opposed to an error in
-    /// the Application or the repository's content.
-    pub fn is_retryable(&self) -> bool {
+impl Classify for RenderError {
+    /// A wrapped error decides (a chart repository answering 5xx is retried, a revision not
+    /// yet pushed is waited for); the Application's own mistakes are given up; a render
+    /// stopped by the runtime is retried.
+    fn disposition(&self) -> Disposition {
         match self {
-            RenderError::Git { error, .. } => error.is_retryable(),
-            _ => false,
+            RenderError::Source(e) => e.disposition(),
+            RenderError::Git { error, .. } => error.disposition(),
+            RenderError::Kustomize { error, .. } => error.disposition(),
+            RenderError::Helm { error, .. } => error.disposition(),
+            RenderError::Directory { error, .. } => error.disposition(),
+            RenderError::Aborted { .. } => Disposition::Retry,
+            RenderError::PathEscapes { .. }
+            | RenderError::PathNotFound { .. }
+            | RenderError::Invalid { .. }
+            | RenderError::Unsupported { .. }
+            | RenderError::UnknownRef { .. } => Disposition::GiveUp,
         }
     }
 }

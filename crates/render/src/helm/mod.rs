@@ -30,6 +30,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferry_api::{Classify, Disposition};
 use ferry_source::credentials::Credentials;
 use ferry_source::digest::hex;
 use serde::Serialize;
@@ -174,14 +175,34 @@ pub enum HelmError {
     Interrupted(String),
 }
 
-impl HelmError {
-    /// Whether trying again later may succeed (repository or network trouble, a slow run).
-    pub fn is_retryable(&self) -> bool {
+impl Classify for HelmError {
+    /// Repository and network trouble follow the repository's error, a slow or interrupted
+    /// run and the work directory are retried, a version no chart matches yet is waited for;
+    /// the chart's and the Application's own mistakes are given up.
+    fn disposition(&self) -> Disposition {
         match self {
-            Self::Repository(e) => e.is_retryable(),
-            Self::Dependency { source, .. } => source.is_retryable(),
-            Self::Timeout(_) | Self::Interrupted(_) => true,
-            _ => false,
+            Self::Tree(e) => e.disposition(),
+            Self::Repository(e) => e.disposition(),
+            Self::Dependency { source, .. } => source.disposition(),
+            Self::Timeout(_) | Self::Interrupted(_) | Self::Io(_) => Disposition::Retry,
+            Self::NoMatchingVersion { .. } => Disposition::Wait,
+            Self::ValueFileEscapes(_)
+            | Self::MissingValueFile(_)
+            | Self::NotFound { .. }
+            | Self::Failed(_)
+            | Self::OutputTooLarge(_)
+            | Self::Parse(_)
+            | Self::ChartFile { .. }
+            | Self::LockOutOfSync { .. }
+            | Self::DependencyEscapes { .. }
+            | Self::DependencyNotVendored { .. }
+            | Self::InvalidDependency { .. }
+            | Self::UnknownRepository { .. }
+            | Self::TooManyDependencies(_)
+            | Self::DependenciesTooDeep { .. }
+            | Self::NeedsFetch { .. }
+            | Self::NoVersion { .. }
+            | Self::Archive { .. } => Disposition::GiveUp,
         }
     }
 }

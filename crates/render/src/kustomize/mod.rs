@@ -48,6 +48,7 @@ use crate::helm::{HelmError, HelmRenderer};
 use crate::manifest::{Manifest, ParseError, parse_documents, parse_documents_strict};
 use crate::tree::{Tree, TreeError, join};
 use ferry_api::argocd::ApplicationSourceKustomize;
+use ferry_api::{Classify, Disposition};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -90,6 +91,7 @@ pub enum KustomizeError {
     Helm {
         file: String,
         chart: String,
+        #[source]
         error: Box<HelmError>,
     },
     #[error("source.kustomize.{field}: {message}")]
@@ -113,6 +115,29 @@ pub enum KustomizeError {
     Missing { dir: String },
     #[error("kustomization cycle: {0}")]
     Cycle(String),
+}
+
+impl Classify for KustomizeError {
+    /// Reading the tree and rendering a chart decide for themselves; every other refusal is
+    /// the kustomization's and stays until it changes.
+    fn disposition(&self) -> Disposition {
+        match self {
+            Self::Tree(e) => e.disposition(),
+            Self::Helm { error, .. } => error.disposition(),
+            Self::Parse(_)
+            | Self::Invalid { .. }
+            | Self::UnknownField { .. }
+            | Self::UnsupportedField { .. }
+            | Self::HelmNotEnabled { .. }
+            | Self::ChartNotVendored { .. }
+            | Self::Override { .. }
+            | Self::TooLarge { .. }
+            | Self::Remote { .. }
+            | Self::Escapes { .. }
+            | Self::Missing { .. }
+            | Self::Cycle(_) => Disposition::GiveUp,
+        }
+    }
 }
 
 impl KustomizeError {

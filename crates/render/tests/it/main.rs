@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod application;
+mod disposition;
 mod helm;
 mod helm_remote;
 mod jsonnet;

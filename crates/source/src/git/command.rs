@@ -501,6 +501,8 @@ impl Drop for GroupGuard {
 
 #[cfg(test)]
 mod tests {
+    use ferry_api::Classify;
+
     use super::*;
 
     #[test]

@@ -1,6 +1,7 @@
-//! Errors of the git client. Each says, through [`GitError::disposition`], whether the same
-//! call may succeed later (network trouble, a timeout, a remote that kept moving) or will fail
-//! the same way until something changes (bad input, wrong credentials, a real conflict).
+//! Errors of the git client. Each says, through [`Classify::disposition`], whether the same
+//! call may succeed later (network trouble, a timeout, a remote that kept moving), is waiting
+//! for something to be pushed (a revision, a branch), or will fail the same way until a person
+//! changes something (bad input, wrong credentials, a real conflict).
 //!
 //! Messages never carry credentials: URLs are shown without userinfo and git's own output is
 //! scrubbed of the password before it lands here.
@@ -8,15 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What a caller should do about an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// Transient: retry the same call later, with backoff.
-    Retry,
-    /// Permanent for this input: report it and wait for the input (spec, credentials,
-    /// repository content) to change.
-    GiveUp,
-}
+use ferry_api::{Classify, Disposition};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -124,23 +117,46 @@ pub enum GitError {
     },
 }
 
-impl GitError {
-    /// Whether retrying the same call later may succeed.
-    pub fn disposition(&self) -> Disposition {
+impl Classify for GitError {
+    fn disposition(&self) -> Disposition {
         match self {
             GitError::Timeout { .. }
             | GitError::PushRetriesExhausted { .. }
             | GitError::Io { .. }
             | GitError::GitUnavailable { .. } => Disposition::Retry,
-            GitError::Command { retryable, .. } if *retryable => Disposition::Retry,
-            _ => Disposition::GiveUp,
+            GitError::Command { retryable, .. } => {
+                if *retryable {
+                    Disposition::Retry
+                } else {
+                    Disposition::GiveUp
+                }
+            }
+            GitError::RevisionNotFound { .. }
+            | GitError::NotFetched { .. }
+            | GitError::BranchNotFound { .. } => Disposition::Wait,
+            GitError::InvalidUrl(_)
+            | GitError::InvalidRevision { .. }
+            | GitError::InvalidPath { .. }
+            | GitError::InvalidPattern { .. }
+            | GitError::InvalidSubscription(_)
+            | GitError::PathNotFound { .. }
+            | GitError::OutOfBoundsSymlink { .. }
+            | GitError::BrokenSymlink { .. }
+            | GitError::LimitExceeded { .. }
+            | GitError::Auth { .. }
+            | GitError::HostKey { .. }
+            | GitError::InsecureCredentials { .. }
+            | GitError::RepositoryNotFound { .. }
+            | GitError::Conflict { .. }
+            | GitError::PushRejected { .. }
+            | GitError::InvalidSignature { .. }
+            | GitError::Workdir { .. }
+            | GitError::Parse { .. } => Disposition::GiveUp,
         }
     }
+}
 
-    pub fn is_retryable(&self) -> bool {
-        self.disposition() == Disposition::Retry
-    }
-
+impl GitError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         GitError::Io {
             path: path.into(),
@@ -150,3 +166,156 @@ impl GitError {
 }
 
 pub type GitResult<T> = Result<T, GitError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variant_has_its_disposition() {
+        let url = || "https://git.example/app".to_string();
+        let io = || std::io::Error::other("disk");
+        let command = |retryable| GitError::Command {
+            op: "fetch",
+            url: url(),
+            message: "fatal".into(),
+            retryable,
+        };
+        use Disposition::*;
+        let table = [
+            (GitError::InvalidUrl("x".into()), GiveUp),
+            (
+                GitError::InvalidRevision {
+                    revision: "-x".into(),
+                    reason: "option".into(),
+                },
+                GiveUp,
+            ),
+            (
+                GitError::InvalidPath {
+                    path: "/x".into(),
+                    reason: "absolute",
+                },
+                GiveUp,
+            ),
+            (
+                GitError::InvalidPattern {
+                    pattern: "[".into(),
+                    reason: "unclosed".into(),
+                },
+                GiveUp,
+            ),
+            (GitError::InvalidSubscription("both".into()), GiveUp),
+            (
+                GitError::RevisionNotFound {
+                    url: url(),
+                    revision: "v2".into(),
+                },
+                Wait,
+            ),
+            (
+                GitError::PathNotFound {
+                    commit: "abc".into(),
+                    path: "env".into(),
+                },
+                GiveUp,
+            ),
+            (GitError::OutOfBoundsSymlink { path: "l".into() }, GiveUp),
+            (
+                GitError::BrokenSymlink {
+                    path: "l".into(),
+                    problem: "a loop",
+                },
+                GiveUp,
+            ),
+            (
+                GitError::LimitExceeded {
+                    what: "blob".into(),
+                    limit: 1,
+                },
+                GiveUp,
+            ),
+            (
+                GitError::Auth {
+                    url: url(),
+                    detail: "401".into(),
+                },
+                GiveUp,
+            ),
+            (GitError::HostKey { url: url() }, GiveUp),
+            (GitError::InsecureCredentials { url: url() }, GiveUp),
+            (GitError::RepositoryNotFound { url: url() }, GiveUp),
+            (GitError::NotFetched { url: url() }, Wait),
+            (
+                GitError::BranchNotFound {
+                    url: url(),
+                    branch: "stage/dev".into(),
+                },
+                Wait,
+            ),
+            (
+                GitError::Timeout {
+                    op: "fetch",
+                    url: url(),
+                    timeout: Duration::from_secs(1),
+                },
+                Retry,
+            ),
+            (command(true), Retry),
+            (command(false), GiveUp),
+            (
+                GitError::Conflict {
+                    branch: "main".into(),
+                    files: vec!["a".into()],
+                },
+                GiveUp,
+            ),
+            (
+                GitError::PushRejected {
+                    branch: "main".into(),
+                    reason: "hook".into(),
+                },
+                GiveUp,
+            ),
+            (
+                GitError::PushRetriesExhausted {
+                    branch: "main".into(),
+                    attempts: 5,
+                },
+                Retry,
+            ),
+            (
+                GitError::InvalidSignature {
+                    value: "<>".into(),
+                    reason: "empty name",
+                },
+                GiveUp,
+            ),
+            (
+                GitError::Workdir {
+                    dir: "/w".into(),
+                    problem: "not a worktree".into(),
+                },
+                GiveUp,
+            ),
+            (
+                GitError::Parse {
+                    op: "ls-remote",
+                    detail: "x".into(),
+                },
+                GiveUp,
+            ),
+            (
+                GitError::GitUnavailable {
+                    path: "git".into(),
+                    source: io(),
+                },
+                Retry,
+            ),
+            (GitError::io("/cache", io()), Retry),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
+    }
+}

@@ -24,7 +24,7 @@ mod worktree;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use error::{Disposition, GitError, GitResult};
+pub use error::{GitError, GitResult};
 pub use history::{CommitInfo, CommitQuery, Person, TagInfo};
 pub use mirror::{FetchOutcome, GitCache, Mirror, RefKind, Resolved, SemverTags, TagSelector};
 pub use path_filter::PathFilter;

@@ -13,6 +13,8 @@ use std::time::Duration;
 pub use index::{ChartVersion, RepoIndex};
 pub use unpack::{UnpackError, UnpackLimits, unpack_tgz};
 
+use ferry_api::{Classify, Disposition};
+
 use crate::credentials::Credentials;
 use crate::digest::sha256_hex;
 use crate::http_body::{self, BodyError, describe};
@@ -61,13 +63,18 @@ pub enum HelmError {
     },
 }
 
-impl HelmError {
-    pub fn is_retryable(&self) -> bool {
+impl Classify for HelmError {
+    /// Network trouble and the local cache are retried, statuses follow
+    /// [`Disposition::of_http_status`], a chart version not in the index may be published
+    /// later; a broken index or archive stays so.
+    fn disposition(&self) -> Disposition {
         match self {
-            Self::Transport { .. } => true,
-            Self::Status { status, .. } => *status == 429 || *status >= 500,
-            Self::Registry(e) => e.is_retryable(),
-            _ => false,
+            Self::Transport { .. } | Self::Cache { .. } => Disposition::Retry,
+            Self::Status { status, .. } => Disposition::of_http_status(*status),
+            Self::NotFound { .. } => Disposition::Wait,
+            Self::Invalid { .. } | Self::DigestMismatch { .. } => Disposition::GiveUp,
+            Self::Registry(e) => e.disposition(),
+            Self::Unpack(e) => e.disposition(),
         }
     }
 }
@@ -534,6 +541,76 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_variant_has_its_disposition() {
+        let repo = || "https://charts.example".to_string();
+        let status = |status| HelmError::Status {
+            repo: repo(),
+            what: "index.yaml".into(),
+            status,
+        };
+        let table = [
+            (
+                HelmError::Transport {
+                    repo: repo(),
+                    detail: "connection refused".into(),
+                },
+                Disposition::Retry,
+            ),
+            (status(500), Disposition::Retry),
+            (status(502), Disposition::Retry),
+            (status(429), Disposition::Retry),
+            (status(404), Disposition::Wait),
+            (status(403), Disposition::GiveUp),
+            (
+                HelmError::Invalid {
+                    repo: repo(),
+                    detail: "index.yaml is not YAML".into(),
+                },
+                Disposition::GiveUp,
+            ),
+            (
+                HelmError::NotFound {
+                    repo: repo(),
+                    chart: "app".into(),
+                    version: "2.0.0".into(),
+                },
+                Disposition::Wait,
+            ),
+            (
+                HelmError::DigestMismatch {
+                    repo: repo(),
+                    chart: "app".into(),
+                    version: "1.0.0".into(),
+                    expected: "a".into(),
+                    actual: "b".into(),
+                },
+                Disposition::GiveUp,
+            ),
+            (
+                HelmError::Registry(RegistryError::Transport {
+                    registry: "r".into(),
+                    detail: "reset".into(),
+                }),
+                Disposition::Retry,
+            ),
+            (
+                HelmError::Unpack(UnpackError::Corrupt("bad gzip".into())),
+                Disposition::GiveUp,
+            ),
+            (
+                HelmError::Cache {
+                    path: "/cache".into(),
+                    source: std::io::Error::other("disk full"),
+                },
+                Disposition::Retry,
+            ),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
+    }
 
     #[test]
     fn chart_urls_and_userinfo() {

@@ -4,6 +4,8 @@
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use ferry_api::{Classify, Disposition};
+
 /// Bounds for one archive.
 #[derive(Clone, Copy, Debug)]
 pub struct UnpackLimits {
@@ -40,6 +42,21 @@ pub enum UnpackError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl Classify for UnpackError {
+    /// Local disk trouble is retried; an archive's content stays what it is.
+    fn disposition(&self) -> Disposition {
+        match self {
+            Self::Io { .. } => Disposition::Retry,
+            Self::Escapes(_)
+            | Self::LinkEscapes { .. }
+            | Self::SpecialFile(_)
+            | Self::TooLarge(_)
+            | Self::TooManyEntries(_)
+            | Self::Corrupt(_) => Disposition::GiveUp,
+        }
+    }
 }
 
 /// Extracts a gzip'd tarball into `dest` (which must exist), returning the relative paths of
@@ -162,6 +179,34 @@ fn refuse_symlinked_parents(dest: &Path, rel: &Path) -> Result<(), UnpackError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_variant_has_its_disposition() {
+        let table = [
+            (UnpackError::Escapes("../x".into()), Disposition::GiveUp),
+            (
+                UnpackError::LinkEscapes {
+                    entry: "l".into(),
+                    target: "/etc".into(),
+                },
+                Disposition::GiveUp,
+            ),
+            (UnpackError::SpecialFile("fifo".into()), Disposition::GiveUp),
+            (UnpackError::TooLarge(1), Disposition::GiveUp),
+            (UnpackError::TooManyEntries(1), Disposition::GiveUp),
+            (UnpackError::Corrupt("eof".into()), Disposition::GiveUp),
+            (
+                UnpackError::Io {
+                    path: "/tmp/x".into(),
+                    source: std::io::Error::other("disk full"),
+                },
+                Disposition::Retry,
+            ),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
+    }
 
     /// Builds a .tgz from (path, kind) entries with raw headers, so hostile paths survive.
     fn tgz(entries: &[(&str, Entry)]) -> Vec<u8> {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use ferry_api::{Classify, Disposition};
 use reqwest::{Method, StatusCode, header};
 use sha2::{Digest as _, Sha256};
 
@@ -90,13 +91,20 @@ pub enum RegistryError {
     Client(String),
 }
 
-impl RegistryError {
-    /// Whether trying again later may succeed (server trouble, network trouble).
-    pub fn is_retryable(&self) -> bool {
+impl Classify for RegistryError {
+    /// Network trouble is retried and statuses follow [`Disposition::of_http_status`]; a tag
+    /// or repository not found may be pushed later; refused credentials and malformed or
+    /// oversized content stay so.
+    fn disposition(&self) -> Disposition {
         match self {
-            Self::Transport { .. } => true,
-            Self::Status { status, .. } => *status == 429 || *status >= 500,
-            _ => false,
+            Self::Transport { .. } => Disposition::Retry,
+            Self::Status { status, .. } => Disposition::of_http_status(*status),
+            Self::NotFound { .. } => Disposition::Wait,
+            Self::Unauthorized { .. }
+            | Self::Malformed { .. }
+            | Self::TooLarge { .. }
+            | Self::DigestMismatch { .. }
+            | Self::Client(_) => Disposition::GiveUp,
         }
     }
 }
@@ -506,6 +514,74 @@ fn malformed(repo: &ImageRepo, what: &str, detail: impl std::fmt::Display) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_variant_has_its_disposition() {
+        let registry = || "registry.example".to_string();
+        let what = || "app:v1".to_string();
+        let status = |status| RegistryError::Status {
+            registry: registry(),
+            what: what(),
+            status,
+        };
+        let table = [
+            (
+                RegistryError::Transport {
+                    registry: registry(),
+                    detail: "connection reset".into(),
+                },
+                Disposition::Retry,
+            ),
+            (status(500), Disposition::Retry),
+            (status(503), Disposition::Retry),
+            (status(429), Disposition::Retry),
+            (status(400), Disposition::GiveUp),
+            (
+                RegistryError::Unauthorized {
+                    registry: registry(),
+                    what: what(),
+                    status: 401,
+                },
+                Disposition::GiveUp,
+            ),
+            (
+                RegistryError::NotFound {
+                    registry: registry(),
+                    what: what(),
+                },
+                Disposition::Wait,
+            ),
+            (
+                RegistryError::Malformed {
+                    registry: registry(),
+                    what: what(),
+                    detail: "not json".into(),
+                },
+                Disposition::GiveUp,
+            ),
+            (
+                RegistryError::TooLarge {
+                    registry: registry(),
+                    what: what(),
+                    limit: 1,
+                },
+                Disposition::GiveUp,
+            ),
+            (
+                RegistryError::DigestMismatch {
+                    registry: registry(),
+                    what: what(),
+                    expected: "sha256:a".into(),
+                    actual: "sha256:b".into(),
+                },
+                Disposition::GiveUp,
+            ),
+            (RegistryError::Client("no TLS".into()), Disposition::GiveUp),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
+    }
 
     #[test]
     fn follows_next_links_only() {

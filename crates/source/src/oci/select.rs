@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+use ferry_api::{Classify, Disposition};
 use futures_util::StreamExt as _;
 use regex::Regex;
 use serde::Serialize;
@@ -96,6 +97,15 @@ pub enum DiscoveryError {
     Invalid(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+}
+
+impl Classify for DiscoveryError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            Self::Invalid(_) => Disposition::GiveUp,
+            Self::Registry(e) => e.disposition(),
+        }
+    }
 }
 
 /// Compiled settings: regexes, constraint and platform parsed once.
@@ -447,6 +457,24 @@ impl ImageSelection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_errors_take_the_registry_disposition() {
+        let not_found = RegistryError::NotFound {
+            registry: "r".into(),
+            what: "app".into(),
+        };
+        let table = [
+            (
+                DiscoveryError::Invalid("bad regex".into()),
+                Disposition::GiveUp,
+            ),
+            (DiscoveryError::Registry(not_found), Disposition::Wait),
+        ];
+        for (error, expected) in table {
+            assert_eq!(error.disposition(), expected, "{error}");
+        }
+    }
     use serde_json::json;
 
     #[test]

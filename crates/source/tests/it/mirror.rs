@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use ferry_api::{Classify, Disposition};
 use ferry_source::credentials::Credentials;
-use ferry_source::git::{Disposition, GitCache, GitError, GitOptions};
+use ferry_source::git::{GitCache, GitError, GitOptions};
 
 use crate::support::{self, GitServer, PASSWORD, Seed, USER, creds};
 

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use ferry_api::Classify;
 use ferry_source::credentials::Credentials;
 use ferry_source::oci::{ImageRepo, RegistryClient, RegistryError, RegistryOptions};
 use futures_util::StreamExt as _;

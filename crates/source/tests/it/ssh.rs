@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use ferry_api::{Classify, Disposition};
 use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, Credentials, argocd_credentials};
 use ferry_source::git::{
-    Checkout, Disposition, GitCache, GitError, GitOptions, GitWriter, PushOptions, Signature,
+    Checkout, GitCache, GitError, GitOptions, GitWriter, PushOptions, Signature,
 };
 use serde_json::json;
 

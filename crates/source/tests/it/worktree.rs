@@ -5,9 +5,10 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::time::Duration;
 
+use ferry_api::{Classify, Disposition};
 use ferry_source::credentials::Credentials;
 use ferry_source::git::{
-    Checkout, Disposition, GitError, GitWriter, IfMissing, PushOptions, Signature, Worktree,
+    Checkout, GitError, GitWriter, IfMissing, PushOptions, Signature, Worktree,
 };
 
 use crate::support::{self, GitServer, Seed, USER, creds};
