@@ -14,25 +14,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferry_render::helm::{HelmOptions, HelmParameter, HelmRenderer};
 use ferry_render::manifest::parse_documents;
 use ferry_render::tree::LocalTree;
+use ferry_testkit::helm_binary;
 
 const RUNS: usize = 41;
 const HITS: usize = 2001;
-
-fn helm_binary() -> PathBuf {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/helm");
-    if local.exists() {
-        local
-    } else {
-        PathBuf::from("helm")
-    }
-}
 
 fn write(root: &Path, path: &str, body: &str) {
     let full = root.join(path);

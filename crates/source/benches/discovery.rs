@@ -7,27 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/it/registry.rs"]
-#[allow(dead_code)]
-mod registry;
-#[path = "../tests/it/token_server.rs"]
-#[allow(dead_code)]
-mod token_server;
-
 use std::time::{Duration, Instant};
 
 use ferry_source::oci::{
     ImageMetadataCache, ImageRepo, ImageSelection, RegistryClient, RegistryOptions,
 };
+use ferry_testkit::{http_client, registry};
 use futures_util::StreamExt as _;
 
 const TAGS: usize = 5000;
 const RUNS: usize = 15;
-
-pub fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -7,15 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/it/support/mod.rs"]
-#[allow(dead_code)]
-mod support;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferry_source::git::{CommitId, CommitSelection};
-use support::{GitServer, PASSWORD, Seed, USER, creds};
+use ferry_source::credentials::Credentials;
+use ferry_source::git::{CommitId, CommitSelection, GitCache, GitOptions};
+use ferry_testkit::git_server::{PASSWORD, USER};
+use ferry_testkit::{GitServer, Seed};
 
 const RUNS: usize = 15;
 
@@ -40,17 +38,23 @@ async fn run() {
     let commit = CommitId::parse(&seed.commit("ten thousand files")).unwrap();
     seed.push();
     let dir = tempfile::tempdir().unwrap();
-    let mirror = support::cache(dir.path())
+    let options = GitOptions {
+        allow_http_credentials: true,
+        ..GitOptions::default()
+    };
+    let mirror = GitCache::with_options(dir.path(), options)
+        .unwrap()
         .repo(&server.url("huge"))
         .unwrap();
-    mirror.fetch(Some(&creds())).await.unwrap();
+    let creds = Credentials::basic(USER, PASSWORD);
+    mirror.fetch(Some(&creds)).await.unwrap();
 
     // Unchanged remote.
     let selection = CommitSelection::default();
     let mut ferry = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let outcome = mirror.fetch(Some(&creds())).await.unwrap();
+        let outcome = mirror.fetch(Some(&creds)).await.unwrap();
         let commits = mirror.discover_commits(&selection).await.unwrap();
         ferry.push(started.elapsed());
         assert!(!commits.is_empty());

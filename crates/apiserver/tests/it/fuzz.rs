@@ -1,7 +1,7 @@
 //! Malformed paths, bodies, content types and selectors: every answer is a 4xx `Status`,
 //! never a 5xx or a dropped connection, and the server keeps serving.
 
-use crate::support::{TestCluster, auth};
+use ferry_testkit::cluster::{TestCluster, auth};
 
 /// A small deterministic generator, so a failure reproduces.
 struct Rng(u64);

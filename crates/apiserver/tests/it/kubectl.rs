@@ -6,9 +6,8 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use ferry_testkit::cluster::TestCluster;
 use serde_json::Value;
-
-use crate::support::TestCluster;
 
 fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestCluster, auth};
+use ferry_testkit::cluster::{TestCluster, auth};
 
 const TWO_CONTAINERS: &str = r#"
 apiVersion: v1

@@ -8,4 +8,3 @@ mod kubectl;
 mod kubectl_cluster;
 mod protobuf;
 mod schema;
-mod support;

@@ -1,9 +1,8 @@
 //! Protobuf request bodies over raw HTTP: decoded for built-in kinds on create, update and
 //! delete; 415 for patches and custom resources, as kube-apiserver answers.
 
+use ferry_testkit::cluster::{TestCluster, auth};
 use serde_json::{Value, json};
-
-use crate::support::{TestCluster, auth};
 
 const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 

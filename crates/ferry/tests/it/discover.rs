@@ -3,21 +3,9 @@
 use std::path::Path;
 use std::process::Command;
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+use ferry_testkit::git;
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
 fn ferry(data: &Path, args: &[&str]) -> std::process::Output {
     Command::new(FERRY)

@@ -1,22 +1,15 @@
 //! `ferry render DIR` as a user runs it: the type detected, multi-document YAML on stdout,
 //! errors on stderr with the file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+use ferry_testkit::{git, helm_binary};
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
 fn documents(yaml: &[u8]) -> Vec<serde_json::Value> {
     ferry_render::manifest::parse_documents("stdout", yaml).unwrap()
-}
-
-fn helm_binary() -> PathBuf {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/helm");
-    if local.exists() {
-        local
-    } else {
-        PathBuf::from("helm")
-    }
 }
 
 #[test]
@@ -109,21 +102,6 @@ fn renders_kustomize_helm_and_directories() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.yaml:"), "{stderr}");
     assert!(out.stdout.is_empty());
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "user.name=ferry",
-            "-c",
-            "user.email=ferry@example.com",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
 }
 
 /// `ferry render -f application.yaml`: the seeds' Craftista layout in a Git repository,
@@ -310,7 +288,8 @@ fn renders_a_plain_directory_as_kubectl_kustomize_does() {
         std::fs::write(file, text).unwrap();
     }
     let ferry = Path::new(FERRY);
-    let kubectl = Path::new("kubectl");
+    let kubectl = ferry_testkit::kubectl();
+    let kubectl = Path::new(&kubectl);
 
     let (ok, ours, stderr) = run_in(root, ferry, &["render", "env/dev"]);
     assert!(ok, "{stderr}");

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use ferry_testkit::kubectl;
+
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
 struct Up {
@@ -93,7 +95,7 @@ fn up_serves_kubectl_and_keeps_state_across_restarts() {
     let up = Up::start(dir.path(), &[]);
     let kc = up.kubeconfigs[0].clone();
     assert_eq!(kc, dir.path().join("kubeconfig"));
-    let ns = ok("kubectl", &["get", "ns"], &kc);
+    let ns = ok(&kubectl(), &["get", "ns"], &kc);
     assert!(ns.contains("default") && ns.contains("kube-system"), "{ns}");
 
     let manifest = dir.path().join("app.yaml");
@@ -136,7 +138,7 @@ fn up_serves_kubectl_and_keeps_state_across_restarts() {
     let up = Up::start(dir.path(), &[]);
     let kc = up.kubeconfigs[0].clone();
     let got = ok(
-        "kubectl",
+        &kubectl(),
         &[
             "get",
             "cm",
@@ -188,8 +190,8 @@ fn extra_clusters_are_independent() {
         &["apply", "-f", manifest.to_str().unwrap()],
         &up.kubeconfigs[1],
     );
-    let first = ok("kubectl", &["get", "ns", "-o", "name"], &up.kubeconfigs[1]);
-    let second = ok("kubectl", &["get", "ns", "-o", "name"], &up.kubeconfigs[2]);
+    let first = ok(&kubectl(), &["get", "ns", "-o", "name"], &up.kubeconfigs[1]);
+    let second = ok(&kubectl(), &["get", "ns", "-o", "name"], &up.kubeconfigs[2]);
     assert!(
         first.contains("namespace/only-in-first") && !second.contains("only-in-first"),
         "{first}\n{second}"

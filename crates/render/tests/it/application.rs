@@ -12,28 +12,12 @@ use ferry_render::application::{Refresh, RenderError, SourceRenderer};
 use ferry_render::helm::HelmRenderer;
 use ferry_render::manifest::parse_documents;
 use ferry_source::git::{GitCache, GitOptions};
-
-use crate::helm::helm_binary;
+use ferry_testkit::{git, helm_binary};
 
 fn seeds(layout: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/seeds")
         .join(layout)
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args([
-            "-c",
-            "user.name=ferry",
-            "-c",
-            "user.email=ferry@example.com",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
 }
 
 /// A Git repository holding a copy of `layout`, committed on `main`.
@@ -67,12 +51,7 @@ impl Repo {
     }
 
     fn head(&self) -> String {
-        let out = Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(&self.path)
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        git(&self.path, &["rev-parse", "HEAD"])
     }
 
     /// The Application at `rel`, with `${REPO_URL}` pointing at this repository.

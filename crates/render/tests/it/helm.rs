@@ -1,27 +1,13 @@
 //! The Helm renderer against the real `helm` binary: output equal to `helm template` run by
 //! hand with the same flags, Argo CD's value-file rules, caching, and bounded failures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use ferry_render::helm::{HelmError, HelmOptions, HelmParameter, HelmRenderer};
 use ferry_render::manifest::parse_documents;
 use ferry_render::tree::LocalTree;
-
-/// `.tools/bin/helm` of this checkout (scripts/install-test-deps), else `helm` on PATH.
-pub(crate) fn helm_binary() -> PathBuf {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/helm");
-    let binary = if local.exists() {
-        local
-    } else {
-        PathBuf::from("helm")
-    };
-    assert!(
-        Command::new(&binary).arg("version").output().is_ok(),
-        "helm is missing: run scripts/install-test-deps (Helm v4 into .tools/bin)"
-    );
-    binary
-}
+use ferry_testkit::helm_binary;
 
 fn write(root: &Path, files: &[(&str, &str)]) {
     for (path, body) in files {

@@ -17,10 +17,10 @@ use ferry_render::manifest::{Manifest, parse_documents};
 use ferry_render::tree::LocalTree;
 use ferry_source::helm::HelmRepos;
 use ferry_source::oci::{RegistryClient, RegistryOptions};
+use ferry_testkit::chart_repo::{StaticServer, helm, run};
+use ferry_testkit::registry::TestRegistry;
 
 use crate::application::copy_dir;
-use crate::chart_repo::{StaticServer, helm, run};
-use crate::registry::TestRegistry;
 
 fn write(root: &Path, path: &str, body: &str) {
     let full = root.join(path);
@@ -112,7 +112,7 @@ pub(crate) fn new_fetcher(cache: &Path) -> ChartFetcher {
 }
 
 fn renderer() -> HelmRenderer {
-    HelmRenderer::new(crate::helm::helm_binary())
+    HelmRenderer::new(ferry_testkit::helm_binary())
 }
 
 fn data_version(objects: &[Manifest], name: &str) -> String {

@@ -13,8 +13,8 @@ use ferry_api::argocd::ApplicationSourceKustomize;
 use ferry_render::helm::HelmRenderer;
 use ferry_render::kustomize::{KustomizeError, KustomizeOptions, render_with};
 use ferry_render::tree::LocalTree;
+use ferry_testkit::{helm_binary, kubectl};
 
-use crate::helm::helm_binary;
 use crate::kustomize::{cases_in, diff, parse, repo, to_yaml};
 
 fn corpus() -> PathBuf {
@@ -130,7 +130,7 @@ fn argo_expectations_are_up_to_date() {
         if case.join("edited").exists() {
             copy(&case.join("edited"), &build);
         }
-        let mut command = Command::new("kubectl");
+        let mut command = Command::new(kubectl());
         command.arg("kustomize");
         if case.join("enable-helm").exists() {
             command

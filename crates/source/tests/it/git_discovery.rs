@@ -1,8 +1,9 @@
 //! Kargo's commit selection strategies over a repository served by `git http-backend`.
 
 use ferry_source::git::{CommitSelection, CommitSelectionStrategy};
+use ferry_testkit::{GitServer, Seed};
 
-use crate::support::{self, GitServer, Seed, creds};
+use crate::support::{self, creds};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_commit_selection_strategy() {

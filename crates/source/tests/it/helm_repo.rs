@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use ferry_source::helm::{HelmError, HelmRepos};
 use ferry_source::oci::{RegistryClient, RegistryOptions};
-
-use crate::chart_repo::{StaticServer, helm, package_chart, run};
-use crate::registry::TestRegistry;
+use ferry_testkit::chart_repo::{StaticServer, helm, package_chart, run};
+use ferry_testkit::registry::TestRegistry;
 
 fn helm_repos(cache: &std::path::Path) -> HelmRepos {
     let registry = RegistryClient::new(RegistryOptions::default()).unwrap();

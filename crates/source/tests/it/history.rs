@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use ferry_source::git::{CommitQuery, GitError, PathFilter};
+use ferry_testkit::{GitServer, Seed};
 
-use crate::support::{self, GitServer, Seed, creds};
+use crate::support::{self, creds};
 
 fn query(include: &[&str], exclude: &[&str], limit: usize) -> CommitQuery {
     CommitQuery {

@@ -6,8 +6,7 @@ use ferry_source::oci::{
     DiscoveredImage, ImageMetadataCache, ImageRepo, ImageSelection, ImageSelectionStrategy,
     ManifestKind, RegistryClient, RegistryOptions,
 };
-
-use crate::registry::TestRegistry;
+use ferry_testkit::registry::TestRegistry;
 
 struct Fixture {
     _registry: TestRegistry,

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 use ferry_api::{Classify, Disposition};
 use ferry_source::credentials::Credentials;
 use ferry_source::git::{GitCache, GitError, GitOptions};
+use ferry_testkit::git_server::{PASSWORD, USER};
+use ferry_testkit::{GitServer, Seed};
 
-use crate::support::{self, GitServer, PASSWORD, Seed, USER, creds};
+use crate::support::{self, creds};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clone_then_fetch_incrementally() {
@@ -42,12 +44,7 @@ async fn clone_then_fetch_incrementally() {
     // The remote's default branch changes: a refresh picks it up.
     seed.git(&["branch", "trunk"]);
     seed.push();
-    support::seed::git(
-        &seed.bare,
-        &seed.bare,
-        &["symbolic-ref", "HEAD", "refs/heads/trunk"],
-        &[],
-    );
+    ferry_testkit::git(&seed.bare, &["symbolic-ref", "HEAD", "refs/heads/trunk"]);
     mirror.fetch(Some(&creds())).await.unwrap();
     assert_eq!(
         mirror.default_branch().await.unwrap().as_deref(),

@@ -6,11 +6,10 @@ use std::time::Duration;
 use ferry_api::Classify;
 use ferry_source::credentials::Credentials;
 use ferry_source::oci::{ImageRepo, RegistryClient, RegistryError, RegistryOptions};
+use ferry_testkit::FlakyFront;
+use ferry_testkit::TokenServer;
+use ferry_testkit::registry::{OCI_MANIFEST, TestRegistry};
 use futures_util::StreamExt as _;
-
-use crate::flaky::FlakyFront;
-use crate::registry::{OCI_MANIFEST, TestRegistry};
-use crate::token_server::TokenServer;
 
 fn client() -> RegistryClient {
     RegistryClient::new(RegistryOptions {

@@ -4,8 +4,9 @@
 use ferry_source::git::{
     CommitId, EntryKind, FileContent, GitCache, GitError, GitOptions, RefKind, TagSelector,
 };
+use ferry_testkit::{GitServer, Seed};
 
-use crate::support::{self, GitServer, Seed, creds};
+use crate::support::{self, creds};
 
 async fn fetched(
     server: &GitServer,

@@ -3,32 +3,20 @@
 
 use std::collections::BTreeMap;
 
-use ferry_apiserver::{ApiServer, ServerConfig};
+use ferry_apiserver::ApiServer;
 use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, KargoCredType, KargoRequest};
 use ferry_source::secrets::ClusterSecrets;
-use ferry_store::Store;
+use ferry_testkit::git_server::{PASSWORD, USER};
+use ferry_testkit::{EmbeddedApi, GitServer, Seed};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, PostParams};
 
-use crate::support::{self, GitServer, PASSWORD, Seed, USER};
-
-const TOKEN: &str = "secrets-test-token-0123456789";
+use crate::support;
 
 async fn cluster() -> (ApiServer, kube::Client) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let server = ApiServer::start(
-        Store::memory(),
-        ServerConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN),
-    )
-    .await
-    .unwrap();
-    server
-        .objects()
-        .ensure_namespaces(&["kargo-demo", "argocd", "other"])
-        .unwrap();
-    let mut config = kube::Config::new(format!("http://{}", server.addr()).parse().unwrap());
-    config.auth_info.token = Some(TOKEN.to_string().into());
-    (server, kube::Client::try_from(config).unwrap())
+    let api = EmbeddedApi::start(&["kargo-demo", "argocd", "other"]).await;
+    let client = api.client();
+    (api.server, client)
 }
 
 fn secret(name: &str, labels: &[(&str, &str)], data: &[(&str, &str)]) -> Secret {

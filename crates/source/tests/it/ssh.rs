@@ -9,10 +9,9 @@ use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, Credentials, argo
 use ferry_source::git::{
     Checkout, GitCache, GitError, GitOptions, GitWriter, PushOptions, Signature,
 };
+use ferry_testkit::Seed;
+use ferry_testkit::sshd::{KeyPair, SshServer, keygen};
 use serde_json::json;
-
-use crate::support::Seed;
-use crate::support::sshd::{KeyPair, SshServer, keygen};
 
 fn options(known_hosts: Option<String>) -> GitOptions {
     GitOptions {

@@ -10,8 +10,10 @@ use ferry_source::credentials::Credentials;
 use ferry_source::git::{
     Checkout, GitError, GitWriter, IfMissing, PushOptions, Signature, Worktree,
 };
+use ferry_testkit::git_server::USER;
+use ferry_testkit::{GitServer, Seed};
 
-use crate::support::{self, GitServer, Seed, USER, creds};
+use crate::support::{self, creds};
 
 fn author() -> Signature {
     Signature::new("Kargo Promoter", "promoter@example.com")

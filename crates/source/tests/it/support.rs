@@ -1,18 +1,11 @@
-//! Test support: the smart-HTTP server, fixture repositories, and clients configured for
-//! them.
-
-pub mod seed;
-pub mod server;
-pub mod sshd;
+//! Ferry's git clients configured for `ferry-testkit`'s smart-HTTP server.
 
 use std::path::Path;
 use std::time::Duration;
 
 use ferry_source::credentials::Credentials;
 use ferry_source::git::{GitCache, GitOptions, GitWriter};
-
-pub use seed::Seed;
-pub use server::{GitServer, PASSWORD, USER};
+use ferry_testkit::git_server::{PASSWORD, USER};
 
 pub fn creds() -> Credentials {
     Credentials::basic(USER, PASSWORD)

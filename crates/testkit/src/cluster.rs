@@ -1,5 +1,6 @@
-//! A server started in-process on a loopback port, with helpers to drive `kubectl` and raw
-//! HTTP against it.
+//! Ferry's embedded API server started in-process on a loopback port: [`TestCluster`] owns
+//! its runtime and drives `kubectl` and raw HTTP against it from plain tests;
+//! [`EmbeddedApi`] runs inside an async test and hands out `kube::Client`s.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -11,7 +12,40 @@ use base64::Engine as _;
 use ferry_apiserver::{ApiServer, ServerConfig, TlsIdentity};
 use ferry_store::Store;
 
+use crate::kubectl;
+
+/// The bearer token both servers accept.
 pub const TOKEN: &str = "test-token-0123456789";
+
+/// The embedded API server inside an async test, over plain HTTP on loopback, with the
+/// namespaces a test names already created.
+pub struct EmbeddedApi {
+    /// The running server; [`ApiServer::objects`] seeds state behind the API's back.
+    pub server: ApiServer,
+}
+
+impl EmbeddedApi {
+    /// Starts a server on an in-memory store with `namespaces` created.
+    pub async fn start(namespaces: &[&str]) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let server = ApiServer::start(
+            Store::memory(),
+            ServerConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN),
+        )
+        .await
+        .unwrap();
+        server.objects().ensure_namespaces(namespaces).unwrap();
+        Self { server }
+    }
+
+    /// A kube-rs client authenticated with [`TOKEN`].
+    pub fn client(&self) -> kube::Client {
+        let mut config =
+            kube::Config::new(format!("http://{}", self.server.addr()).parse().unwrap());
+        config.auth_info.token = Some(TOKEN.to_string().into());
+        kube::Client::try_from(config).unwrap()
+    }
+}
 
 pub struct TestCluster {
     runtime: tokio::runtime::Runtime,
@@ -168,16 +202,6 @@ impl Drop for TestCluster {
             self.runtime.block_on(server.shutdown());
         }
     }
-}
-
-pub fn kubectl() -> String {
-    let path = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into());
-    let found = Command::new(&path).arg("version").arg("--client").output();
-    assert!(
-        found.is_ok_and(|o| o.status.success()),
-        "kubectl not found: install kubectl v1.32+ (scripts/install-test-deps) or set KUBECTL"
-    );
-    path
 }
 
 pub fn raw_request(

@@ -2,12 +2,13 @@
 //! server) on a free loopback port with its own storage, plus helpers that push images through
 //! the registry HTTP API the way `docker push` does.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
+
+use crate::free_port;
 
 pub struct TestRegistry {
     child: Child,
@@ -318,12 +319,4 @@ pub fn digest_of(bytes: &[u8]) -> String {
         "sha256:{}",
         hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
     )
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

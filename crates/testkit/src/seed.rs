@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::server::GitServer;
+use crate::git_server::GitServer;
 
 pub struct Seed {
     pub work: PathBuf,
@@ -14,8 +14,16 @@ pub struct Seed {
     _scratch: tempfile::TempDir,
 }
 
-/// Runs git with a fixed identity and no user config; panics with its stderr on failure.
-pub fn git(dir: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+/// Runs git in `dir` with a fixed identity and no user or system config; returns its trimmed
+/// stdout, panicking with its stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let home = std::env::temp_dir().join("ferry-testkit-git-home");
+    std::fs::create_dir_all(&home).unwrap();
+    git_with(dir, &home, args, &[])
+}
+
+/// [`git()`] with `HOME` at `home` and extra environment variables.
+pub fn git_with(dir: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -50,7 +58,7 @@ impl Seed {
         let home = scratch.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(bare).unwrap();
-        git(
+        git_with(
             bare,
             &home,
             &["init", "--quiet", "--bare", "--initial-branch=main"],
@@ -58,13 +66,13 @@ impl Seed {
         );
         let work = scratch.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
-        git(
+        git_with(
             &work,
             &home,
             &["init", "--quiet", "--initial-branch=main"],
             &[],
         );
-        git(
+        git_with(
             &work,
             &home,
             &["remote", "add", "origin", bare.to_str().unwrap()],
@@ -79,7 +87,7 @@ impl Seed {
     }
 
     pub fn git(&self, args: &[&str]) -> String {
-        git(&self.work, &self.home, args, &[])
+        git_with(&self.work, &self.home, args, &[])
     }
 
     pub fn write(&self, path: &str, contents: &str) -> &Self {
@@ -107,7 +115,7 @@ impl Seed {
     pub fn commit_at(&self, message: &str, date: &str) -> String {
         self.git(&["add", "--all"]);
         let env = [("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)];
-        git(
+        git_with(
             &self.work,
             &self.home,
             &["commit", "--quiet", "--allow-empty", "-m", message],
@@ -121,7 +129,7 @@ impl Seed {
     }
 
     pub fn annotated_tag(&self, name: &str, message: &str, date: &str) {
-        git(
+        git_with(
             &self.work,
             &self.home,
             &["tag", "-a", name, "-m", message],
@@ -144,7 +152,7 @@ impl Seed {
 
     /// The remote branch's commit, read from the bare repository.
     pub fn remote_head(&self, branch: &str) -> String {
-        git(
+        git_with(
             &self.bare,
             &self.home,
             &["rev-parse", &format!("refs/heads/{branch}")],
@@ -154,7 +162,7 @@ impl Seed {
 
     /// `git log` subjects of a remote branch, newest first.
     pub fn remote_subjects(&self, branch: &str) -> Vec<String> {
-        git(
+        git_with(
             &self.bare,
             &self.home,
             &["log", "--format=%s", &format!("refs/heads/{branch}")],
@@ -167,7 +175,7 @@ impl Seed {
 
     /// A file's content on a remote branch.
     pub fn remote_file(&self, branch: &str, path: &str) -> String {
-        git(
+        git_with(
             &self.bare,
             &self.home,
             &["show", &format!("refs/heads/{branch}:{path}")],

@@ -11,18 +11,12 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use sha2::{Digest as _, Sha256};
 
-/// The `helm` binary: `.tools/bin/helm` of this checkout (scripts/install-test-deps), else PATH.
+use crate::helm_binary;
+
+/// A `helm` command ([`helm_binary`]) with its config, cache and data kept out of the user's
+/// home.
 pub fn helm() -> Command {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/helm");
-    let binary = if local.exists() {
-        local
-    } else {
-        PathBuf::from("helm")
-    };
-    if Command::new(&binary).arg("version").output().is_err() {
-        panic!("helm is missing: run scripts/install-test-deps (Helm v4 into .tools/bin)");
-    }
-    let mut command = Command::new(binary);
+    let mut command = Command::new(helm_binary());
     // Keep helm's config, cache and registry logins out of the user's home.
     let home = std::env::temp_dir().join("ferry-test-helm-home");
     command
