@@ -79,6 +79,14 @@ pub fn deletion_timestamp(obj: &Value) -> Option<&str> {
     meta_str(obj, "deletionTimestamp")
 }
 
+/// Whether `metadata.deletionTimestamp` is set (present and not `null`): the object is being
+/// deleted and waits for its finalizers.
+pub fn is_being_deleted(obj: &Value) -> bool {
+    metadata(obj)
+        .and_then(|m| m.get("deletionTimestamp"))
+        .is_some_and(|t| !t.is_null())
+}
+
 /// `metadata.labels`.
 pub fn labels(obj: &Value) -> Option<&Map<String, Value>> {
     metadata(obj)?.get("labels")?.as_object()
@@ -108,6 +116,14 @@ pub fn finalizers(obj: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// Replaces `metadata.finalizers` (creating `metadata` when missing); does nothing when `obj`
+/// or its `metadata` is not an object.
+pub fn set_finalizers(obj: &mut Value, finalizers: &[&str]) {
+    if let Some(meta) = metadata_mut(obj) {
+        meta.insert("finalizers".into(), finalizers.iter().copied().collect());
+    }
+}
+
 /// `metadata.ownerReferences`, skipping entries that are not objects.
 pub fn owner_references(obj: &Value) -> Vec<OwnerReference> {
     metadata(obj)
@@ -115,6 +131,15 @@ pub fn owner_references(obj: &Value) -> Vec<OwnerReference> {
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(OwnerReference::from_json).collect())
         .unwrap_or_default()
+}
+
+/// Replaces `metadata.ownerReferences` (creating `metadata` when missing); does nothing when
+/// `obj` or its `metadata` is not an object.
+pub fn set_owner_references(obj: &mut Value, references: &[OwnerReference]) {
+    if let Some(meta) = metadata_mut(obj) {
+        let list = references.iter().map(OwnerReference::to_json).collect();
+        meta.insert("ownerReferences".into(), Value::Array(list));
+    }
 }
 
 /// The owner reference with `controller: true`, if any (Kubernetes'
@@ -137,6 +162,19 @@ pub struct OwnerReference {
 }
 
 impl OwnerReference {
+    /// A reference to `owner` (of `api_version` and `kind`) as the controller of its
+    /// dependents, blocking the owner's foreground deletion, as workload controllers set it.
+    pub fn controlled_by(owner: &Value, api_version: &str, kind: &str) -> OwnerReference {
+        OwnerReference {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            name: name(owner).unwrap_or_default().to_owned(),
+            uid: uid(owner).unwrap_or_default().to_owned(),
+            controller: true,
+            block_owner_deletion: true,
+        }
+    }
+
     /// Reads one entry. Missing or mistyped fields become `""`/`false` so the
     /// caller (or validation) can decide what is fatal; `None` only if
     /// `value` is not an object.

@@ -7,11 +7,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferry_api::meta::{self, GroupVersionKind, OwnerReference};
 use ferry_store::{EventType, ObjectKey, StoredObject, WatchFilter};
 use serde_json::{Value, json};
 use tokio::sync::watch as signal;
 
-use crate::objects::{DeleteOptions, Objects, Propagation, Subresource, WriteOptions, string_list};
+use crate::objects::{DeleteOptions, Objects, Propagation, Subresource, WriteOptions};
 use crate::resources::ResourceType;
 
 const MANAGER: &str = "garbage-collector";
@@ -114,7 +115,7 @@ impl Collector {
         self.unindex(&key);
         if event_type == EventType::Deleted {
             self.pending.remove(&key);
-            if let Some(uid) = obj.pointer("/metadata/uid").and_then(Value::as_str)
+            if let Some(uid) = meta::uid(&obj)
                 && let Some(deps) = self.dependents.remove(uid)
             {
                 for dep in deps {
@@ -123,15 +124,11 @@ impl Collector {
             }
             return;
         }
-        let owner_uids: Vec<String> = obj
-            .pointer("/metadata/ownerReferences")
-            .and_then(Value::as_array)
-            .map(|refs| {
-                refs.iter()
-                    .filter_map(|r| r["uid"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let owner_uids: Vec<String> = meta::owner_references(&obj)
+            .into_iter()
+            .map(|r| r.uid)
+            .filter(|uid| !uid.is_empty())
+            .collect();
         for uid in &owner_uids {
             self.dependents
                 .entry(uid.clone())
@@ -141,13 +138,13 @@ impl Collector {
         if !owner_uids.is_empty() {
             self.owners_of.insert(key.clone(), owner_uids);
         }
-        if obj.pointer("/metadata/deletionTimestamp").is_some() {
-            let finalizers = string_list(obj.pointer("/metadata/finalizers"));
+        if meta::is_being_deleted(&obj) {
+            let finalizers = meta::finalizers(&obj);
             let namespace_terminating = key.resource == "namespaces";
             if namespace_terminating
                 || finalizers
                     .iter()
-                    .any(|f| f == "foregroundDeletion" || f == "orphan")
+                    .any(|f| *f == "foregroundDeletion" || *f == "orphan")
             {
                 self.pending.insert(key);
             }
@@ -178,21 +175,21 @@ impl Collector {
     }
 
     /// Whether the owner an ownerReference names exists (with that uid).
-    fn owner_alive(&self, dependent: &ObjectKey, reference: &Value) -> bool {
-        let (Some(api_version), Some(kind), Some(name), Some(uid)) = (
-            reference["apiVersion"].as_str(),
-            reference["kind"].as_str(),
-            reference["name"].as_str(),
-            reference["uid"].as_str(),
-        ) else {
+    fn owner_alive(&self, dependent: &ObjectKey, reference: &OwnerReference) -> bool {
+        let Some(gvk) =
+            GroupVersionKind::from_api_version_kind(&reference.api_version, &reference.kind)
+        else {
             return false;
         };
-        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-        let Some(t) = self.objects.resources.by_kind(group, kind) else {
+        if reference.name.is_empty() || reference.uid.is_empty() {
+            return false;
+        }
+        let Some(t) = self.objects.resources.by_kind(&gvk.group, &gvk.kind) else {
             return false;
         };
-        let key = Objects::key(&t, &dependent.namespace, name);
-        matches!(self.objects.store.get(&key), Ok(Some(o)) if o.json().ok().and_then(|v| v.pointer("/metadata/uid").cloned()) == Some(json!(uid)))
+        let key = Objects::key(&t, &dependent.namespace, &reference.name);
+        matches!(self.objects.store.get(&key), Ok(Some(o))
+            if o.json().is_ok_and(|owner| meta::uid(&owner) == Some(reference.uid.as_str())))
     }
 
     /// Deletes a dependent none of whose owners remain; drops references to gone owners
@@ -201,15 +198,11 @@ impl Collector {
         let Some((t, obj)) = self.load(key) else {
             return;
         };
-        let refs: Vec<Value> = obj
-            .pointer("/metadata/ownerReferences")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let refs = meta::owner_references(&obj);
         if refs.is_empty() {
             return;
         }
-        let alive: Vec<Value> = refs
+        let alive: Vec<OwnerReference> = refs
             .iter()
             .filter(|r| self.owner_alive(key, r))
             .cloned()
@@ -226,7 +219,7 @@ impl Collector {
             }
         } else if alive.len() < refs.len() {
             let mut next = obj.clone();
-            next["metadata"]["ownerReferences"] = json!(alive);
+            meta::set_owner_references(&mut next, &alive);
             self.write(&t, key, next, None);
         }
     }
@@ -264,31 +257,26 @@ impl Collector {
     /// Foreground: delete dependents, then release the owner. Orphan: detach dependents,
     /// then release. Returns true when the owner's finalizer was removed.
     fn finish_owner(&mut self, t: &ResourceType, key: &ObjectKey, obj: &Value) -> bool {
-        let uid = obj
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let finalizers = string_list(obj.pointer("/metadata/finalizers"));
+        let uid = meta::uid(obj).unwrap_or("").to_string();
+        let finalizers = meta::finalizers(obj);
         let deps: Vec<ObjectKey> = self
             .dependents
             .get(&uid)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
-        let release = if finalizers.iter().any(|f| f == "orphan") {
+        let release = if finalizers.contains(&"orphan") {
             for dep in &deps {
                 if let Some((dt, mut d)) = self.load(dep) {
-                    if let Some(refs) = d
-                        .pointer_mut("/metadata/ownerReferences")
-                        .and_then(Value::as_array_mut)
-                    {
-                        refs.retain(|r| r["uid"].as_str() != Some(&uid));
-                    }
+                    let kept: Vec<OwnerReference> = meta::owner_references(&d)
+                        .into_iter()
+                        .filter(|r| r.uid != uid)
+                        .collect();
+                    meta::set_owner_references(&mut d, &kept);
                     self.write(&dt, dep, d, None);
                 }
             }
             "orphan"
-        } else if finalizers.iter().any(|f| f == "foregroundDeletion") {
+        } else if finalizers.contains(&"foregroundDeletion") {
             if !deps.is_empty() {
                 for dep in &deps {
                     if let Some(dt) = self.type_of(dep) {
@@ -305,13 +293,9 @@ impl Collector {
         } else {
             return true;
         };
+        let kept: Vec<&str> = finalizers.into_iter().filter(|f| *f != release).collect();
         let mut next = obj.clone();
-        next["metadata"]["finalizers"] = json!(
-            finalizers
-                .iter()
-                .filter(|f| *f != release)
-                .collect::<Vec<_>>()
-        );
+        meta::set_finalizers(&mut next, &kept);
         self.write(t, key, next, None);
         true
     }
@@ -337,10 +321,7 @@ impl Collector {
             };
             for item in page.items {
                 remaining += 1;
-                let being_deleted = item
-                    .json()
-                    .ok()
-                    .is_some_and(|v| v.pointer("/metadata/deletionTimestamp").is_some());
+                let being_deleted = item.json().ok().is_some_and(|v| meta::is_being_deleted(&v));
                 if !being_deleted {
                     let opts = DeleteOptions {
                         propagation: Some(Propagation::Background),

@@ -12,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use ferry_api::meta;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -135,7 +136,7 @@ pub async fn serve(
         ))));
     }
     let (tx, rx) = mpsc::channel::<Bytes>(16);
-    let pod_uid = pod.pointer("/metadata/uid").cloned();
+    let pod_uid = meta::uid(&pod).map(str::to_string);
     tokio::spawn(async move {
         let mut budget = opts.limit_bytes;
         let mut sent: HashSet<LogLine> = HashSet::new();
@@ -152,7 +153,7 @@ pub async fn serve(
             let Ok(pod) = read_pod(&objects, &t, &namespace, &name).await else {
                 return;
             };
-            if pod.pointer("/metadata/uid").cloned() != pod_uid {
+            if meta::uid(&pod) != pod_uid.as_deref() {
                 return;
             }
             let Ok(log) = container_log(&pod, opts.container.as_deref(), false) else {

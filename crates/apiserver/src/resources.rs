@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use ferry_api::meta;
 use serde_json::Value;
 
 /// One served resource at one group/version.
@@ -332,7 +333,9 @@ fn version_priority(v: &str) -> (u8, u32, u32) {
 /// The resource types a CRD object declares, one per served version.
 pub fn crd_types(crd: &Value) -> Result<(String, Vec<ResourceType>), String> {
     let str_at = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
-    let name = str_at(crd, "/metadata/name").ok_or("metadata.name is required")?;
+    let name = meta::name(crd)
+        .ok_or("metadata.name is required")?
+        .to_string();
     let spec = crd.get("spec").ok_or("spec is required")?;
     let group = str_at(spec, "/group").ok_or("spec.group is required")?;
     let kind = str_at(spec, "/names/kind").ok_or("spec.names.kind is required")?;

@@ -1,6 +1,7 @@
 //! The `scale` subresource of Deployments, StatefulSets and ReplicaSets: an
 //! `autoscaling/v1` `Scale` view of `spec.replicas`, as `kubectl scale` and autoscalers use it.
 
+use ferry_api::meta;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -83,11 +84,7 @@ pub fn write(
             )
         })?;
     let mut replicas_patch = json!({"spec": {"replicas": replicas}});
-    if let Some(rv) = scale
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .filter(|rv| !rv.is_empty())
-    {
+    if let Some(rv) = meta::resource_version(&scale).filter(|rv| !rv.is_empty()) {
         replicas_patch["metadata"] = json!({"resourceVersion": rv});
     }
     let (obj, _) = objects.patch(

@@ -2,6 +2,7 @@
 //! columns kube-apiserver prints for common built-in kinds and a CRD's
 //! `additionalPrinterColumns`.
 
+use ferry_api::meta;
 use serde_json::{Value, json};
 
 use crate::resources::ResourceType;
@@ -237,7 +238,7 @@ fn builtin_columns(t: &ResourceType) -> Option<Vec<Column>> {
 }
 
 fn name(o: &Value) -> Value {
-    str_at(o, "/metadata/name")
+    json!(meta::name(o).unwrap_or(""))
 }
 
 fn str_at(o: &Value, p: &str) -> Value {
@@ -280,7 +281,7 @@ fn pod_ready(o: &Value) -> Value {
 /// The pod STATUS kubectl prints: a container's waiting or terminated reason wins over the
 /// phase (`CrashLoopBackOff`, `Completed`, `Error`), and `Terminating` over everything.
 fn pod_status(o: &Value) -> Value {
-    if o.pointer("/metadata/deletionTimestamp").is_some() {
+    if meta::is_being_deleted(o) {
         return json!("Terminating");
     }
     let mut status = o
@@ -414,9 +415,7 @@ fn node_status(o: &Value) -> Value {
 /// The roles a node's labels give it: `node-role.kubernetes.io/<role>` and
 /// `kubernetes.io/role`.
 fn node_roles(o: &Value) -> Value {
-    let mut roles: Vec<String> = o
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
+    let mut roles: Vec<String> = meta::labels(o)
         .into_iter()
         .flatten()
         .filter_map(|(k, v)| match k.strip_prefix("node-role.kubernetes.io/") {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use ferry_api::meta;
 use ferry_api::selector::{FieldSelector, LabelSelector};
 use ferry_store::{EventType, Revision, StoreError, WatchFilter};
 use serde_json::{Value, json};
@@ -41,7 +42,7 @@ pub struct WatchParams {
 impl WatchParams {
     pub fn from_query(q: &HashMap<String, String>) -> ApiResult<Self> {
         let flag = |k: &str| matches!(q.get(k).map(String::as_str), Some("1" | "true" | "True"));
-        let ListOptions { labels, fields, .. } = ListOptions::from_query(q)?;
+        let ListOptions { labels, fields, .. } = crate::http::list_options(q)?;
         let timeout = match q.get("timeoutSeconds").filter(|s| !s.is_empty()) {
             Some(s) => Some(Duration::from_secs(s.parse().map_err(|_| {
                 ApiError::bad_request(format!("invalid timeoutSeconds {s:?}"))
@@ -62,7 +63,7 @@ impl WatchParams {
     fn matches(&self, obj: &Value) -> bool {
         self.single_name
             .as_ref()
-            .is_none_or(|n| obj.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
+            .is_none_or(|n| meta::name(obj) == Some(n))
             && self.labels.as_ref().is_none_or(|s| s.matches_object(obj))
             && self.fields.as_ref().is_none_or(|s| s.matches_object(obj))
     }

@@ -23,6 +23,7 @@
 //! entry's fields keeps the old `managedFields` byte for byte (timestamps included), as
 //! kube-apiserver's "ignore managed fields timestamps" transformer does.
 
+use ferry_api::meta;
 use serde_json::{Map, Value};
 
 use super::fields::{FieldSet, PathElement, compare, list_item_element, path_to_string};
@@ -209,21 +210,17 @@ fn encode_entries(entries: &[Entry]) -> Vec<Value> {
     sorted.into_iter().map(Entry::to_json).collect()
 }
 
-fn metadata_mut(obj: &mut Value) -> Option<&mut Map<String, Value>> {
-    obj.get_mut("metadata").and_then(Value::as_object_mut)
-}
-
 fn take_managed_fields(obj: &mut Value) -> Option<Value> {
-    metadata_mut(obj).and_then(|m| m.remove("managedFields"))
+    meta::metadata_mut(obj).and_then(|m| m.remove("managedFields"))
 }
 
 fn put_managed_fields(obj: &mut Value, entries: &[Entry]) {
     let encoded = encode_entries(entries);
-    if let Some(meta) = metadata_mut(obj) {
+    if let Some(metadata) = meta::metadata_mut(obj) {
         if encoded.is_empty() {
-            meta.remove("managedFields");
+            metadata.remove("managedFields");
         } else {
-            meta.insert("managedFields".into(), Value::Array(encoded));
+            metadata.insert("managedFields".into(), Value::Array(encoded));
         }
     }
 }

@@ -11,13 +11,14 @@
 
 use std::collections::BTreeMap;
 
+use ferry_api::meta::{self, label, name, uid};
 use serde_json::{Map, Value, json};
 
 use super::events::Event;
 use super::pods::{is_active, pod_from_template};
 use super::{
-    Sim, Work, available_since, count_at, deleting, generation, int_at, is_ready, label, name,
-    owner_reference, put_nonzero, str_at, template_hash, uid,
+    Sim, Work, available_since, count_at, int_at, is_ready, owner_reference, put_nonzero, str_at,
+    template_hash,
 };
 
 const STATEFULSET_CONTROLLER: &str = "statefulset-controller";
@@ -31,7 +32,7 @@ impl Sim {
         let Some(sts) = self.get(&t, &w.namespace, &w.name) else {
             return;
         };
-        if deleting(&sts) {
+        if meta::is_being_deleted(&sts) {
             return;
         }
         let Some(sts_uid) = uid(&sts).map(str::to_string) else {
@@ -157,7 +158,10 @@ impl Sim {
             _ => (update_revision.clone(), updated),
         };
         let mut status = Map::new();
-        status.insert("observedGeneration".into(), json!(generation(&sts)));
+        status.insert(
+            "observedGeneration".into(),
+            json!(meta::generation(&sts).unwrap_or(0)),
+        );
         status.insert("replicas".into(), json!(count));
         put_nonzero(&mut status, "readyReplicas", ready);
         put_nonzero(&mut status, "currentReplicas", current);
@@ -195,11 +199,7 @@ impl Sim {
             if self.get(&pvc_t, &ns, &claim).is_some() {
                 continue;
             }
-            let mut labels = tpl
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
+            let mut labels = meta::labels(tpl).cloned().unwrap_or_default();
             if let Some(selector) = sts
                 .pointer("/spec/selector/matchLabels")
                 .and_then(Value::as_object)
@@ -245,7 +245,7 @@ impl Sim {
         let Some(ds) = self.get(&t, &w.namespace, &w.name) else {
             return;
         };
-        if deleting(&ds) {
+        if meta::is_being_deleted(&ds) {
             return;
         }
         let Some(ds_uid) = uid(&ds).map(str::to_string) else {
@@ -286,7 +286,7 @@ impl Sim {
             extra.insert(REVISION_LABEL.into(), json!(hash));
             extra.insert(
                 "pod-template-generation".into(),
-                json!(generation(&ds).to_string()),
+                json!(meta::generation(&ds).unwrap_or(0).to_string()),
             );
             let mut pod = pod_from_template(
                 template,
@@ -321,7 +321,10 @@ impl Sim {
         status.insert("desiredNumberScheduled".into(), json!(1));
         status.insert("numberMisscheduled".into(), json!(0));
         status.insert("numberReady".into(), json!(ready));
-        status.insert("observedGeneration".into(), json!(generation(&ds)));
+        status.insert(
+            "observedGeneration".into(),
+            json!(meta::generation(&ds).unwrap_or(0)),
+        );
         put_nonzero(
             &mut status,
             "updatedNumberScheduled",
@@ -334,11 +337,7 @@ impl Sim {
 }
 
 fn claim_name(tpl: &Value, sts: &Value, ordinal: i64) -> Option<String> {
-    Some(format!(
-        "{}-{}-{ordinal}",
-        str_at(tpl, "/metadata/name")?,
-        name(sts)?
-    ))
+    Some(format!("{}-{}-{ordinal}", meta::name(tpl)?, name(sts)?))
 }
 
 /// Pod `ordinal` of a StatefulSet: stable name and hostname, its claims mounted.
@@ -381,8 +380,7 @@ fn statefulset_pod(
             .cloned()
             .unwrap_or_default();
         for tpl in &templates {
-            let (Some(volume), Some(claim)) =
-                (str_at(tpl, "/metadata/name"), claim_name(tpl, sts, ordinal))
+            let (Some(volume), Some(claim)) = (meta::name(tpl), claim_name(tpl, sts, ordinal))
             else {
                 continue;
             };

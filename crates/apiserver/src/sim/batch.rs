@@ -5,14 +5,12 @@
 //! `BackoffLimitExceeded`. The Pods themselves finish in the simulated kubelet. CronJobs are
 //! not simulated.
 
+use ferry_api::meta::{self, name, uid};
 use serde_json::{Map, Value, json};
 
 use super::events::Event;
 use super::pods::{is_active, pod_from_template};
-use super::{
-    Mode, Sim, Work, condition, count_at, deleting, is_ready, name, owner_reference, put_nonzero,
-    str_at, uid,
-};
+use super::{Mode, Sim, Work, condition, count_at, is_ready, owner_reference, put_nonzero, str_at};
 use crate::objects::now;
 
 const JOB_CONTROLLER: &str = "job-controller";
@@ -24,7 +22,7 @@ impl Sim {
         let Some(job) = self.get(&t, &w.namespace, &w.name) else {
             return;
         };
-        if deleting(&job) || finished(&job) {
+        if meta::is_being_deleted(&job) || finished(&job) {
             return;
         }
         let Some(job_uid) = uid(&job).map(str::to_string) else {

@@ -9,14 +9,14 @@
 
 use std::cmp::Reverse;
 
+use ferry_api::meta::{self, OwnerReference, annotation, label, name, uid};
 use serde_json::{Map, Value, json};
 
 use super::events::Event;
 use super::pods::{is_active, pod_from_template};
 use super::{
-    Mode, SIMULATE, Sim, Work, annotation, available_since, condition, count_at, deleting,
-    generation, instant_at, int_at, is_ready, label, name, owner_reference, parse_time,
-    put_nonzero, set_at, str_at, template_hash, uid,
+    Mode, SIMULATE, Sim, Work, available_since, condition, count_at, instant_at, int_at, is_ready,
+    owner_reference, parse_time, put_nonzero, set_at, str_at, template_hash,
 };
 use crate::objects::now;
 
@@ -47,7 +47,7 @@ impl Sim {
         let Some(mut d) = self.get(&t, &w.namespace, &w.name) else {
             return;
         };
-        if deleting(&d) {
+        if meta::is_being_deleted(&d) {
             return;
         }
         let Some(d_uid) = uid(&d).map(str::to_string) else {
@@ -119,7 +119,8 @@ impl Sim {
         };
         let new_available = new_rs.as_ref().is_some_and(|rs| {
             count_at(rs, "/spec/replicas", 1) == replicas
-                && int_at(rs, "/status/observedGeneration").unwrap_or(0) >= generation(rs)
+                && int_at(rs, "/status/observedGeneration").unwrap_or(0)
+                    >= meta::generation(rs).unwrap_or(0)
                 && int_at(rs, "/status/availableReplicas").unwrap_or(0) >= replicas
         });
         if !paused && !recreate && new_available {
@@ -182,7 +183,8 @@ impl Sim {
             .filter(|rs| {
                 count_at(rs, "/spec/replicas", 1) == 0
                     && int_at(rs, "/status/replicas").unwrap_or(0) == 0
-                    && int_at(rs, "/status/observedGeneration").unwrap_or(0) >= generation(rs)
+                    && int_at(rs, "/status/observedGeneration").unwrap_or(0)
+                        >= meta::generation(rs).unwrap_or(0)
             })
             .filter_map(|rs| Some((revision(rs), name(rs)?.to_string())))
             .collect();
@@ -256,18 +258,13 @@ impl Sim {
         // A ReplicaSet of this name already exists: adopt it if nobody controls it (left
         // behind by an orphaning delete of an earlier Deployment of the same name).
         let existing = self.get(&rs_t, &ns, &rs_name)?;
-        if super::controller_ref(&existing).is_some() || label(&existing, HASH_LABEL) != Some(hash)
-        {
+        if meta::controller_of(&existing).is_some() || label(&existing, HASH_LABEL) != Some(hash) {
             return None;
         }
         let mut adopted = existing;
-        let mut refs = adopted
-            .pointer("/metadata/ownerReferences")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        refs.push(owner_reference(d, "apps/v1", "Deployment"));
-        adopted["metadata"]["ownerReferences"] = json!(refs);
+        let mut refs = meta::owner_references(&adopted);
+        refs.push(OwnerReference::controlled_by(d, "apps/v1", "Deployment"));
+        meta::set_owner_references(&mut adopted, &refs);
         let adopted = self.update(&rs_t, adopted, None, DEPLOYMENT_CONTROLLER)?;
         let key = crate::objects::Objects::key(&rs_t, &ns, &rs_name);
         self.index(&key, &adopted);
@@ -466,7 +463,10 @@ impl Sim {
         }
 
         let mut status = Map::new();
-        status.insert("observedGeneration".into(), json!(generation(d)));
+        status.insert(
+            "observedGeneration".into(),
+            json!(meta::generation(d).unwrap_or(0)),
+        );
         put_nonzero(&mut status, "replicas", actual);
         put_nonzero(&mut status, "updatedReplicas", updated);
         put_nonzero(&mut status, "readyReplicas", ready);
@@ -487,7 +487,7 @@ impl Sim {
         let Some(rs) = self.get(&t, &w.namespace, &w.name) else {
             return;
         };
-        if deleting(&rs) {
+        if meta::is_being_deleted(&rs) {
             return;
         }
         let Some(rs_uid) = uid(&rs).map(str::to_string) else {
@@ -562,7 +562,10 @@ impl Sim {
             i64::try_from(ready).unwrap_or(0),
         );
         put_nonzero(&mut status, "availableReplicas", available);
-        status.insert("observedGeneration".into(), json!(generation(&rs)));
+        status.insert(
+            "observedGeneration".into(),
+            json!(meta::generation(&rs).unwrap_or(0)),
+        );
         self.write_status(&t, rs, Value::Object(status), REPLICASET_CONTROLLER);
     }
 
@@ -594,10 +597,7 @@ fn revision(rs: &Value) -> i64 {
 /// Copies the Deployment's annotations onto a ReplicaSet, with the controller's own.
 fn copy_annotations(d: &Value, rs: &mut Value, rev: i64, desired: i64) {
     let (surge, _) = surge_and_unavailable(d, desired);
-    if let Some(from) = d
-        .pointer("/metadata/annotations")
-        .and_then(Value::as_object)
-    {
+    if let Some(from) = meta::annotations(d) {
         for (k, v) in from {
             if let Some(s) = v.as_str()
                 && !NOT_COPIED.contains(&k.as_str())
@@ -718,11 +718,7 @@ fn deletion_rank(pod: &Value) -> (bool, u8, bool, Reverse<String>, Reverse<Strin
         str_at(pod, "/spec/nodeName").is_some_and(|n| !n.is_empty()),
         phase,
         is_ready(pod),
-        Reverse(
-            str_at(pod, "/metadata/creationTimestamp")
-                .unwrap_or("")
-                .to_string(),
-        ),
+        Reverse(meta::creation_timestamp(pod).unwrap_or("").to_string()),
         Reverse(name(pod).unwrap_or("").to_string()),
     )
 }

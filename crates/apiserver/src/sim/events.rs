@@ -10,12 +10,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+use ferry_api::meta::{self, name, namespace, uid};
 use ferry_store::{EventType, ObjectKey};
 use serde_json::{Value, json};
 
-use super::{
-    KUBELET, NODE_NAME, Sim, for_each_stored, instant_at, name, namespace, parse_time, str_at, uid,
-};
+use super::{KUBELET, NODE_NAME, Sim, for_each_stored, instant_at, parse_time, str_at};
 use crate::objects::{self, DeleteOptions, Objects};
 
 /// The store resource of core/v1 Events.
@@ -136,7 +135,7 @@ impl Sim {
             "kind": involved.get("kind").cloned().unwrap_or(Value::Null),
             "name": name(involved),
             "uid": involved_uid,
-            "resourceVersion": str_at(involved, "/metadata/resourceVersion"),
+            "resourceVersion": meta::resource_version(involved),
         });
         if let Some(ns) = namespace(involved).filter(|ns| !ns.is_empty()) {
             reference["namespace"] = json!(ns);

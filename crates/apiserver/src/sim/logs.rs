@@ -5,6 +5,7 @@
 //! every read and grow as the container's status moves on.
 
 use chrono::{DateTime, Utc};
+use ferry_api::meta;
 use ferry_api::{Classify, Disposition};
 use serde_json::Value;
 
@@ -79,7 +80,7 @@ pub fn container_log(
     container: Option<&str>,
     previous: bool,
 ) -> Result<ContainerLog, LogError> {
-    let pod_name = str_at(pod, "/metadata/name").unwrap_or("").to_string();
+    let pod_name = meta::name(pod).unwrap_or("").to_string();
     let names = |list: &str| -> Vec<String> {
         pod.pointer(&format!("/spec/{list}"))
             .and_then(Value::as_array)

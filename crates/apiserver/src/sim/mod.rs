@@ -52,6 +52,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferry_api::meta::{self, OwnerReference, annotation, name, namespace, uid};
 use ferry_store::{EventType, ObjectKey, StoredObject, WatchFilter};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch as signal;
@@ -546,12 +547,13 @@ impl Sim {
 
     fn index(&mut self, key: &ObjectKey, obj: &Value) {
         self.unindex(key);
-        let Some(reference) = controller_ref(obj) else {
+        let Some(reference) = meta::controller_of(obj) else {
             return;
         };
-        let Some(owner_uid) = reference.get("uid").and_then(Value::as_str) else {
+        let owner_uid = reference.uid.as_str();
+        if owner_uid.is_empty() {
             return;
-        };
+        }
         self.children
             .entry(owner_uid.to_string())
             .or_default()
@@ -636,13 +638,8 @@ impl Sim {
             .filter_map(|k| self.objects.store.get(k).ok().flatten())
             .filter_map(|s| s.json().ok())
             // The index may lag a re-parenting (orphaning); trust the object.
-            .filter(|o| {
-                controller_ref(o)
-                    .and_then(|r| r.get("uid"))
-                    .and_then(Value::as_str)
-                    == Some(owner_uid)
-            })
-            .filter(|o| !deleting(o))
+            .filter(|o| meta::controller_of(o).is_some_and(|r| r.uid == owner_uid))
+            .filter(|o| !meta::is_being_deleted(o))
             .collect()
     }
 
@@ -784,78 +781,23 @@ fn int_at(v: &Value, pointer: &str) -> Option<i64> {
     v.pointer(pointer).and_then(Value::as_i64)
 }
 
-fn name(v: &Value) -> Option<&str> {
-    str_at(v, "/metadata/name")
-}
-
-fn namespace(v: &Value) -> Option<&str> {
-    str_at(v, "/metadata/namespace")
-}
-
-fn uid(v: &Value) -> Option<&str> {
-    str_at(v, "/metadata/uid")
-}
-
-fn generation(v: &Value) -> i64 {
-    int_at(v, "/metadata/generation").unwrap_or(0)
-}
-
-fn deleting(v: &Value) -> bool {
-    v.pointer("/metadata/deletionTimestamp")
-        .is_some_and(|t| !t.is_null())
-}
-
-fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.pointer("/metadata/annotations")
-        .and_then(|a| a.get(key))
-        .and_then(Value::as_str)
-}
-
-fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.pointer("/metadata/labels")
-        .and_then(|a| a.get(key))
-        .and_then(Value::as_str)
-}
-
 /// `spec.replicas` (or another count), never negative.
 fn count_at(v: &Value, pointer: &str, default: i64) -> i64 {
     int_at(v, pointer).unwrap_or(default).max(0)
 }
 
-/// The ownerReference with `controller: true`.
-fn controller_ref(v: &Value) -> Option<&Value> {
-    v.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
-}
-
-fn reference_work(reference: &Value, namespace: &str) -> Option<Work> {
-    let kind = Kind::of_owner(
-        reference.get("apiVersion").and_then(Value::as_str)?,
-        reference.get("kind").and_then(Value::as_str)?,
-    )?;
-    Some(Work::new(
-        kind,
-        namespace,
-        reference.get("name").and_then(Value::as_str)?,
-    ))
+fn reference_work(reference: &OwnerReference, namespace: &str) -> Option<Work> {
+    let kind = Kind::of_owner(&reference.api_version, &reference.kind)?;
+    (!reference.name.is_empty()).then(|| Work::new(kind, namespace, &reference.name))
 }
 
 fn controller_work(v: &Value, namespace: &str) -> Option<Work> {
-    controller_ref(v).and_then(|r| reference_work(r, namespace))
+    meta::controller_of(v).and_then(|r| reference_work(&r, namespace))
 }
 
 /// An ownerReference to `owner` as its controller, as controllers set it.
 fn owner_reference(owner: &Value, api_version: &str, kind: &str) -> Value {
-    json!({
-        "apiVersion": api_version,
-        "kind": kind,
-        "name": name(owner).unwrap_or(""),
-        "uid": uid(owner).unwrap_or(""),
-        "controller": true,
-        "blockOwnerDeletion": true,
-    })
+    OwnerReference::controlled_by(owner, api_version, kind).to_json()
 }
 
 /// Whether the object's `Ready` condition is True.

@@ -9,13 +9,11 @@
 
 use std::time::{Duration, Instant};
 
+use ferry_api::meta::{self, uid};
 use serde_json::{Map, Value, json};
 
 use super::events::Event;
-use super::{
-    KUBELET, Kind, Mode, NODE_IP, NODE_NAME, PodTrack, Sim, Work, controller_ref, deleting, hex_id,
-    set_at, str_at, uid,
-};
+use super::{KUBELET, Kind, Mode, NODE_IP, NODE_NAME, PodTrack, Sim, Work, hex_id, set_at, str_at};
 use crate::objects::{self, Objects};
 
 const SCHEDULER: &str = "default-scheduler";
@@ -44,7 +42,7 @@ impl Sim {
             return;
         };
         let phase = str_at(&pod, "/status/phase").unwrap_or("").to_string();
-        if deleting(&pod) || matches!(phase.as_str(), "Succeeded" | "Failed") {
+        if meta::is_being_deleted(&pod) || matches!(phase.as_str(), "Succeeded" | "Failed") {
             return;
         }
         if str_at(&pod, "/spec/nodeName").is_none_or(str::is_empty) {
@@ -111,8 +109,8 @@ impl Sim {
     /// The Pod's failure mode (its own annotation, else its workload's) and whether it runs
     /// to completion (a Job's Pod).
     fn pod_mode(&self, pod: &Value) -> (Mode, bool) {
-        let ns = str_at(pod, "/metadata/namespace").unwrap_or("");
-        let owner = controller_ref(pod).and_then(|r| super::reference_work(r, ns));
+        let ns = meta::namespace(pod).unwrap_or("");
+        let owner = meta::controller_of(pod).and_then(|r| super::reference_work(&r, ns));
         let job = owner.as_ref().is_some_and(|o| o.kind == Kind::Job);
         if let Some(mode) = Mode::of_annotation(pod) {
             return (mode, job);
@@ -125,7 +123,7 @@ impl Sim {
         };
         // A ReplicaSet under a Deployment takes the Deployment's word, which users edit.
         let deployment = (owner.kind == Kind::ReplicaSet)
-            .then(|| controller_ref(&owner_obj).and_then(|r| super::reference_work(r, ns)))
+            .then(|| meta::controller_of(&owner_obj).and_then(|r| super::reference_work(&r, ns)))
             .flatten()
             .filter(|w| w.kind == Kind::Deployment)
             .and_then(|w| self.get(&self.types.deployments, ns, &w.name));
@@ -138,8 +136,8 @@ impl Sim {
 /// per container its start (image, create, start) and each crash's back-off.
 fn lifecycle_events(pod: &Value, next: &Value) -> Vec<Event> {
     let mut events = Vec::new();
-    let pod_name = str_at(pod, "/metadata/name").unwrap_or("");
-    let pod_ns = str_at(pod, "/metadata/namespace").unwrap_or("");
+    let pod_name = meta::name(pod).unwrap_or("");
+    let pod_ns = meta::namespace(pod).unwrap_or("");
     if pod.pointer("/status/conditions").is_none() {
         events.push(Event::normal(
             "Scheduled",
@@ -216,11 +214,7 @@ pub(super) fn pod_from_template(
     owner_ref: Value,
     extra_labels: &Map<String, Value>,
 ) -> Value {
-    let mut labels = template
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut labels = meta::labels(template).cloned().unwrap_or_default();
     labels.extend(extra_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut metadata = Map::new();
     metadata.insert("namespace".into(), json!(namespace));
@@ -284,8 +278,8 @@ fn backoff_text(restarts: i64) -> String {
 /// The Pod's whole status for `shape`, reusing timestamps from its current status.
 fn pod_status(pod: &Value, shape: Shape, pod_ip: Option<&str>, now: &str) -> Value {
     let current = pod.get("status").cloned().unwrap_or(json!({}));
-    let pod_name = str_at(pod, "/metadata/name").unwrap_or("");
-    let pod_ns = str_at(pod, "/metadata/namespace").unwrap_or("");
+    let pod_name = meta::name(pod).unwrap_or("");
+    let pod_ns = meta::namespace(pod).unwrap_or("");
     let pod_uid = uid(pod).unwrap_or("");
     let containers = container_specs(pod, "/spec/containers");
     let init_containers = container_specs(pod, "/spec/initContainers");
@@ -579,7 +573,8 @@ fn qos_class(pod: &Value) -> &'static str {
 
 /// Whether a Pod still counts toward its controller: not finished, not being deleted.
 pub(super) fn is_active(pod: &Value) -> bool {
-    !deleting(pod) && !matches!(str_at(pod, "/status/phase"), Some("Succeeded" | "Failed"))
+    !meta::is_being_deleted(pod)
+        && !matches!(str_at(pod, "/status/phase"), Some("Succeeded" | "Failed"))
 }
 
 #[cfg(test)]

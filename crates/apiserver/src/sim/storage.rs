@@ -2,9 +2,10 @@
 //! volume named `pvc-<uid>` with exactly the capacity it requests, as a dynamic provisioner
 //! with an immediate binding mode would leave it.
 
+use ferry_api::meta::{self, annotation, uid};
 use serde_json::{Map, Value, json};
 
-use super::{Sim, Work, annotation, deleting, set_at, str_at, uid};
+use super::{Sim, Work, set_at, str_at};
 
 const PV_CONTROLLER: &str = "persistentvolume-controller";
 
@@ -14,7 +15,7 @@ impl Sim {
         let Some(mut pvc) = self.get(&t, &w.namespace, &w.name) else {
             return;
         };
-        if deleting(&pvc) || str_at(&pvc, "/status/phase") == Some("Bound") {
+        if meta::is_being_deleted(&pvc) || str_at(&pvc, "/status/phase") == Some("Bound") {
             return;
         }
         let Some(claim_uid) = uid(&pvc).map(str::to_string) else {

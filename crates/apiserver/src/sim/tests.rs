@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferry_api::meta;
 use ferry_store::{ObjectKey, Store};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -116,12 +117,7 @@ impl Cluster {
     fn owned(&self, group: &str, plural: &str, uid: &str) -> Vec<Value> {
         self.list(group, plural)
             .into_iter()
-            .filter(|o| {
-                super::controller_ref(o)
-                    .and_then(|r| r.get("uid"))
-                    .and_then(Value::as_str)
-                    == Some(uid)
-            })
+            .filter(|o| meta::controller_of(o).is_some_and(|r| r.uid == uid))
             .collect()
     }
 }

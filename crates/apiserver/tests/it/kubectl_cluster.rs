@@ -33,6 +33,11 @@ spec:
 #[test]
 fn the_node_is_ready_with_the_machine_as_capacity() {
     let c = TestCluster::start();
+    // The kubelet registers its Node after start-up, as on a real cluster; `kubectl wait`
+    // refuses an object that does not exist yet.
+    c.eventually("the node to register", || {
+        c.kubectl(&["get", "node", "ferry-node"]).status.success()
+    });
     c.ok(&[
         "wait",
         "--for=condition=Ready",

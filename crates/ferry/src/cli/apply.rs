@@ -4,6 +4,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use ferry_api::meta;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
@@ -42,18 +43,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for doc in documents {
         let api_version = doc.value["apiVersion"].as_str().unwrap_or_default();
         let kind = doc.value["kind"].as_str().unwrap_or_default();
-        let name = doc
-            .value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = meta::name(&doc.value).unwrap_or_default();
         let r = kubeclient::for_manifest(&resources, api_version, kind)
             .with_context(|| doc.source.clone())?;
         let api: Api<DynamicObject> = if r.namespaced {
-            let ns = doc
-                .value
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
+            let ns = meta::namespace(&doc.value)
                 .map(str::to_string)
                 .or_else(|| args.target.namespace.clone())
                 .unwrap_or_else(|| default_ns.clone());
@@ -170,11 +164,7 @@ fn push_checked(value: Value, source: &str, out: &mut Vec<Document>) -> anyhow::
             bail!("{source}: {field} is required");
         }
     }
-    if value
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
+    if meta::name(&value).is_none_or(str::is_empty) {
         bail!("{source}: metadata.name is required");
     }
     out.push(Document {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
+use ferry_api::meta;
 use kube::api::{Api, DeleteParams, DynamicObject, PropagationPolicy};
-use serde_json::Value;
 
 use super::Target;
 use crate::cli::apply::read_documents;
@@ -49,18 +49,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 doc.value["apiVersion"].as_str().unwrap_or_default(),
                 doc.value["kind"].as_str().unwrap_or_default(),
             )?;
-            let obj_ns = doc
-                .value
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or(&ns)
-                .to_string();
-            let name = doc
-                .value
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let obj_ns = meta::namespace(&doc.value).unwrap_or(&ns).to_string();
+            let name = meta::name(&doc.value).unwrap_or_default().to_string();
             targets.push((r.clone(), obj_ns, name));
         }
     } else {

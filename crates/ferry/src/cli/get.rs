@@ -1,5 +1,6 @@
 //! `ferry get KIND [NAME] [-o yaml|json]`: a table by default, like kubectl.
 
+use ferry_api::meta;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
@@ -80,10 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Output::Yaml => super::stdout::write(&ferry_api::yaml::to_string(&document)),
         Output::Name | Output::Table => {
             for o in &objects {
-                let name = o
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let name = meta::name(o).unwrap_or("");
                 super::stdout::line(format!("{}/{name}", r.api.kind.to_lowercase()));
             }
         }

@@ -3,6 +3,7 @@
 //! RFC 6902 JSON patches, applied to the resources a target selector picks.
 
 use ferry_api::LabelSelector;
+use ferry_api::meta;
 use ferry_api::patch::{
     ListOrder, Schema, StrategicSchema, apply_json_patch, apply_merge_patch,
     apply_strategic_merge_patch_ordered,
@@ -242,11 +243,8 @@ fn strategic_by_own_id(
         .get("apiVersion")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let name = patch
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let ns = patch.pointer("/metadata/namespace").and_then(Value::as_str);
+    let name = meta::name(patch).unwrap_or_default();
+    let ns = meta::namespace(patch);
     let found: Vec<usize> = acc
         .iter()
         .enumerate()
@@ -316,11 +314,7 @@ fn strategic(
 /// Whether the name or kind changed.
 fn set_patched(r: &mut Resource, patched: Value) -> bool {
     let kind_changed = patched.get("kind") != r.obj.get("kind");
-    let new_name = patched
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let new_name = meta::name(&patched).unwrap_or_default().to_string();
     let old_name = r.name().to_string();
     if (new_name != old_name || kind_changed) && r.previous_ids.last() != Some(&r.id()) {
         r.store_previous_id();

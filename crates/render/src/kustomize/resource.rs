@@ -127,14 +127,7 @@ impl Resource {
 
     /// `metadata` as a map, created if missing (`None` only if the object is not a map).
     pub fn metadata_mut(&mut self) -> Option<&mut Map<String, Value>> {
-        let obj = self.obj.as_object_mut()?;
-        let meta = obj
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !meta.is_object() {
-            *meta = Value::Object(Map::new());
-        }
-        meta.as_object_mut()
+        ferry_api::meta::metadata_mut(&mut self.obj)
     }
 
     /// The id Kustomize keeps unique (kind, group, namespace with `default` for none, name),

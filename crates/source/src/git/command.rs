@@ -343,20 +343,22 @@ impl GitRunner {
                 Ok::<_, std::io::Error>(buf)
             };
             let ((), out, err, status) = tokio::join!(write, read_out, read_err, child.wait());
-            Ok::<_, std::io::Error>((status?, out?, err?))
+            Ok::<_, std::io::Error>(Ok((status?, out?, err?)))
         };
-        let timeout = self.options.timeout;
-        let (status, stdout, stderr) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok(done)) => done,
-            Ok(Err(e)) => return Err(GitError::io(&self.git, e)),
-            Err(_) => {
+        let finished = within(
+            self.options.timeout,
+            call.op,
+            &call.url.to_string(),
+            &self.git,
+            work,
+        )
+        .await;
+        let (status, stdout, stderr) = match finished {
+            Ok(done) => done,
+            Err(e) => {
                 guard.kill();
                 let _ = child.wait().await;
-                return Err(GitError::Timeout {
-                    op: call.op,
-                    url: call.url.to_string(),
-                    timeout,
-                });
+                return Err(e);
             }
         };
         guard.disarm();
@@ -464,6 +466,27 @@ fn strip_userinfo(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Runs `work`, an exchange with a git child, for at most `timeout`: past it the result is a
+/// [`GitError::Timeout`] naming `op` on `url`, and an I/O failure of the exchange is an error
+/// on `path`. The caller still stops the child ([`GroupGuard`]) and reaps it.
+pub(crate) async fn within<T>(
+    timeout: std::time::Duration,
+    op: &'static str,
+    url: &str,
+    path: &Path,
+    work: impl Future<Output = std::io::Result<GitResult<T>>>,
+) -> GitResult<T> {
+    match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(GitError::io(path, e)),
+        Err(_) => Err(GitError::Timeout {
+            op,
+            url: url.to_string(),
+            timeout,
+        }),
+    }
 }
 
 /// Kills a child's whole process group unless disarmed.

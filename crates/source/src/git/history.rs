@@ -9,7 +9,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use tokio::io::AsyncReadExt as _;
 
-use super::command::GitCall;
+use super::command::{GitCall, within};
 use super::error::{GitError, GitResult};
 use super::mirror::Mirror;
 use super::path_filter::PathFilter;
@@ -157,14 +157,10 @@ pub(crate) async fn list_commits(
             }
         }
     };
-    let result = match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result,
-        Err(_) => Err(GitError::Timeout {
-            op: "log",
-            url: mirror.url().to_string(),
-            timeout,
-        }),
-    };
+    let result = within(timeout, "log", mirror.url(), mirror.path(), async {
+        Ok(work.await)
+    })
+    .await;
     // Stop git if it is still walking history we no longer need.
     guard.kill();
     let status = child.wait().await;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 
 use super::CommitId;
-use super::command::GitCall;
+use super::command::{GitCall, within};
 use super::error::{GitError, GitResult};
 use super::mirror::Mirror;
 use super::validate::normalize_repo_path;
@@ -385,15 +385,7 @@ pub(crate) async fn read_file_following(
             })),
         }
     };
-    let result = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => Err(GitError::io(mirror.path(), e)),
-        Err(_) => Err(GitError::Timeout {
-            op: "cat-file",
-            url: mirror.url().to_string(),
-            timeout,
-        }),
-    };
+    let result = within(timeout, "cat-file", mirror.url(), mirror.path(), work).await;
     guard.kill();
     let _ = child.wait().await;
     result
@@ -544,15 +536,7 @@ async fn cat_blobs<'a>(
         }
         Ok(Ok(out))
     };
-    let result = match tokio::time::timeout(timeout, work).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => Err(GitError::io(mirror.path(), e)),
-        Err(_) => Err(GitError::Timeout {
-            op: "cat-file",
-            url: mirror.url().to_string(),
-            timeout,
-        }),
-    };
+    let result = within(timeout, "cat-file", mirror.url(), mirror.path(), work).await;
     writer.abort();
     if result.is_ok() {
         guard.disarm();

@@ -264,26 +264,24 @@ impl GitWriter {
                     .arg(dir),
             )
             .await?;
-        let git = |op| GitCall::new(op, url).work_dir(dir);
-        runner
-            .run(git("config").args(["config", "remote.origin.url", url.as_str()]))
-            .await?;
-        let fetch = |refspecs: Vec<String>| {
-            git("fetch")
-                .remote(creds)
-                .args([
-                    "fetch",
-                    "--quiet",
-                    "--no-tags",
-                    "--no-write-fetch-head",
-                    "--no-recurse-submodules",
-                    "--end-of-options",
-                    url.as_str(),
-                ])
-                .args(refspecs)
+        let fresh = FreshClone {
+            runner,
+            url,
+            creds,
+            dir,
         };
-        let (name, if_missing) = match checkout {
-            Checkout::Branch { name, if_missing } => (name.clone(), *if_missing),
+        runner
+            .run(
+                fresh
+                    .git("config")
+                    .args(["config", "remote.origin.url", url.as_str()]),
+            )
+            .await?;
+        match checkout {
+            Checkout::Branch { name, if_missing } => {
+                fresh.branch(name, *if_missing).await?;
+                Ok(Some(name.clone()))
+            }
             Checkout::DefaultBranch => {
                 let branch = self
                     .remote_default_branch(url, creds)
@@ -292,115 +290,12 @@ impl GitWriter {
                         url: url.to_string(),
                         branch: "HEAD".into(),
                     })?;
-                (branch, IfMissing::Fail)
+                fresh.branch(&branch, IfMissing::Fail).await?;
+                Ok(Some(branch))
             }
-            Checkout::Commit(id) => {
-                runner
-                    .run(fetch(vec![
-                        "+refs/heads/*:refs/remotes/origin/*".into(),
-                        "+refs/tags/*:refs/tags/*".into(),
-                    ]))
-                    .await?;
-                let done = runner
-                    .run_raw(
-                        git("checkout")
-                            .args(["checkout", "--quiet", "--detach", "--end-of-options"])
-                            .arg(format!("{id}^{{commit}}"))
-                            .arg("--"),
-                    )
-                    .await?;
-                if !done.status.success() {
-                    return Err(GitError::RevisionNotFound {
-                        url: url.to_string(),
-                        revision: id.clone(),
-                    });
-                }
-                return Ok(None);
-            }
-            Checkout::Tag(tag) => {
-                let reference = format!("refs/tags/{tag}");
-                match runner
-                    .run(fetch(vec![format!("+{reference}:{reference}")]))
-                    .await
-                {
-                    Err(GitError::Command { message, .. })
-                        if message.contains("couldn't find remote ref") =>
-                    {
-                        return Err(GitError::RevisionNotFound {
-                            url: url.to_string(),
-                            revision: tag.clone(),
-                        });
-                    }
-                    other => other?,
-                };
-                runner
-                    .run(
-                        git("checkout")
-                            .args(["checkout", "--quiet", "--detach", "--end-of-options"])
-                            .arg(format!("{reference}^{{commit}}"))
-                            .arg("--"),
-                    )
-                    .await?;
-                return Ok(None);
-            }
-        };
-        let tracking = format!("refs/remotes/origin/{name}");
-        let fetched = runner
-            .run(fetch(vec![format!("+refs/heads/{name}:{tracking}")]))
-            .await;
-        let start = match fetched {
-            Ok(_) => Some(tracking),
-            Err(GitError::Command { message, .. })
-                if message.contains("couldn't find remote ref") =>
-            {
-                match if_missing {
-                    IfMissing::Fail => {
-                        return Err(GitError::BranchNotFound {
-                            url: url.to_string(),
-                            branch: name,
-                        });
-                    }
-                    IfMissing::Orphan => None,
-                    IfMissing::FromDefault => {
-                        let head = "refs/remotes/origin/HEAD".to_string();
-                        match runner.run(fetch(vec![format!("+HEAD:{head}")])).await {
-                            Ok(_) => Some(head),
-                            // An empty repository has no HEAD to branch from.
-                            Err(GitError::Command { message, .. })
-                                if message.contains("couldn't find remote ref") =>
-                            {
-                                None
-                            }
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
-            Err(e) => return Err(e),
-        };
-        match start {
-            Some(start) => {
-                runner
-                    .run(
-                        git("checkout")
-                            .args(["checkout", "--quiet", "--no-track", "-B"])
-                            .arg(&name)
-                            .arg(&start)
-                            .arg("--"),
-                    )
-                    .await?;
-            }
-            None => {
-                runner
-                    .run(
-                        git("symbolic-ref")
-                            .args(["symbolic-ref", "HEAD"])
-                            .arg(format!("refs/heads/{name}")),
-                    )
-                    .await?;
-            }
+            Checkout::Commit(id) => fresh.commit(id).await.map(|()| None),
+            Checkout::Tag(tag) => fresh.tag(tag).await.map(|()| None),
         }
-        Ok(Some(name))
     }
 
     async fn remote_default_branch(
@@ -486,6 +381,134 @@ impl GitWriter {
         map.entry((url.key().to_string(), branch.to_string()))
             .or_default()
             .clone()
+    }
+}
+
+/// A repository just initialised in a work dir, filled from its remote for one [`Checkout`].
+struct FreshClone<'a> {
+    runner: &'a GitRunner,
+    url: &'a RepoUrl,
+    creds: Option<&'a Credentials>,
+    dir: &'a Path,
+}
+
+impl<'a> FreshClone<'a> {
+    fn git(&self, op: &'static str) -> GitCall<'a> {
+        GitCall::new(op, self.url).work_dir(self.dir)
+    }
+
+    /// Fetches `refspecs` from the remote; `false` when it has no such ref.
+    async fn fetch(&self, refspecs: Vec<String>) -> GitResult<bool> {
+        let call = self
+            .git("fetch")
+            .remote(self.creds)
+            .args([
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--end-of-options",
+                self.url.as_str(),
+            ])
+            .args(refspecs);
+        match self.runner.run(call).await {
+            Ok(_) => Ok(true),
+            Err(GitError::Command { message, .. })
+                if message.contains("couldn't find remote ref") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn detach(&self, revision: String) -> GitCall<'a> {
+        self.git("checkout")
+            .args(["checkout", "--quiet", "--detach", "--end-of-options"])
+            .arg(revision)
+            .arg("--")
+    }
+
+    /// Every branch and tag, then `id` detached.
+    async fn commit(&self, id: &str) -> GitResult<()> {
+        self.fetch(vec![
+            "+refs/heads/*:refs/remotes/origin/*".into(),
+            "+refs/tags/*:refs/tags/*".into(),
+        ])
+        .await?;
+        let done = self
+            .runner
+            .run_raw(self.detach(format!("{id}^{{commit}}")))
+            .await?;
+        if !done.status.success() {
+            return Err(GitError::RevisionNotFound {
+                url: self.url.to_string(),
+                revision: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The tag alone, detached.
+    async fn tag(&self, tag: &str) -> GitResult<()> {
+        let reference = format!("refs/tags/{tag}");
+        if !self
+            .fetch(vec![format!("+{reference}:{reference}")])
+            .await?
+        {
+            return Err(GitError::RevisionNotFound {
+                url: self.url.to_string(),
+                revision: tag.to_string(),
+            });
+        }
+        self.runner
+            .run(self.detach(format!("{reference}^{{commit}}")))
+            .await?;
+        Ok(())
+    }
+
+    /// Branch `name` checked out from the remote's, or, when the remote has none, started as
+    /// `if_missing` says: refused, an orphan, or from the remote's default branch (an orphan
+    /// when the remote is empty).
+    async fn branch(&self, name: &str, if_missing: IfMissing) -> GitResult<()> {
+        let tracking = format!("refs/remotes/origin/{name}");
+        let start = if self
+            .fetch(vec![format!("+refs/heads/{name}:{tracking}")])
+            .await?
+        {
+            Some(tracking)
+        } else {
+            match if_missing {
+                IfMissing::Fail => {
+                    return Err(GitError::BranchNotFound {
+                        url: self.url.to_string(),
+                        branch: name.to_string(),
+                    });
+                }
+                IfMissing::Orphan => None,
+                IfMissing::FromDefault => {
+                    let head = "refs/remotes/origin/HEAD".to_string();
+                    self.fetch(vec![format!("+HEAD:{head}")])
+                        .await?
+                        .then_some(head)
+                }
+            }
+        };
+        let call = match start {
+            Some(start) => self
+                .git("checkout")
+                .args(["checkout", "--quiet", "--no-track", "-B"])
+                .arg(name)
+                .arg(start)
+                .arg("--"),
+            None => self
+                .git("symbolic-ref")
+                .args(["symbolic-ref", "HEAD"])
+                .arg(format!("refs/heads/{name}")),
+        };
+        self.runner.run(call).await?;
+        Ok(())
     }
 }
 

@@ -5,10 +5,13 @@
 //! selectors and pagination. HTTP lives in `http`; background controllers (garbage
 //! collection, namespaces, simulated workloads) call this same layer.
 
-use std::collections::HashSet;
+mod continue_token;
+mod crds;
+mod strict_fields;
+
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
+use ferry_api::meta;
 use ferry_api::selector::{FieldSelector, LabelSelector};
 use ferry_store::{ObjectKey, Revision, Store, StoreError, StoredObject};
 use serde_json::{Map, Value, json};
@@ -17,7 +20,9 @@ use crate::defaults;
 use crate::error::{ApiError, ApiResult};
 use crate::patch::{self, PatchError, Schema};
 use crate::resources::{ResourceType, Resources};
-use crate::unknown_fields::{self, FieldPath, Step};
+
+use continue_token::Continue;
+use strict_fields::{Checked, check_fields};
 
 /// How many times a write retries after losing an optimistic-concurrency race when the
 /// caller did not ask for a precondition.
@@ -71,17 +76,6 @@ impl Warnings {
     }
 }
 
-/// What strict field validation judges; Kubernetes words each case differently.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Checked {
-    /// A create or update body, decoded strictly.
-    Body,
-    /// The result of a JSON, merge or strategic merge patch.
-    Patch,
-    /// A server-side apply configuration, converted to the kind's type.
-    Apply,
-}
-
 impl WriteOptions {
     /// A plain write by `manager`, as controllers make them.
     pub fn manager(manager: &str) -> Self {
@@ -131,35 +125,6 @@ pub struct ListOptions {
     pub fields: Option<FieldSelector>,
     pub limit: Option<usize>,
     pub continue_token: Option<String>,
-}
-
-impl ListOptions {
-    /// `labelSelector`, `fieldSelector`, `limit` and `continue` from a query string.
-    pub fn from_query(query: &std::collections::HashMap<String, String>) -> ApiResult<Self> {
-        let param = |k: &str| query.get(k).filter(|s| !s.is_empty());
-        let labels = param("labelSelector")
-            .map(|s| LabelSelector::parse(s))
-            .transpose()
-            .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
-        let fields = param("fieldSelector")
-            .map(|s| FieldSelector::parse(s))
-            .transpose()
-            .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?;
-        let limit = match param("limit") {
-            Some(l) => match l.parse::<i64>() {
-                Ok(n) if n > 0 => Some(n as usize),
-                Ok(_) => None,
-                Err(_) => return Err(ApiError::bad_request(format!("invalid limit {l:?}"))),
-            },
-            None => None,
-        };
-        Ok(Self {
-            labels,
-            fields,
-            limit,
-            continue_token: param("continue").cloned(),
-        })
-    }
 }
 
 /// One page of matching objects.
@@ -419,7 +384,7 @@ impl Objects {
             return Err(ApiError::not_found("namespaces", namespace));
         };
         let ns = ns.json().map_err(|e| ApiError::internal(e.to_string()))?;
-        if ns.pointer("/metadata/deletionTimestamp").is_some() {
+        if meta::is_being_deleted(&ns) {
             return Err(ApiError::forbidden(format!(
                 "{} is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
                 t.plural
@@ -439,7 +404,7 @@ impl Objects {
         opts: &WriteOptions,
     ) -> ApiResult<Value> {
         check_type(t, &obj)?;
-        if let Some(n) = obj.pointer("/metadata/name").and_then(Value::as_str)
+        if let Some(n) = meta::name(&obj)
             && n != name
         {
             return Err(ApiError::bad_request(format!(
@@ -495,7 +460,7 @@ impl Objects {
             let applied = parse_apply_body(body)?;
             check_type(t, &applied)?;
             check_fields(t, Checked::Apply, &applied, None, opts)?;
-            if let Some(n) = applied.pointer("/metadata/name").and_then(Value::as_str)
+            if let Some(n) = meta::name(&applied)
                 && n != name
             {
                 return Err(ApiError::bad_request(format!(
@@ -589,9 +554,7 @@ impl Objects {
                 }
                 .map_err(|e| patch_error(t, name, e))?;
                 if let Some(rv) = resource_version_of(&next)? {
-                    let current_rv = current
-                        .pointer("/metadata/resourceVersion")
-                        .and_then(Value::as_str);
+                    let current_rv = meta::resource_version(current);
                     if current_rv != Some(rv.to_string().as_str()) {
                         return Err(ApiError::stale(t, name));
                     }
@@ -647,8 +610,7 @@ impl Objects {
             if opts.dry_run {
                 return Ok((next, false));
             }
-            let finished =
-                next.pointer("/metadata/deletionTimestamp").is_some() && finalizers_empty(&next);
+            let finished = meta::is_being_deleted(&next) && finalizers_empty(&next);
             let result = if finished {
                 self.store.delete(&key, Some(stored.revision))
             } else {
@@ -680,16 +642,14 @@ impl Objects {
             let stored = self.get(t, namespace, name)?;
             let mut obj = to_json(t, &stored)?;
             if let Some(uid) = &opts.precondition_uid
-                && obj.pointer("/metadata/uid").and_then(Value::as_str) != Some(uid)
+                && meta::uid(&obj) != Some(uid)
             {
                 return Err(ApiError::conflict(
                     t,
                     name,
                     &format!(
                         "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        obj.pointer("/metadata/uid")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
+                        meta::uid(&obj).unwrap_or("")
                     ),
                 ));
             }
@@ -705,7 +665,10 @@ impl Objects {
                     ),
                 ));
             }
-            let mut finalizers: Vec<String> = string_list(obj.pointer("/metadata/finalizers"));
+            let mut finalizers: Vec<String> = meta::finalizers(&obj)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
             match opts.propagation {
                 Some(Propagation::Foreground) => push_unique(&mut finalizers, "foregroundDeletion"),
                 Some(Propagation::Orphan) => push_unique(&mut finalizers, "orphan"),
@@ -745,63 +708,6 @@ impl Objects {
             }
         }
         Err(ApiError::stale(t, name))
-    }
-
-    /// Side effects of a stored write: CRDs register their types.
-    fn after_write(&self, t: &ResourceType, stored: &StoredObject) -> ApiResult<()> {
-        if t.is("apiextensions.k8s.io", "customresourcedefinitions") {
-            let crd = stored
-                .json()
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            if let Err(e) = self.resources.register_crd(&crd) {
-                tracing::warn!(crd = %stored.key.name, "CRD not served: {e}");
-            }
-        }
-        Ok(())
-    }
-
-    fn after_delete(&self, t: &ResourceType, gone: &StoredObject) {
-        if t.is("apiextensions.k8s.io", "customresourcedefinitions") {
-            self.resources.unregister_crd(&gone.key.name);
-            let resource = gone.key.name.clone();
-            // The custom objects go with their definition.
-            let store = self.store.clone();
-            std::thread::spawn(move || delete_all_of(&store, &resource));
-        }
-    }
-
-    /// Registers every stored CRD; called once at start-up.
-    pub fn load_crds(&self) -> ApiResult<()> {
-        let page = self
-            .store
-            .list(
-                "customresourcedefinitions.apiextensions.k8s.io",
-                None,
-                None,
-                None,
-            )
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        for item in page.items {
-            let crd = item.json().map_err(|e| ApiError::internal(e.to_string()))?;
-            if let Err(e) = self.resources.register_crd(&crd) {
-                tracing::warn!(crd = %item.key.name, "CRD not served: {e}");
-            }
-        }
-        Ok(())
-    }
-}
-
-fn delete_all_of(store: &Store, resource: &str) {
-    loop {
-        let Ok(page) = store.list(resource, None, None, Some(500)) else {
-            return;
-        };
-        if page.items.is_empty() {
-            return;
-        }
-        for item in page.items {
-            let _ = store.delete(&item.key, None);
-        }
     }
 }
 
@@ -935,10 +841,10 @@ fn prepare_update(
             metadata_mut(next)?.remove("generation");
         }
     }
-    if current.pointer("/metadata/deletionTimestamp").is_some() {
+    if meta::is_being_deleted(current) {
         // While deleting, finalizers may only be removed.
-        let allowed = string_list(current.pointer("/metadata/finalizers"));
-        let requested = string_list(next.pointer("/metadata/finalizers"));
+        let allowed = meta::finalizers(current);
+        let requested = meta::finalizers(next);
         if requested.iter().any(|f| !allowed.contains(f)) {
             return Err(ApiError::invalid(
                 t,
@@ -985,8 +891,7 @@ fn same_object(current: &Value, next: &Value) -> bool {
 }
 
 fn finalizers_empty(obj: &Value) -> bool {
-    string_list(obj.pointer("/metadata/finalizers")).is_empty()
-        && string_list(obj.pointer("/spec/finalizers")).is_empty()
+    meta::finalizers(obj).is_empty() && string_list(obj.pointer("/spec/finalizers")).is_empty()
 }
 
 pub fn string_list(v: Option<&Value>) -> Vec<String> {
@@ -1020,16 +925,12 @@ fn resource_version_of(obj: &Value) -> ApiResult<Option<Revision>> {
     }
 }
 
+/// [`meta::metadata_mut`], refusing a body that is not an object or whose `metadata` is not.
 pub fn metadata_mut(obj: &mut Value) -> ApiResult<&mut Map<String, Value>> {
-    let o = obj
-        .as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("the object must be a JSON object"))?;
-    let meta = o.entry("metadata").or_insert_with(|| json!({}));
-    if meta.is_null() {
-        *meta = json!({});
+    if !obj.is_object() {
+        return Err(ApiError::bad_request("the object must be a JSON object"));
     }
-    meta.as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("metadata must be an object"))
+    meta::metadata_mut(obj).ok_or_else(|| ApiError::bad_request("metadata must be an object"))
 }
 
 /// The body must be an object of this type: matching `kind` and `apiVersion` (the group
@@ -1067,104 +968,6 @@ pub fn check_type(t: &ResourceType, obj: &Value) -> ApiResult<()> {
     Ok(())
 }
 
-/// Server-side field validation: fields `obj` has that its kind's schema does not declare
-/// (and `before` did not have) are a 400 under `Strict` and warnings under `Warn`.
-fn check_fields(
-    t: &ResourceType,
-    checked: Checked,
-    obj: &Value,
-    before: Option<&Value>,
-    opts: &WriteOptions,
-) -> ApiResult<()> {
-    if opts.field_validation == FieldValidation::Ignore {
-        return Ok(());
-    }
-    let mut unknown = unknown_fields::of_object(t, obj);
-    if let Some(before) = before
-        && !unknown.is_empty()
-    {
-        let old: HashSet<FieldPath> = unknown_fields::of_object(t, before).into_iter().collect();
-        unknown.retain(|p| !old.contains(p));
-    }
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    let fields: Vec<String> = unknown
-        .iter()
-        .map(|p| format!("unknown field \"{}\"", unknown_fields::decoding_path(p)))
-        .collect();
-    if opts.field_validation == FieldValidation::Warn {
-        for field in fields {
-            opts.warnings.add(field);
-        }
-        return Ok(());
-    }
-    let decoding = format!("strict decoding error: {}", fields.join(", "));
-    Err(ApiError::bad_request(match checked {
-        Checked::Body => format!(
-            "{kind} in version {version:?} cannot be handled as a {kind}: {decoding}",
-            kind = t.kind,
-            version = t.version
-        ),
-        Checked::Patch => decoding,
-        Checked::Apply => apply_error(t, obj, &unknown),
-    }))
-}
-
-/// Server-side apply's wording: structured-merge-diff's paths (`.spec.containers[name="c"].x`)
-/// in its typed-conversion error.
-fn apply_error(t: &ResourceType, obj: &Value, unknown: &[FieldPath]) -> String {
-    let errors: Vec<String> = unknown
-        .iter()
-        .map(|p| format!("{}: field not declared in schema", apply_path(t, obj, p)))
-        .collect();
-    let errors = match errors.as_slice() {
-        [one] => one.clone(),
-        many => format!("errors:\n  {}", many.join("\n  ")),
-    };
-    format!(
-        "failed to create typed patch object ({}/{}; {}/{}, Kind={}): {errors}",
-        obj.pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or(""),
-        obj.pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or(""),
-        t.group,
-        t.version,
-        t.kind
-    )
-}
-
-/// A path in structured-merge-diff's form: associative-list items by their keys.
-fn apply_path(t: &ResourceType, obj: &Value, path: &[Step]) -> String {
-    let schema = schema(t);
-    let mut names: Vec<&str> = Vec::new();
-    let mut node = obj;
-    let mut elements = Vec::new();
-    for step in path {
-        match step {
-            Step::Field(name) => {
-                elements.push(patch::PathElement::Field(name.clone()));
-                names.push(name);
-                node = &node[name.as_str()];
-            }
-            Step::Index(i) => {
-                let item = &node[*i];
-                let element = match schema.list_strategy(&names) {
-                    strategy @ patch::ListStrategy::Map { .. } => {
-                        patch::list_item_element(item, strategy).ok()
-                    }
-                    _ => None,
-                };
-                elements.push(element.unwrap_or(patch::PathElement::Index(*i)));
-                node = item;
-            }
-        }
-    }
-    patch::path_to_string(&elements)
-}
-
 /// Metadata validation as `ValidateObjectMeta` does it (422 with one cause each).
 fn validate(t: &ResourceType, obj: &Value, name: &str) -> ApiResult<()> {
     use ferry_api::validation::{NameRule, validate_object_meta};
@@ -1197,45 +1000,6 @@ pub fn to_json(t: &ResourceType, stored: &StoredObject) -> ApiResult<Value> {
         v["apiVersion"] = json!(t.api_version());
     }
     Ok(v)
-}
-
-/// An opaque continue token: where the previous page stopped.
-struct Continue {
-    revision: Revision,
-    namespace: String,
-    name: String,
-}
-
-impl Continue {
-    fn encode(&self) -> String {
-        let raw = json!({"rv": self.revision, "ns": self.namespace, "name": self.name}).to_string();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    }
-
-    fn decode(token: &str) -> ApiResult<Self> {
-        let bad = || {
-            ApiError::bad_request(
-                "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
-            )
-        };
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .map_err(|_| bad())?;
-        let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
-        Ok(Self {
-            revision: v.get("rv").and_then(Value::as_u64).ok_or_else(bad)?,
-            namespace: v
-                .get("ns")
-                .and_then(Value::as_str)
-                .ok_or_else(bad)?
-                .to_string(),
-            name: v
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(bad)?
-                .to_string(),
-        })
-    }
 }
 
 impl Objects {

@@ -1,6 +1,12 @@
 //! The HTTP face: Kubernetes REST paths, query parameters, content types and status codes,
 //! mapped onto [`Objects`]. Authentication is a bearer token; health checks are open.
 
+mod options;
+mod verbs;
+
+pub(crate) use options::list_options;
+use options::{patch_type, write_options};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -14,17 +20,12 @@ use serde_json::{Value, json};
 
 use crate::discovery;
 use crate::error::{ApiError, ApiResult};
-use crate::objects::{
-    DeleteOptions, Deleted, FieldValidation, ListOptions, Objects, PatchType, Propagation,
-    Subresource, WriteOptions, to_json,
-};
+use crate::objects::{Objects, Subresource, WriteOptions, to_json};
 use crate::pod_logs;
 use crate::protobuf::{self, ProtobufError};
 use crate::resources::ResourceType;
 use crate::reviews;
 use crate::scale;
-use crate::table;
-use crate::watch::{self, WatchParams};
 
 /// The largest request body accepted, as kube-apiserver's 3 MiB limit.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -244,114 +245,17 @@ async fn handle(
             return Err(ApiError::no_route(&format!("{}/{other}", t.plural)));
         }
     };
-    let ns = path.namespace.clone().unwrap_or_default();
-    let want_table = accepts_table(headers);
-    let is_watch = path.watch || flag(&query, "watch");
-    let objects = state.objects.clone();
-    let write_opts = write_options(&query, headers)?;
-    match (method.clone(), path.name.clone()) {
-        (Method::GET, name) if is_watch => {
-            let mut params = WatchParams::from_query(&query)?;
-            params.single_name = name;
-            let namespace = path.namespace.clone().filter(|_| t.namespaced);
-            let stopped = state.stopped.clone();
-            Ok(watch::serve(objects, t, namespace, params, want_table, stopped).await)
-        }
-        (Method::GET, None) => {
-            let opts = ListOptions::from_query(&query)?;
-            let namespace = path.namespace.clone();
-            let t2 = t.clone();
-            let result = blocking(move || objects.list(&t2, namespace.as_deref(), &opts)).await?;
-            if want_table {
-                let items = result
-                    .items
-                    .iter()
-                    .map(|o| to_json(&t, o))
-                    .collect::<ApiResult<Vec<_>>>()?;
-                let mut doc = table::render(&t, &items);
-                doc["metadata"] = list_metadata(result.revision, result.continue_token.as_deref());
-                return Ok(json_response(StatusCode::OK, &doc));
-            }
-            Ok(list_response(&t, result))
-        }
-        (Method::GET, Some(name)) => {
-            let t2 = t.clone();
-            let obj = blocking(move || objects.get_json(&t2, &ns, &name)).await?;
-            if want_table {
-                return Ok(json_response(StatusCode::OK, &table::render(&t, &[obj])));
-            }
-            Ok(json_response(StatusCode::OK, &obj))
-        }
-        (Method::POST, None) => {
-            let obj = decode_body(headers, &t, &body)?;
-            let opts = write_opts.clone();
-            let created = blocking(move || objects.create(&t, &ns, obj, &opts)).await?;
-            Ok(with_warnings(
-                json_response(StatusCode::CREATED, &created),
-                &write_opts,
-            ))
-        }
-        (Method::PUT, Some(name)) => {
-            let obj = decode_body(headers, &t, &body)?;
-            let opts = write_opts.clone();
-            let updated = blocking(move || objects.update(&t, &ns, &name, obj, sub, &opts)).await?;
-            Ok(with_warnings(
-                json_response(StatusCode::OK, &updated),
-                &write_opts,
-            ))
-        }
-        (Method::PATCH, Some(name)) => {
-            let patch_type = patch_type(headers, &query)?;
-            let opts = write_opts.clone();
-            let (obj, created) =
-                blocking(move || objects.patch(&t, &ns, &name, patch_type, &body, sub, &opts))
-                    .await?;
-            let code = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            Ok(with_warnings(json_response(code, &obj), &write_opts))
-        }
-        (Method::DELETE, Some(name)) => {
-            let opts = delete_options(&query, headers, &t, &body)?;
-            let deleted = blocking(move || objects.delete(&t, &ns, &name, &opts)).await?;
-            let (Deleted::Gone(obj) | Deleted::Pending(obj)) = deleted;
-            Ok(json_response(StatusCode::OK, &obj))
-        }
-        (Method::DELETE, None) => {
-            let opts = delete_options(&query, headers, &t, &body)?;
-            let list_opts = ListOptions {
-                limit: None,
-                continue_token: None,
-                ..ListOptions::from_query(&query)?
-            };
-            let namespace = path.namespace.clone();
-            let t2 = t.clone();
-            let gone = blocking(move || {
-                let page = objects.list(&t2, namespace.as_deref(), &list_opts)?;
-                let mut gone = Vec::new();
-                for item in page.items {
-                    match objects.delete(&t2, &item.key.namespace, &item.key.name, &opts) {
-                        Ok(Deleted::Gone(o)) | Ok(Deleted::Pending(o)) => gone.push(o),
-                        Err(e) if e.code == 404 => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(gone)
-            })
-            .await?;
-            let doc = json!({
-                "kind": t.list_kind(), "apiVersion": t.api_version(),
-                "metadata": {}, "items": gone,
-            });
-            Ok(json_response(StatusCode::OK, &doc))
-        }
-        (m, _) => Err(ApiError::method_not_allowed(format!(
-            "{m} is not supported on {}",
-            uri.path()
-        ))),
-    }
+    let call = verbs::Call {
+        state,
+        t,
+        path: &path,
+        headers,
+        query: &query,
+        body,
+        sub,
+        write_opts: options::write_options(&query, headers)?,
+    };
+    verbs::dispatch(call, method, uri.path()).await
 }
 
 async fn serve_scale(
@@ -407,144 +311,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(ApiError::internal(format!("request failed: {e}"))))
-}
-
-fn flag(query: &HashMap<String, String>, key: &str) -> bool {
-    matches!(
-        query.get(key).map(String::as_str),
-        Some("1" | "true" | "True")
-    )
-}
-
-fn accepts_table(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| {
-            a.split(',')
-                .next()
-                .is_some_and(|first| first.contains("as=Table"))
-        })
-}
-
-fn write_options(query: &HashMap<String, String>, headers: &HeaderMap) -> ApiResult<WriteOptions> {
-    let dry_run = match query.get("dryRun").map(String::as_str) {
-        None | Some("") => false,
-        Some("All") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "unsupported dryRun value {other:?}: only \"All\" is supported"
-            )));
-        }
-    };
-    let field_manager = query.get("fieldManager").cloned().or_else(|| {
-        // Kubernetes defaults the manager to the user agent's program name.
-        headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|ua| ua.split('/').next())
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    });
-    if let Some(m) = &field_manager
-        && m.len() > 128
-    {
-        return Err(ApiError::bad_request(
-            "fieldManager: Too long: must have at most 128 bytes",
-        ));
-    }
-    // Kubernetes' default is Warn.
-    let field_validation = match query.get("fieldValidation").map(String::as_str) {
-        None | Some("") | Some("Warn") => FieldValidation::Warn,
-        Some("Ignore") => FieldValidation::Ignore,
-        Some("Strict") => FieldValidation::Strict,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Warn\", \"Strict\""
-            )));
-        }
-    };
-    Ok(WriteOptions {
-        dry_run,
-        field_manager,
-        field_validation,
-        warnings: Default::default(),
-    })
-}
-
-fn patch_type(headers: &HeaderMap, query: &HashMap<String, String>) -> ApiResult<PatchType> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim();
-    Ok(match content_type {
-        "application/json-patch+json" => PatchType::Json,
-        "application/merge-patch+json" => PatchType::Merge,
-        "application/strategic-merge-patch+json" => PatchType::Strategic,
-        "application/apply-patch+yaml" | "application/apply-patch+json" => PatchType::Apply {
-            force: flag(query, "force"),
-        },
-        other => {
-            return Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format ({other:?}) - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
-            )));
-        }
-    })
-}
-
-fn delete_options(
-    query: &HashMap<String, String>,
-    headers: &HeaderMap,
-    t: &ResourceType,
-    body: &[u8],
-) -> ApiResult<DeleteOptions> {
-    let mut opts = DeleteOptions::default();
-    let body_opts: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else if is_protobuf_body(headers) {
-        decode_body(headers, t, body)?
-    } else {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
-    };
-    let propagation = query
-        .get("propagationPolicy")
-        .map(String::as_str)
-        .or_else(|| body_opts.get("propagationPolicy").and_then(Value::as_str));
-    opts.propagation = match propagation {
-        None | Some("") => None,
-        Some("Orphan") => Some(Propagation::Orphan),
-        Some("Background") => Some(Propagation::Background),
-        Some("Foreground") => Some(Propagation::Foreground),
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
-            )));
-        }
-    };
-    if body_opts.get("orphanDependents").and_then(Value::as_bool) == Some(true)
-        && opts.propagation.is_none()
-    {
-        opts.propagation = Some(Propagation::Orphan);
-    }
-    let dry_run = query.get("dryRun").map(String::as_str) == Some("All")
-        || body_opts["dryRun"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|v| v == "All"));
-    opts.dry_run = dry_run;
-    opts.precondition_uid = body_opts
-        .pointer("/preconditions/uid")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    opts.precondition_revision = body_opts
-        .pointer("/preconditions/resourceVersion")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(opts)
 }
 
 fn is_protobuf_body(headers: &HeaderMap) -> bool {
