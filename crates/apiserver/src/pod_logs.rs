@@ -239,13 +239,7 @@ fn text_response(body: Body) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::http::query;
 
     fn line(secs: i64, text: &str) -> LogLine {
         LogLine {

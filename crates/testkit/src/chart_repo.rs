@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use sha2::{Digest as _, Sha256};
 
-use crate::helm_binary;
+use crate::{helm_binary, run};
 
 /// A `helm` command ([`helm_binary`]) with its config, cache and data kept out of the user's
 /// home.
@@ -24,16 +24,6 @@ pub fn helm() -> Command {
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env("HELM_DATA_HOME", home.join("data"));
     command
-}
-
-pub fn run(command: &mut Command) -> String {
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `helm create NAME` then `helm package --version VERSION` into `out`; returns the .tgz path.

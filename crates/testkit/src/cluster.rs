@@ -120,15 +120,7 @@ impl TestCluster {
 
     /// Runs kubectl and returns stdout, failing the test with stderr on a non-zero exit.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args);
-        assert!(
-            out.status.success(),
-            "kubectl {} failed:\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, self.kubectl(args))
     }
 
     /// Runs kubectl expecting failure; returns stderr.
@@ -144,15 +136,7 @@ impl TestCluster {
 
     /// Runs kubectl with `input` on stdin.
     pub fn ok_stdin(&self, args: &[&str], input: &str) -> String {
-        let out = self.stdin(args, input);
-        assert!(
-            out.status.success(),
-            "kubectl {} failed:\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, self.stdin(args, input))
     }
 
     pub fn stdin(&self, args: &[&str], input: &str) -> Output {
@@ -202,6 +186,18 @@ impl Drop for TestCluster {
             self.runtime.block_on(server.shutdown());
         }
     }
+}
+
+/// kubectl's stdout, failing the test with its output when it exited non-zero.
+fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "kubectl {} failed:\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn raw_request(

@@ -41,6 +41,18 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Runs `command` to completion and returns its stdout, failing the test with the command and
+/// its stderr when it exits non-zero.
+pub fn run(command: &mut std::process::Command) -> String {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A loopback port free at the time of the call.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

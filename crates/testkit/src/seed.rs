@@ -24,26 +24,21 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// [`git()`] with `HOME` at `home` and extra environment variables.
 pub fn git_with(dir: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Seed Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Seed Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::run(
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Seed Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_COMMITTER_NAME", "Seed Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .envs(env.iter().copied()),
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    out.trim().to_string()
 }
 
 impl Seed {

@@ -5,6 +5,8 @@ mod options;
 mod verbs;
 
 pub(crate) use options::list_options;
+#[cfg(test)]
+pub(crate) use options::query;
 use options::{patch_type, write_options};
 
 use std::collections::HashMap;

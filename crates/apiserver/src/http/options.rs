@@ -190,18 +190,20 @@ pub(super) fn delete_options(
     Ok(opts)
 }
 
+/// A query string's parameters, for tests.
+#[cfg(test)]
+pub(crate) fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
-
-    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn message<T>(result: ApiResult<T>) -> String {
         result.err().expect("an error").message

@@ -467,6 +467,19 @@ impl Objects {
                     "the name of the object ({n}) does not match the name on the URL ({name})"
                 )));
             }
+            let apply = |current: Option<&Value>, applied: &Value| {
+                let now = now();
+                patch::server_side_apply(
+                    current,
+                    applied,
+                    &manager,
+                    force,
+                    schema(t),
+                    &api_version,
+                    &now,
+                )
+                .map_err(|e| patch_error(t, name, e))
+            };
             let key = Self::key(t, namespace, name);
             let exists = self
                 .store
@@ -474,16 +487,7 @@ impl Objects {
                 .map_err(|e| ApiError::from_store(t, name, e))?
                 .is_some();
             if !exists && sub.is_none() {
-                let mut obj = patch::server_side_apply(
-                    None,
-                    &applied,
-                    &manager,
-                    force,
-                    schema(t),
-                    &api_version,
-                    &now(),
-                )
-                .map_err(|e| patch_error(t, name, e))?;
+                let mut obj = apply(None, &applied)?;
                 metadata_mut(&mut obj)?.insert("name".into(), json!(name));
                 let name = self.prepare_create(t, namespace, &mut obj)?;
                 match self.store_create(t, namespace, &name, obj, opts) {
@@ -518,16 +522,7 @@ impl Objects {
                         }
                         None => applied.clone(),
                     };
-                    patch::server_side_apply(
-                        Some(current),
-                        &applied,
-                        &manager,
-                        force,
-                        schema(t),
-                        &api_version,
-                        &now(),
-                    )
-                    .map_err(|e| patch_error(t, name, e))
+                    apply(Some(current), &applied)
                 },
                 sub,
             );

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use ferry_testkit::{git, helm_binary};
+use ferry_testkit::{git, helm_binary, run};
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
@@ -22,19 +22,10 @@ fn renders_kustomize_helm_and_directories() {
         .filter(|p| p.is_dir())
         .min()
         .unwrap();
-    let out = Command::new(FERRY)
-        .arg("render")
-        .arg(first.join("input"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(Command::new(FERRY).arg("render").arg(first.join("input")));
     let expected = std::fs::read(first.join("expected.yaml")).unwrap();
     assert_eq!(
-        documents(&out.stdout),
+        documents(out.as_bytes()),
         documents(&expected),
         "{}",
         first.display()

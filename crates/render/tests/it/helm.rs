@@ -7,7 +7,7 @@ use std::process::Command;
 use ferry_render::helm::{HelmError, HelmOptions, HelmParameter, HelmRenderer};
 use ferry_render::manifest::parse_documents;
 use ferry_render::tree::LocalTree;
-use ferry_testkit::helm_binary;
+use ferry_testkit::{helm_binary, run};
 
 fn write(root: &Path, files: &[(&str, &str)]) {
     for (path, body) in files {
@@ -102,19 +102,12 @@ fn repo() -> tempfile::TempDir {
             ),
         ],
     );
-    let out = Command::new(helm_binary())
+    run(Command::new(helm_binary())
         .args(["dependency", "update"])
         .arg(dir.path().join("charts/web"))
         .env("HELM_CONFIG_HOME", dir.path().join(".helm/config"))
         .env("HELM_CACHE_HOME", dir.path().join(".helm/cache"))
-        .env("HELM_DATA_HOME", dir.path().join(".helm/data"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env("HELM_DATA_HOME", dir.path().join(".helm/data")));
     let _ = std::fs::remove_dir_all(dir.path().join(".helm"));
     dir
 }

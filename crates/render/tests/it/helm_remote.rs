@@ -17,8 +17,9 @@ use ferry_render::manifest::{Manifest, parse_documents};
 use ferry_render::tree::LocalTree;
 use ferry_source::helm::HelmRepos;
 use ferry_source::oci::{RegistryClient, RegistryOptions};
-use ferry_testkit::chart_repo::{StaticServer, helm, run};
+use ferry_testkit::chart_repo::{StaticServer, helm};
 use ferry_testkit::registry::TestRegistry;
+use ferry_testkit::run;
 
 use crate::application::copy_dir;
 

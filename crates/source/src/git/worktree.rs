@@ -384,6 +384,36 @@ impl GitWriter {
     }
 }
 
+/// `git fetch` of `refspecs` from `url` through `call` (no tags, no FETCH_HEAD, no
+/// submodules); `false` when the remote has no such ref.
+async fn fetch_refs(
+    runner: &GitRunner,
+    call: GitCall<'_>,
+    url: &RepoUrl,
+    creds: Option<&Credentials>,
+    refspecs: Vec<String>,
+) -> GitResult<bool> {
+    let call = call
+        .remote(creds)
+        .args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            "--end-of-options",
+            url.as_str(),
+        ])
+        .args(refspecs);
+    match runner.run(call).await {
+        Ok(_) => Ok(true),
+        Err(GitError::Command { message, .. }) if message.contains("couldn't find remote ref") => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// A repository just initialised in a work dir, filled from its remote for one [`Checkout`].
 struct FreshClone<'a> {
     runner: &'a GitRunner,
@@ -399,28 +429,14 @@ impl<'a> FreshClone<'a> {
 
     /// Fetches `refspecs` from the remote; `false` when it has no such ref.
     async fn fetch(&self, refspecs: Vec<String>) -> GitResult<bool> {
-        let call = self
-            .git("fetch")
-            .remote(self.creds)
-            .args([
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--no-recurse-submodules",
-                "--end-of-options",
-                self.url.as_str(),
-            ])
-            .args(refspecs);
-        match self.runner.run(call).await {
-            Ok(_) => Ok(true),
-            Err(GitError::Command { message, .. })
-                if message.contains("couldn't find remote ref") =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
+        fetch_refs(
+            self.runner,
+            self.git("fetch"),
+            self.url,
+            self.creds,
+            refspecs,
+        )
+        .await
     }
 
     fn detach(&self, revision: String) -> GitCall<'a> {
@@ -843,32 +859,19 @@ impl Worktree {
     /// Fetches the remote branch and rebases `HEAD` onto it.
     async fn integrate(&self, branch: &str) -> GitResult<()> {
         let tracking = format!("refs/remotes/origin/{branch}");
-        let fetched = self
-            .runner()
-            .run(
-                self.git("fetch")
-                    .remote(self.creds.as_ref())
-                    .args([
-                        "fetch",
-                        "--quiet",
-                        "--no-tags",
-                        "--no-write-fetch-head",
-                        "--no-recurse-submodules",
-                        "--end-of-options",
-                        self.url.as_str(),
-                    ])
-                    .arg(format!("+refs/heads/{branch}:{tracking}")),
-            )
-            .await;
-        match fetched {
-            Ok(_) => {}
+        let refspec = format!("+refs/heads/{branch}:{tracking}");
+        let call = self.git("fetch");
+        if !fetch_refs(
+            self.runner(),
+            call,
+            &self.url,
+            self.creds.as_ref(),
+            vec![refspec],
+        )
+        .await?
+        {
             // Deleted in the meantime: the next push creates it.
-            Err(GitError::Command { message, .. })
-                if message.contains("couldn't find remote ref") =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(e),
+            return Ok(());
         }
         let committer = self
             .committer

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use ferry_source::helm::{HelmError, HelmRepos};
 use ferry_source::oci::{RegistryClient, RegistryOptions};
-use ferry_testkit::chart_repo::{StaticServer, helm, package_chart, run};
+use ferry_testkit::chart_repo::{StaticServer, helm, package_chart};
 use ferry_testkit::registry::TestRegistry;
+use ferry_testkit::run;
 
 fn helm_repos(cache: &std::path::Path) -> HelmRepos {
     let registry = RegistryClient::new(RegistryOptions::default()).unwrap();
