@@ -14,6 +14,7 @@ mod discovery;
 mod error;
 mod gc;
 mod http;
+mod in_process;
 mod objects;
 mod openapi;
 pub mod patch;
@@ -72,6 +73,8 @@ impl ServerConfig {
 pub struct ApiServer {
     addr: SocketAddr,
     objects: Objects,
+    /// The router the listener serves, for [`ApiServer::in_process_client`].
+    router: axum::Router,
     stop: signal::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -97,6 +100,7 @@ impl ApiServer {
         let mut tasks = Vec::new();
         let mut stopped_http = stopped.clone();
         let app = http::router(state);
+        let router = app.clone();
         let shutdown = async move {
             let _ = stopped_http.wait_for(|s| *s).await;
         };
@@ -122,6 +126,7 @@ impl ApiServer {
         Ok(Self {
             addr,
             objects,
+            router,
             stop,
             tasks,
         })
@@ -132,9 +137,17 @@ impl ApiServer {
         self.addr
     }
 
-    /// The object layer, for in-process controllers.
+    /// The object layer, for seeding state at start-up (namespaces) and for tests.
+    /// Controllers never use it: they call the API through [`ApiServer::in_process_client`].
     pub fn objects(&self) -> &Objects {
         &self.objects
+    }
+
+    /// A `kube::Client` that calls this server's router inside the process, presenting
+    /// `token`: authorization and every answer as over HTTPS, without TLS or a socket. Call it
+    /// inside a Tokio runtime.
+    pub fn in_process_client(&self, token: &str) -> kube::Client {
+        in_process::client(self.router.clone(), token)
     }
 
     /// Stops accepting requests, ends open watches and waits for the background tasks.

@@ -8,17 +8,28 @@ use crate::{Event, EventType, ObjectKey, Revision, StoreError, StoreResult, Stor
 /// One write, applied atomically with its precondition.
 #[derive(Clone, Debug)]
 pub enum Write {
+    /// Stores a new object; fails with `AlreadyExists` when the key is taken.
     Create {
+        /// The object's key.
         key: ObjectKey,
+        /// Its JSON document.
         body: serde_json::Value,
     },
+    /// Replaces an object; fails with `NotFound`, or `Conflict` when `expected` is not its
+    /// revision.
     Update {
+        /// The object's key.
         key: ObjectKey,
+        /// Its new JSON document.
         body: serde_json::Value,
+        /// The revision the caller read, or `None` for an unconditional write.
         expected: Option<Revision>,
     },
+    /// Removes an object; fails as an update does.
     Delete {
+        /// The object's key.
         key: ObjectKey,
+        /// The revision the caller read, or `None` for an unconditional delete.
         expected: Option<Revision>,
     },
 }
@@ -37,6 +48,7 @@ impl Write {
 /// One page of a list, read at `revision`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListPage {
+    /// The objects, ordered by namespace and name.
     pub items: Vec<StoredObject>,
     /// The store revision the page was read at.
     pub revision: Revision,
@@ -48,9 +60,14 @@ pub struct ListPage {
 /// next revision, set `metadata.resourceVersion` in the stored body to it, persist the object
 /// and its event in one transaction, and return the event.
 pub trait Backend: Send + Sync + 'static {
+    /// The revision of the last write (`0` before the first).
     fn revision(&self) -> StoreResult<Revision>;
+    /// The revision events were compacted up to.
     fn compacted_revision(&self) -> StoreResult<Revision>;
+    /// The object at `key`, if any.
     fn get(&self, key: &ObjectKey) -> StoreResult<Option<StoredObject>>;
+    /// Up to `limit` objects of `resource` (in `namespace`, or all), ordered by namespace
+    /// and name, after `start_after` (a namespace and name).
     fn list(
         &self,
         resource: &str,
@@ -58,10 +75,12 @@ pub trait Backend: Send + Sync + 'static {
         start_after: Option<(&str, &str)>,
         limit: Option<usize>,
     ) -> StoreResult<ListPage>;
+    /// Applies one write atomically (see the trait's contract) and returns its event.
     fn apply(&self, write: Write) -> StoreResult<Event>;
     /// Logged events with a revision above `after`, oldest first, at most `limit`.
     /// Fails with `Expired` when `after` is below the compacted revision.
     fn events_after(&self, after: Revision, limit: usize) -> StoreResult<Vec<Event>>;
+    /// Drops logged events at or below `revision`.
     fn compact(&self, revision: Revision) -> StoreResult<()>;
 }
 

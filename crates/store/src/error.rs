@@ -4,8 +4,10 @@ use ferry_api::{Classify, Disposition};
 
 use crate::{ObjectKey, Revision};
 
+/// The result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A create found the key taken.
@@ -17,14 +19,19 @@ pub enum StoreError {
     /// An update or delete expected another revision: re-read and retry.
     #[error("{} {}/{} is at revision {current}, not {expected}", .key.resource, .key.namespace, .key.name)]
     Conflict {
+        /// The object written.
         key: ObjectKey,
+        /// The revision the caller read.
         expected: Revision,
+        /// The object's revision now.
         current: Revision,
     },
     /// A watch started below the compacted revision: list again and watch from there.
     #[error("revision {requested} has been compacted; the oldest available is {compacted}")]
     Expired {
+        /// The revision asked for.
         requested: Revision,
+        /// The revision events are compacted up to.
         compacted: Revision,
     },
     /// The body to store is not a JSON object with a `metadata` object.

@@ -35,12 +35,16 @@ pub type Revision = u64;
 /// for cluster-scoped objects.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {
+    /// The kind of object, as the caller names it (`deployments.apps`).
     pub resource: String,
+    /// The namespace; empty for cluster-scoped objects.
     pub namespace: String,
+    /// The object's name.
     pub name: String,
 }
 
 impl ObjectKey {
+    /// A key from its three parts.
     pub fn new(
         resource: impl Into<String>,
         namespace: impl Into<String>,
@@ -64,6 +68,7 @@ impl std::fmt::Display for ObjectKey {
 /// An object as stored: its serialized JSON, whose `metadata.resourceVersion` is `revision`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredObject {
+    /// Where the object is stored.
     pub key: ObjectKey,
     /// The revision of the write that produced this state.
     pub revision: Revision,
@@ -79,10 +84,14 @@ impl StoredObject {
     }
 }
 
+/// What a write did to its object, as a watch reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
+    /// Created.
     Added,
+    /// Updated.
     Modified,
+    /// Deleted.
     Deleted,
 }
 
@@ -90,11 +99,14 @@ pub enum EventType {
 /// `revision` (and `metadata.resourceVersion`) set to the revision of the delete.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// What happened.
     pub event_type: EventType,
+    /// The object's state after it (before it, for a delete).
     pub object: StoredObject,
 }
 
 impl Event {
+    /// The revision of the write.
     pub fn revision(&self) -> Revision {
         self.object.revision
     }
@@ -110,6 +122,7 @@ pub struct WatchFilter {
 }
 
 impl WatchFilter {
+    /// Whether events about `key` pass.
     pub fn matches(&self, key: &ObjectKey) -> bool {
         self.resource.as_ref().is_none_or(|r| *r == key.resource)
             && self.namespace.as_ref().is_none_or(|n| *n == key.namespace)
@@ -153,6 +166,7 @@ impl Store {
         self.inner.backend().compacted_revision()
     }
 
+    /// The object at `key`, if any.
     pub fn get(&self, key: &ObjectKey) -> StoreResult<Option<StoredObject>> {
         self.inner.backend().get(key)
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fuzz;
+mod in_process;
 mod kubectl;
 mod kubectl_cluster;
 mod protobuf;
