@@ -153,11 +153,17 @@ pub fn controller_of(obj: &Value) -> Option<OwnerReference> {
 /// `false` mean the same to the garbage collector.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OwnerReference {
+    /// The owner's `apiVersion`.
     pub api_version: String,
+    /// The owner's kind.
     pub kind: String,
+    /// The owner's name (in the dependent's namespace, or cluster-scoped).
     pub name: String,
+    /// The owner's uid: a reference to a deleted and re-created owner does not match.
     pub uid: String,
+    /// Whether the owner is the dependent's managing controller.
     pub controller: bool,
+    /// Whether a foreground deletion of the owner waits for this dependent.
     pub block_owner_deletion: bool,
 }
 
@@ -218,12 +224,16 @@ impl OwnerReference {
 /// Group, version and kind; the core group is `""`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct GroupVersionKind {
+    /// The API group, `""` for the core group.
     pub group: String,
+    /// The version within the group (`v1`).
     pub version: String,
+    /// The kind (`Deployment`).
     pub kind: String,
 }
 
 impl GroupVersionKind {
+    /// From its three parts.
     pub fn new(group: &str, version: &str, kind: &str) -> GroupVersionKind {
         GroupVersionKind {
             group: group.to_owned(),

@@ -10,15 +10,20 @@ use super::{SelectorError, invalid};
 /// A field requirement's operator; `==` is read as `=`, as Kubernetes does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldOperator {
+    /// `=` (or `==`).
     Equals,
+    /// `!=`.
     NotEquals,
 }
 
 /// One `field=value` / `field!=value` term, value already unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRequirement {
+    /// The dotted field path (`metadata.name`).
     pub field: String,
+    /// How the field is compared.
     pub operator: FieldOperator,
+    /// The value compared with, unescaped.
     pub value: String,
 }
 
@@ -82,6 +87,7 @@ impl FieldSelector {
         Ok(FieldSelector { requirements })
     }
 
+    /// The terms, in the order given.
     pub fn requirements(&self) -> &[FieldRequirement] {
         &self.requirements
     }

@@ -12,14 +12,23 @@ use crate::validation;
 /// Kubernetes string syntax though rarely used outside node affinity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operator {
+    /// `=`.
     Equals,
+    /// `==`, the same as `=`.
     DoubleEquals,
+    /// `!=`: true when the label is missing too.
     NotEquals,
+    /// `in (a,b)`.
     In,
+    /// `notin (a,b)`: true when the label is missing too.
     NotIn,
+    /// A bare `key`: the label is set.
     Exists,
+    /// `!key`: the label is not set.
     DoesNotExist,
+    /// `key>n`: the label is an integer greater than `n`.
     GreaterThan,
+    /// `key<n`: the label is an integer less than `n`.
     LessThan,
 }
 
@@ -63,10 +72,12 @@ impl Requirement {
         new_requirement(key, operator, values).map_err(SelectorError::Invalid)
     }
 
+    /// The label key.
     pub fn key(&self) -> &str {
         &self.key
     }
 
+    /// The operator.
     pub fn operator(&self) -> Operator {
         self.operator
     }
@@ -261,6 +272,7 @@ impl LabelSelector {
         Ok(LabelSelector::from_requirements(requirements))
     }
 
+    /// The requirements, sorted by key.
     pub fn requirements(&self) -> &[Requirement] {
         &self.requirements
     }
