@@ -9,9 +9,13 @@ use crate::resources::ResourceType;
 /// A failed API call, convertible to a `Status` object with the matching HTTP code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
+    /// The HTTP status.
     pub code: u16,
+    /// The `Status` reason (`NotFound`, `Conflict`, ...).
     pub reason: &'static str,
+    /// The message, worded as kube-apiserver words it.
     pub message: String,
+    /// The `Status` details (name, kind, causes), when there are any.
     pub details: Option<Value>,
 }
 
@@ -30,18 +34,22 @@ impl ApiError {
         self
     }
 
+    /// 400 BadRequest.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)
     }
 
+    /// 401 Unauthorized: no or a wrong bearer token.
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
 
+    /// 403 Forbidden.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", message)
     }
 
+    /// 404 NotFound for the object `name` of `kind` (a resource such as `configmaps`).
     pub fn not_found(kind: &str, name: &str) -> Self {
         Self::new(404, "NotFound", format!("{kind} \"{name}\" not found"))
             .with_details(json!({"name": name, "kind": kind}))
@@ -56,10 +64,12 @@ impl ApiError {
         )
     }
 
+    /// 405 MethodNotAllowed.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)
     }
 
+    /// 409 AlreadyExists for a create.
     pub fn already_exists(t: &ResourceType, name: &str) -> Self {
         let gr = t.group_resource();
         Self::new(
@@ -70,6 +80,7 @@ impl ApiError {
         .with_details(json!({"name": name, "group": t.group, "kind": t.plural}))
     }
 
+    /// 409 Conflict, saying why.
     pub fn conflict(t: &ResourceType, name: &str, why: &str) -> Self {
         let gr = t.group_resource();
         Self::new(
@@ -80,6 +91,7 @@ impl ApiError {
         .with_details(json!({"name": name, "group": t.group, "kind": t.plural}))
     }
 
+    /// 409 Conflict for a write against an older resourceVersion.
     pub fn stale(t: &ResourceType, name: &str) -> Self {
         Self::conflict(
             t,
@@ -93,10 +105,12 @@ impl ApiError {
         Self::new(409, "Conflict", message).with_details(json!({"causes": causes}))
     }
 
+    /// 410 Expired: a watch or continue token below the compacted revision.
     pub fn gone(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)
     }
 
+    /// 413 RequestEntityTooLarge for a body over `limit` bytes.
     pub fn too_large(limit: usize) -> Self {
         Self::new(
             413,
@@ -105,6 +119,7 @@ impl ApiError {
         )
     }
 
+    /// 415 UnsupportedMediaType.
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(415, "UnsupportedMediaType", message)
     }
@@ -131,10 +146,12 @@ impl ApiError {
             .with_details(json!({"name": name, "group": group, "kind": kind, "causes": causes}))
     }
 
+    /// 500 InternalError.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }
 
+    /// 503 ServiceUnavailable.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(503, "ServiceUnavailable", message)
     }
@@ -182,4 +199,5 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The result of an API call.
 pub type ApiResult<T> = Result<T, ApiError>;

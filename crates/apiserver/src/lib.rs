@@ -46,6 +46,7 @@ pub use tls::TlsIdentity;
 /// How the server listens and whom it lets in.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
+    /// The address to bind (port 0 for any free port).
     pub listen: SocketAddr,
     /// The bearer token every request but health checks must present.
     pub token: String,
@@ -58,6 +59,7 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// Plain HTTP on `listen` for `token`, with the default compaction and simulation.
     pub fn new(listen: SocketAddr, token: impl Into<String>) -> Self {
         Self {
             listen,

@@ -10,14 +10,23 @@ use serde_json::Value;
 /// One served resource at one group/version.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResourceType {
+    /// The API group, `""` for the core group.
     pub group: String,
+    /// The version within the group.
     pub version: String,
+    /// The kind (`Deployment`).
     pub kind: String,
+    /// The resource name in paths (`deployments`).
     pub plural: String,
+    /// The singular name (`deployment`).
     pub singular: String,
+    /// Short names kubectl accepts (`deploy`).
     pub short_names: Vec<String>,
+    /// Whether objects live in namespaces.
     pub namespaced: bool,
+    /// Categories (`all`).
     pub categories: Vec<String>,
+    /// Whether the resource has a `status` subresource.
     pub has_status: bool,
     /// Custom resources get no strategic merge patch and a generation on every object.
     pub custom: bool,
@@ -61,10 +70,12 @@ impl ResourceType {
         self.storage_key()
     }
 
+    /// The kind of its lists (`DeploymentList`).
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
     }
 
+    /// Whether this is resource `plural` of `group`.
     pub fn is(&self, group: &str, plural: &str) -> bool {
         self.group == group && self.plural == plural
     }
@@ -175,6 +186,7 @@ impl Default for Resources {
 }
 
 impl Resources {
+    /// The built-in kinds, no CRDs yet.
     pub fn new() -> Self {
         let mut catalog = Catalog::default();
         for b in BUILTINS {
@@ -208,6 +220,7 @@ impl Resources {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The resource `plural` of `group` at `version`, if served.
     pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
         self.read()
             .types
@@ -247,6 +260,7 @@ impl Resources {
             .collect()
     }
 
+    /// Every served resource type.
     pub fn all(&self) -> Vec<Arc<ResourceType>> {
         self.read().types.values().cloned().collect()
     }
@@ -296,6 +310,7 @@ impl Resources {
         Ok(())
     }
 
+    /// Stops serving the types of CRD `name`.
     pub fn unregister_crd(&self, name: &str) {
         let mut catalog = self.write();
         if let Some(old) = catalog.by_crd.remove(name) {

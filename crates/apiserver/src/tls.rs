@@ -20,8 +20,11 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The PEM-encoded CA and server certificate and key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TlsIdentity {
+    /// The certificate authority clients trust (a kubeconfig's `certificate-authority-data`).
     pub ca_pem: String,
+    /// The server certificate, signed by the CA.
     pub cert_pem: String,
+    /// The server certificate's private key.
     pub key_pem: String,
 }
 

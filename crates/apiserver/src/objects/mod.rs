@@ -31,7 +31,9 @@ const WRITE_RETRIES: usize = 16;
 /// The object layer shared by HTTP handlers and controllers.
 #[derive(Clone)]
 pub struct Objects {
+    /// Where objects are kept.
     pub store: Store,
+    /// The served kinds, built-in and from CRDs.
     pub resources: Resources,
 }
 
@@ -148,15 +150,18 @@ pub fn now() -> String {
 }
 
 impl Objects {
+    /// Object semantics over `store` for the kinds in `resources`.
     pub fn new(store: Store, resources: Resources) -> Self {
         Self { store, resources }
     }
 
+    /// The store key of an object of `t`.
     pub fn key(t: &ResourceType, namespace: &str, name: &str) -> ObjectKey {
         let ns = if t.namespaced { namespace } else { "" };
         ObjectKey::new(t.storage_key(), ns, name)
     }
 
+    /// The stored object, or 404.
     pub fn get(&self, t: &ResourceType, namespace: &str, name: &str) -> ApiResult<StoredObject> {
         let key = Self::key(t, namespace, name);
         match self.store.get(&key) {
@@ -172,6 +177,7 @@ impl Objects {
         to_json(t, &stored)
     }
 
+    /// One page of the objects of `t` in `namespace` (all when `None`) matching `opts`.
     pub fn list(
         &self,
         t: &ResourceType,
