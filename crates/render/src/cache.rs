@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::Mutex;
 
+/// A map of at most a fixed number of entries, shared between threads; the oldest entry goes first.
 pub struct BoundedCache<K, V> {
     capacity: usize,
     inner: Mutex<Inner<K, V>>,
@@ -17,6 +18,7 @@ struct Inner<K, V> {
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
+    /// A cache of at most `capacity` entries.
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
@@ -27,10 +29,12 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
         }
     }
 
+    /// The value of `key`, if cached.
     pub fn get(&self, key: &K) -> Option<V> {
         self.lock().map.get(key).cloned()
     }
 
+    /// Caches `value` under `key`, evicting the oldest entry when full.
     pub fn insert(&self, key: K, value: V) {
         let mut inner = self.lock();
         if inner.map.insert(key.clone(), value).is_none() {
@@ -43,10 +47,12 @@ impl<K: Eq + Hash + Clone, V: Clone> BoundedCache<K, V> {
         }
     }
 
+    /// How many entries are cached.
     pub fn len(&self) -> usize {
         self.lock().map.len()
     }
 
+    /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

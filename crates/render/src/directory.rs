@@ -11,18 +11,26 @@ use crate::jsonnet::{self, JsonnetError, JsonnetLimits};
 use crate::manifest::{Manifest, ParseError, parse_documents};
 use crate::tree::{Tree, TreeError};
 
+/// Why a directory source could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
+    /// Reading the tree failed.
     #[error(transparent)]
     Tree(#[from] TreeError),
+    /// A YAML or JSON file does not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// A Jsonnet file does not evaluate.
     #[error(transparent)]
     Jsonnet(#[from] JsonnetError),
+    /// `include` or `exclude` is not a glob.
     #[error("invalid {field} glob {glob:?}: {message}")]
     Glob {
+        /// `directory.include` or `directory.exclude`.
         field: &'static str,
+        /// The glob.
         glob: String,
+        /// Why it does not parse.
         message: String,
     },
 }

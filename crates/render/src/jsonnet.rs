@@ -59,19 +59,47 @@ impl Default for JsonnetLimits {
     }
 }
 
+/// Why a Jsonnet file did not evaluate to manifests.
 #[derive(Debug, thiserror::Error)]
 pub enum JsonnetError {
     /// Syntax, runtime and import errors; `trace` holds the message and one line per frame.
     #[error("{file}: {trace}")]
-    Evaluate { file: String, trace: String },
+    Evaluate {
+        /// The file evaluated.
+        file: String,
+        /// The message and the stack.
+        trace: String,
+    },
+    /// The program's output is larger than the limit.
     #[error("{file}: output exceeds {limit} bytes")]
-    OutputTooLarge { file: String, limit: usize },
+    OutputTooLarge {
+        /// The file evaluated.
+        file: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The output is not an object or an array of objects.
     #[error("{file}: {message}")]
-    Output { file: String, message: String },
+    Output {
+        /// The file evaluated.
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A library path climbs out of the repository.
     #[error("directory.jsonnet.libs: {lib:?} leaves the repository")]
-    LibEscapes { lib: String },
+    LibEscapes {
+        /// The library path.
+        lib: String,
+    },
+    /// The evaluator failed in itself (it panicked or could not start).
     #[error("{file}: jsonnet evaluation failed: {message}")]
-    Internal { file: String, message: String },
+    Internal {
+        /// The file evaluated.
+        file: String,
+        /// What happened.
+        message: String,
+    },
 }
 
 impl Classify for JsonnetError {

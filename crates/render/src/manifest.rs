@@ -13,11 +13,15 @@ use serde_json::{Map, Value};
 /// One object (a JSON map with `apiVersion`, `kind`, `metadata`).
 pub type Manifest = Value;
 
+/// A file that is not YAML or JSON manifests, with where and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct ParseError {
+    /// The file, as the caller names it.
     pub file: String,
+    /// The line, when the parser knows it.
     pub line: Option<usize>,
+    /// What the parser said.
     pub message: String,
 }
 

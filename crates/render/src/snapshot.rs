@@ -32,6 +32,7 @@ impl Snapshot {
         Ok(Snapshot { tree, files, bytes })
     }
 
+    /// The commit this is a snapshot of.
     pub fn commit(&self) -> &git::CommitId {
         self.tree.commit()
     }

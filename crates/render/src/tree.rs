@@ -5,15 +5,21 @@ use std::path::{Component, Path, PathBuf};
 
 use ferry_api::{Classify, Disposition};
 
+/// Why a path of a tree could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum TreeError {
+    /// The path (or a symlink on it) climbs out of the tree.
     #[error("{0}: path leaves the repository")]
     Escapes(String),
+    /// Nothing is at the path.
     #[error("{0}: no such file or directory")]
     NotFound(String),
+    /// Reading failed.
     #[error("{path}: {source}")]
     Io {
+        /// The path read.
         path: String,
+        /// What the system said.
         source: std::io::Error,
     },
 }
@@ -33,15 +39,19 @@ impl Classify for TreeError {
 pub struct Entry {
     /// Repository-relative path with `/` separators.
     pub path: String,
+    /// Whether the entry is a directory.
     pub is_dir: bool,
 }
 
 /// A repository tree. Paths are relative to its root, `/`-separated, without `..`.
 pub trait Tree: Send + Sync {
+    /// The file at `path`.
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError>;
     /// Entries of a directory, sorted by name.
     fn list(&self, dir: &str) -> Result<Vec<Entry>, TreeError>;
+    /// Whether `path` is a directory.
     fn is_dir(&self, path: &str) -> bool;
+    /// Whether `path` exists.
     fn exists(&self, path: &str) -> bool;
 
     /// A file's bytes, or `None` when the path is a directory: both answers in one lookup.
@@ -77,6 +87,7 @@ pub struct LocalTree {
 }
 
 impl LocalTree {
+    /// The tree rooted at `root` (resolved once; what escapes it is refused).
     pub fn new(root: impl AsRef<Path>) -> Result<Self, TreeError> {
         let root = root.as_ref();
         let root = root.canonicalize().map_err(|source| TreeError::Io {

@@ -13,6 +13,7 @@ use super::AppContext;
 pub struct BuildEnv(BTreeMap<String, String>);
 
 impl BuildEnv {
+    /// The environment of `source` of the Application `context` at commit `revision`.
     pub fn new(context: &AppContext, source: &ApplicationSource, revision: &str) -> Self {
         let mut env = BTreeMap::new();
         let mut set = |k: &str, v: &str| {
@@ -36,6 +37,7 @@ impl BuildEnv {
         BuildEnv(env)
     }
 
+    /// The variables by name (`ARGOCD_APP_NAME`, ...).
     pub fn vars(&self) -> &BTreeMap<String, String> {
         &self.0
     }

@@ -50,6 +50,7 @@ pub struct AppContext {
 }
 
 impl AppContext {
+    /// The context of `app`.
     pub fn of(app: &Application) -> Self {
         AppContext {
             name: app.metadata.name.clone(),
@@ -62,6 +63,7 @@ impl AppContext {
 /// Whether a render may be served from the cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Refresh {
+    /// Serve from the cache when the key is there.
     #[default]
     Normal,
     /// Argo CD's hard refresh: render again even if the key is cached.
@@ -73,62 +75,106 @@ pub enum Refresh {
 pub struct Rendered {
     /// The commit the revision resolved to.
     pub revision: String,
+    /// The objects, in the order the tool printed them.
     pub manifests: Arc<Vec<Manifest>>,
     /// Whether the manifests came from the render cache.
     pub cached: bool,
 }
 
+/// Why an Application's sources could not be rendered; each names the source's field.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    /// The sources are malformed.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Resolving the revision or reading the repository failed.
     #[error("{field}: {error}")]
     Git {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
         field: String,
+        /// What git said.
         #[source]
         error: GitError,
     },
+    /// `path` climbs out of the repository.
     #[error("{field}: path {path:?} leaves the repository")]
-    PathEscapes { field: String, path: String },
+    PathEscapes {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
+        field: String,
+        /// The source's `path`.
+        path: String,
+    },
+    /// `path` is not in the repository at the resolved commit.
     #[error("{field}: path {path:?} does not exist at {revision}")]
     PathNotFound {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
         field: String,
+        /// The source's `path`.
         path: String,
+        /// The commit read.
         revision: String,
     },
+    /// The kustomization does not build.
     #[error("{field}: {error}")]
     Kustomize {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
         field: String,
+        /// Why.
         #[source]
         error: Box<KustomizeError>,
     },
+    /// The chart does not render.
     #[error("{field}: {error}")]
     Helm {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
         field: String,
+        /// Why.
         #[source]
         error: Box<HelmError>,
     },
+    /// The directory's files do not read as manifests.
     #[error("{field}: {error}")]
     Directory {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
         field: String,
+        /// Why.
         #[source]
         error: DirectoryError,
     },
+    /// A source setting Argo CD refuses too.
     #[error("{field}: {message}")]
     Invalid {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
         field: String,
+        /// What is wrong.
         message: &'static str,
     },
+    /// A source kind Ferry does not render (a config management plugin).
     #[error("{field}: {what} is not supported yet")]
-    Unsupported { field: String, what: &'static str },
+    Unsupported {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
+        field: String,
+        /// What the source asks for.
+        what: &'static str,
+    },
+    /// A `$ref/` value file names a `ref` no source has.
     #[error("{field}: value file {file}: no source of the Application has `ref: {name}`")]
     UnknownRef {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
         field: String,
+        /// The value file.
         file: String,
+        /// The `ref` it names.
         name: String,
     },
+    /// The render task ended without an answer (the runtime shut down, or it panicked).
     #[error("{field}: rendering stopped unexpectedly: {detail}")]
-    Aborted { field: String, detail: String },
+    Aborted {
+        /// The source's field (`spec.source`, `spec.sources[1]`).
+        field: String,
+        /// What the runtime said.
+        detail: String,
+    },
 }
 
 impl Classify for RenderError {
@@ -171,6 +217,7 @@ const RENDERS: usize = 4096;
 pub type CredentialLookup<'a> = &'a (dyn Fn(&str) -> Option<Credentials> + Send + Sync);
 
 impl SourceRenderer {
+    /// A renderer reading repositories through `git` and charts through `helm`.
     pub fn new(git: GitCache, helm: Arc<HelmRenderer>) -> Self {
         Self {
             git,

@@ -12,10 +12,12 @@ use crate::tree::{Entry, Tree, TreeError};
 pub struct Refs(HashMap<String, Arc<dyn Tree>>);
 
 impl Refs {
+    /// Adds the tree of the source whose `ref` is `name`.
     pub fn insert(&mut self, name: &str, tree: Arc<dyn Tree>) {
         self.0.insert(name.to_string(), tree);
     }
 
+    /// Whether a source has `ref: name`.
     pub fn contains(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }

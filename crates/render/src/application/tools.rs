@@ -16,8 +16,11 @@ use crate::tree::{Tree, join};
 /// The tool a source is rendered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tool {
+    /// `helm template`.
     Helm,
+    /// Kustomize.
     Kustomize,
+    /// Plain YAML/JSON and Jsonnet files.
     Directory,
 }
 
@@ -44,6 +47,7 @@ impl Tool {
 /// Where charts and chart dependencies that are not in the tree come from. Without it only
 /// charts whose dependencies are vendored (or `file://`) render.
 pub struct ChartAccess<'a> {
+    /// Downloads charts and their dependencies.
     pub fetcher: &'a ChartFetcher,
     /// Credentials per repository URL, `@name` repositories.
     pub repositories: &'a dyn ChartRepositories,
@@ -53,11 +57,17 @@ pub struct ChartAccess<'a> {
 pub struct SourceJob<'a> {
     /// Names the source in errors: `spec.source`, `spec.sources[1]`.
     pub field: &'a str,
+    /// The Application's name, namespace and project.
     pub context: &'a AppContext,
+    /// The source.
     pub source: &'a ApplicationSource,
+    /// The source's repository at its revision.
     pub tree: &'a dyn Tree,
+    /// The trees of the sources with a `ref`.
     pub refs: &'a Refs,
+    /// The `$ARGOCD_APP_*` environment.
     pub build: &'a BuildEnv,
+    /// Runs `helm template`.
     pub helm: &'a HelmRenderer,
 }
 

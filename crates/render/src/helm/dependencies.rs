@@ -34,7 +34,9 @@ pub const MAX_DEPTH: usize = 5;
 /// repository name (`@name` / `alias:name` in `Chart.yaml`; in Argo CD, the `name` of a
 /// repository Secret, which Argo CD registers with `helm repo add`).
 pub trait ChartRepositories: Send + Sync {
+    /// The credentials for the repository at `repo_url`, if any.
     fn credentials(&self, repo_url: &str) -> Option<Credentials>;
+    /// The URL of the repository called `name`, if known.
     fn url_of(&self, name: &str) -> Option<String>;
 }
 
@@ -55,8 +57,11 @@ impl ChartRepositories for NoRepositories {
 /// A known chart repository.
 #[derive(Clone, Debug, Default)]
 pub struct ChartRepository {
+    /// The name charts refer to it by (`@name`).
     pub name: Option<String>,
+    /// Its URL.
     pub url: String,
+    /// Its credentials.
     pub credentials: Option<Credentials>,
 }
 

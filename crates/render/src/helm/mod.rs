@@ -52,17 +52,27 @@ use run::{Job, Runner};
 pub struct HelmOptions {
     /// Defaults to the Application's name.
     pub release_name: String,
+    /// The release namespace (`--namespace`).
     pub namespace: Option<String>,
+    /// Value files, relative to the chart, in order.
     pub value_files: Vec<String>,
+    /// Skip value files that do not exist instead of failing.
     pub ignore_missing_value_files: bool,
     /// A YAML document (`values`); `values_object` wins when both are set.
     pub values: Option<String>,
+    /// Values as an object (`valuesObject`).
     pub values_object: Option<serde_json::Value>,
+    /// `--set` parameters.
     pub parameters: Vec<HelmParameter>,
+    /// `--set-file` parameters.
     pub file_parameters: Vec<HelmFileParameter>,
+    /// `--kube-version`.
     pub kube_version: Option<String>,
+    /// `--api-versions`.
     pub api_versions: Vec<String>,
+    /// `--skip-crds`.
     pub skip_crds: bool,
+    /// `--skip-tests`.
     pub skip_tests: bool,
     /// `--skip-schema-validation`: `values.schema.json` is not enforced.
     pub skip_schema_validation: bool,
@@ -72,105 +82,184 @@ pub struct HelmOptions {
     pub name_template: Option<String>,
 }
 
+/// A `--set` parameter.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct HelmParameter {
+    /// The value's path (`image.tag`).
     pub name: String,
+    /// The value.
     pub value: String,
+    /// Keep the value a string (`--set-string`).
     pub force_string: bool,
 }
 
+/// A `--set-file` parameter.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct HelmFileParameter {
+    /// The value's path.
     pub name: String,
+    /// The file whose content is the value, relative to the chart.
     pub path: String,
 }
 
+/// Why a chart could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum HelmError {
+    /// Reading the chart or a value file from the tree failed.
     #[error(transparent)]
     Tree(#[from] TreeError),
+    /// A value file climbs out of the repository.
     #[error("value file {0}: path leaves the repository")]
     ValueFileEscapes(String),
+    /// A value file does not exist and `ignoreMissingValueFiles` is not set.
     #[error("value file {0} does not exist (set ignoreMissingValueFiles to skip it)")]
     MissingValueFile(String),
+    /// The `helm` binary could not be started.
     #[error("cannot run {binary}: {source} (install Helm or set its path)")]
     NotFound {
+        /// The binary's path.
         binary: String,
+        /// Why it did not start.
         source: std::io::Error,
     },
+    /// `helm template` exited non-zero; its stderr.
     #[error("helm template failed: {0}")]
     Failed(String),
+    /// `helm template` ran longer than the timeout and was killed.
     #[error("helm template ran longer than {0:?}")]
     Timeout(Duration),
+    /// `helm template` printed more than the limit (bytes).
     #[error("helm template output exceeds {0} bytes")]
     OutputTooLarge(usize),
+    /// Its output does not parse as manifests.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The work directory could not be written.
     #[error("work directory: {0}")]
     Io(#[from] std::io::Error),
+    /// `Chart.yaml`, `requirements.yaml` or a lock file does not parse.
     #[error("{path}: {detail}")]
-    ChartFile { path: String, detail: String },
+    ChartFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The lock file's digest does not match the dependencies.
     #[error(
         "chart {chart}: the lock file ({lock_file}) is out of sync with the dependencies; update it with 'helm dependency update'"
     )]
     LockOutOfSync {
+        /// The chart (its path, or its name in the repository).
         chart: String,
+        /// `Chart.lock` or `requirements.lock`.
         lock_file: &'static str,
     },
+    /// A `file://` dependency climbs out of the repository.
     #[error("chart {chart}: dependency {dependency} ({repository}) leaves the repository")]
     DependencyEscapes {
+        /// The chart (its path, or its name in the repository).
         chart: String,
+        /// The dependency's name.
         dependency: String,
+        /// Its `repository`.
         repository: String,
     },
+    /// A dependency without a repository that is not vendored in `charts/`.
     #[error(
         "chart {chart}: dependency {name} names no repository and is not in charts/ (vendor it or set its repository)"
     )]
-    DependencyNotVendored { chart: String, name: String },
+    DependencyNotVendored {
+        /// The chart (its path, or its name in the repository).
+        chart: String,
+        /// The dependency's name.
+        name: String,
+    },
+    /// A dependency entry that is malformed.
     #[error("chart {chart}: dependency {dependency}: {detail}")]
     InvalidDependency {
+        /// The chart (its path, or its name in the repository).
         chart: String,
+        /// The dependency's name.
         dependency: String,
+        /// What is wrong.
         detail: String,
     },
+    /// A dependency's `@name` repository is not known.
     #[error(
         "chart {chart}: dependency {dependency}: no repository definition for {repository:?} (use a URL, or @name of a known repository)"
     )]
     UnknownRepository {
+        /// The chart (its path, or its name in the repository).
         chart: String,
+        /// The dependency's name.
         dependency: String,
+        /// Its `repository`.
         repository: String,
     },
+    /// More dependencies than the limit, counted over every level.
     #[error("more than {0} chart dependencies")]
     TooManyDependencies(usize),
+    /// `file://` dependencies nest deeper than the limit.
     #[error("chart {chart}: file:// dependencies nest deeper than {limit} levels")]
-    DependenciesTooDeep { chart: String, limit: usize },
+    DependenciesTooDeep {
+        /// The chart (its path, or its name in the repository).
+        chart: String,
+        /// The deepest nesting followed.
+        limit: usize,
+    },
+    /// Dependencies must be downloaded, which only the async `render_tree` does.
     #[error(
         "chart {chart} needs dependencies from chart repositories ({dependencies}); they are fetched by the async render_tree"
     )]
-    NeedsFetch { chart: String, dependencies: String },
+    NeedsFetch {
+        /// The chart (its path, or its name in the repository).
+        chart: String,
+        /// The dependencies to download, joined by commas.
+        dependencies: String,
+    },
+    /// A repository chart source without `targetRevision`.
     #[error("chart {chart} from {repo}: a version (targetRevision) is required")]
-    NoVersion { repo: String, chart: String },
+    NoVersion {
+        /// The chart repository.
+        repo: String,
+        /// The chart (its path, or its name in the repository).
+        chart: String,
+    },
+    /// No version of the chart matches the constraint (yet).
     #[error("chart {chart}: no version matching {wanted:?} in {repo}")]
     NoMatchingVersion {
+        /// The chart repository.
         repo: String,
+        /// The chart (its path, or its name in the repository).
         chart: String,
+        /// The constraint.
         wanted: String,
     },
+    /// A downloaded archive that is not a chart.
     #[error("chart {chart} from {repo}: {detail}")]
     Archive {
+        /// The chart repository.
         repo: String,
+        /// The chart (its path, or its name in the repository).
         chart: String,
+        /// What is wrong.
         detail: String,
     },
+    /// The chart repository or registry failed.
     #[error(transparent)]
     Repository(#[from] ferry_source::helm::HelmError),
+    /// A dependency failed to render or download.
     #[error("chart {chart}, dependency {dependency}: {source}")]
     Dependency {
+        /// The chart (its path, or its name in the repository).
         chart: String,
+        /// The dependency's name.
         dependency: String,
+        /// Why.
         source: Box<HelmError>,
     },
+    /// The render task was cancelled or panicked.
     #[error("helm template was interrupted: {0}")]
     Interrupted(String),
 }
@@ -217,6 +306,7 @@ pub struct HelmRenderer {
 const CACHE_ENTRIES: usize = 512;
 
 impl HelmRenderer {
+    /// A renderer running the `helm` at `binary`, with a 90 s timeout and 32 MiB of output at most.
     pub fn new(binary: impl Into<PathBuf>) -> Self {
         Self {
             runner: Runner {
@@ -229,6 +319,7 @@ impl HelmRenderer {
         }
     }
 
+    /// The same with another timeout and output limit.
     pub fn with_limits(mut self, timeout: Duration, max_output: usize) -> Self {
         self.runner.timeout = timeout;
         self.runner.max_output = max_output;

@@ -30,6 +30,7 @@ use super::dependencies::normalize_repo_url;
 pub struct RemoteChart {
     /// `https://…`, `http://…`, `oci://host/path` or `host/path` (OCI).
     pub repo_url: String,
+    /// The chart's name in the repository.
     pub chart: String,
     /// An exact version or a semver constraint (`^1.2`, `>=1.0 <2`, `1.x`).
     pub target_revision: String,
@@ -38,6 +39,7 @@ pub struct RemoteChart {
 /// A chart unpacked in the fetcher's cache.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchedChart {
+    /// The version fetched.
     pub version: String,
     /// sha256 hex of the archive; `None` when the repository's index lists none.
     pub digest: Option<String>,

@@ -64,55 +64,115 @@ use resource::Resource;
 /// Why a kustomization cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum KustomizeError {
+    /// Reading the tree failed.
     #[error(transparent)]
     Tree(#[from] TreeError),
+    /// A kustomization or resource file does not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// A field's value is wrong.
     #[error("{file}: {message}")]
-    Invalid { file: String, message: String },
+    Invalid {
+        /// The kustomization file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A field Kustomize does not know.
     #[error("{file}: unknown field `{field}`")]
-    UnknownField { file: String, field: String },
+    UnknownField {
+        /// The kustomization file.
+        file: String,
+        /// The field.
+        field: String,
+    },
+    /// A Kustomize field Ferry does not build yet.
     #[error("{file}: field `{field}` is not supported by Ferry's Kustomize yet")]
-    UnsupportedField { file: String, field: String },
+    UnsupportedField {
+        /// The kustomization file.
+        file: String,
+        /// The field.
+        field: String,
+    },
+    /// `helmCharts` without a Helm renderer.
     #[error("{file}: helmCharts: Helm is not enabled for this build")]
-    HelmNotEnabled { file: String },
+    HelmNotEnabled {
+        /// The kustomization file.
+        file: String,
+    },
+    /// A `helmCharts` chart that is not vendored in the repository.
     #[error(
         "{file}: helmCharts: chart `{chart}` is not in the repository at {path}{}; only charts \
          vendored in the repository are rendered, Ferry does not pull them",
         if repo.is_empty() { String::new() } else { format!(" (Kustomize would pull it from {repo})") }
     )]
     ChartNotVendored {
+        /// The kustomization file.
         file: String,
+        /// The chart's name.
         chart: String,
+        /// Where it was looked for.
         path: String,
+        /// The `repo` Kustomize would pull it from, or empty.
         repo: String,
     },
+    /// A `helmCharts` chart does not render.
     #[error("{file}: helmCharts: chart `{chart}`: {error}")]
     Helm {
+        /// The kustomization file.
         file: String,
+        /// The chart's name.
         chart: String,
+        /// Why.
         #[source]
         error: Box<HelmError>,
     },
+    /// An Argo CD `source.kustomize` override is wrong.
     #[error("source.kustomize.{field}: {message}")]
-    Override { field: String, message: String },
+    Override {
+        /// The override's field (`images`, `replicas`).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The build's objects are larger than the limit.
     #[error(
         "{file}: the build's objects exceed {limit} bytes; refusing to build more \
          (a limit against runaway kustomizations)"
     )]
-    TooLarge { file: String, limit: usize },
+    TooLarge {
+        /// The kustomization file.
+        file: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A remote resource or base (a URL), which Ferry does not fetch.
     #[error(
         "{file}: {reference}: remote resources are not supported, only paths in the repository"
     )]
-    Remote { file: String, reference: String },
+    Remote {
+        /// The kustomization file.
+        file: String,
+        /// The reference.
+        reference: String,
+    },
+    /// A path that climbs out of the repository or the kustomization's directory.
     #[error("{file}: {reference}: path leaves the {scope}")]
     Escapes {
+        /// The kustomization file.
         file: String,
+        /// The reference.
         reference: String,
+        /// `repository` or the kustomization's directory, per the load restrictor.
         scope: &'static str,
     },
+    /// A directory without a kustomization file.
     #[error("{dir}: no kustomization.yaml, kustomization.yml or Kustomization found")]
-    Missing { dir: String },
+    Missing {
+        /// The directory.
+        dir: String,
+    },
+    /// Kustomizations that include each other; the chain.
     #[error("kustomization cycle: {0}")]
     Cycle(String),
 }
