@@ -34,7 +34,9 @@ use crate::url::{RepoUrl, Scheme, UrlError, UrlPolicy, check_characters};
 /// What a client presents to a repository or registry.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
+    /// The user name for HTTP basic auth (`username`).
     pub username: Option<String>,
+    /// The password or token for HTTP basic auth (`password`).
     pub password: Option<String>,
     /// A private key in OpenSSH or PEM form, for `ssh://` and scp-style Git URLs
     /// (`sshPrivateKey` in Argo CD and Kargo Secrets).
@@ -45,6 +47,7 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// A username and password for HTTP basic auth.
     pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Self {
         Self {
             username: Some(username.into()),
@@ -61,6 +64,7 @@ impl Credentials {
         }
     }
 
+    /// Whether there is nothing to present at all.
     pub fn is_empty(&self) -> bool {
         self.username.is_none() && self.password.is_none() && self.ssh_private_key.is_none()
     }
@@ -103,7 +107,9 @@ const ARGOCD_OTHER_CREDENTIAL_FIELDS: [&str; 5] = [
 /// Which Secret a result or an error is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SecretRef {
+    /// The Secret's namespace; empty when the caller did not say.
     pub namespace: String,
+    /// The Secret's name.
     pub name: String,
 }
 
@@ -126,43 +132,67 @@ impl fmt::Display for SecretRef {
 /// retrying does not help. Messages name Secrets and fields, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
+    /// A section of the Secret (`data`, `stringData`) is not a JSON object.
     #[error("Secret {secret}: `{section}` is not an object")]
     NotAnObject {
+        /// The Secret.
         secret: SecretRef,
+        /// The section: `data` or `stringData`.
         section: &'static str,
     },
+    /// A credential field's value is not a string.
     #[error("Secret {secret}: `{section}.{field}` is not a string")]
     NotAString {
+        /// The Secret.
         secret: SecretRef,
+        /// The section: `data` or `stringData`.
         section: &'static str,
+        /// The field, such as `password`.
         field: &'static str,
     },
+    /// A field in `data` does not decode as base64.
     #[error("Secret {secret}: `data.{field}` is not valid base64")]
     InvalidBase64 {
+        /// The Secret.
         secret: SecretRef,
+        /// The field.
         field: &'static str,
     },
+    /// A field in `data` decodes to bytes that are not UTF-8.
     #[error("Secret {secret}: `data.{field}` is not UTF-8 text")]
     NotUtf8 {
+        /// The Secret.
         secret: SecretRef,
+        /// The field.
         field: &'static str,
     },
+    /// A field the lookup needs (`url`, `repoURL`) is absent.
     #[error("Secret {secret}: has no `{field}`")]
     MissingField {
+        /// The Secret.
         secret: SecretRef,
+        /// The field.
         field: &'static str,
     },
+    /// The Secret's URL field cannot be parsed or is refused by the URL policy.
     #[error("Secret {secret}: `{field}` is not a usable repository URL: {source}")]
     InvalidUrl {
+        /// The Secret.
         secret: SecretRef,
+        /// The field, such as `url`.
         field: &'static str,
+        /// Why the URL is refused.
         source: UrlError,
     },
+    /// A `repoURL` marked `repoURLIsRegex` does not compile.
     #[error("Secret {secret}: `repoURL` is not a valid regular expression ({reason})")]
     InvalidRegex {
+        /// The Secret.
         secret: SecretRef,
+        /// Why it does not compile (never the pattern itself).
         reason: &'static str,
     },
+    /// The URL credentials were asked for cannot be parsed.
     #[error("cannot look up credentials: {0}")]
     InvalidRequestUrl(#[source] UrlError),
 }
@@ -177,6 +207,7 @@ impl Classify for CredentialError {
 /// The Secret that matched and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
+    /// The Secret that matched.
     pub secret: SecretRef,
     /// Username and password; empty when the Secret holds another kind of credential
     /// (an SSH key, a GitHub App) or none.
@@ -186,6 +217,7 @@ pub struct Found {
 /// The result of a lookup.
 #[derive(Debug, Default)]
 pub struct Lookup {
+    /// The Secret chosen, if any matched.
     pub found: Option<Found>,
     /// Labelled Secrets that were passed over because they could not be read; log them.
     pub skipped: Vec<CredentialError>,
@@ -196,15 +228,20 @@ pub struct Lookup {
 /// filter Secrets by their own `type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgoCdRepoType {
+    /// A Git repository.
     Git,
+    /// A classic Helm chart repository (`index.yaml` over HTTP).
     Helm,
+    /// An OCI registry (charts or images).
     Oci,
 }
 
 /// What an Application needs credentials for.
 #[derive(Clone, Copy, Debug)]
 pub struct ArgoCdRequest<'a> {
+    /// The repository URL as the Application names it.
     pub url: &'a str,
+    /// The kind of repository, which decides how URLs normalize.
     pub repo_type: ArgoCdRepoType,
     /// The Application's `spec.project`; Secrets with another `project` never match.
     pub project: Option<&'a str>,
@@ -288,13 +325,18 @@ pub fn argocd_credentials(
 /// Kargo's credential types (the value of `kargo.akuity.io/cred-type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KargoCredType {
+    /// Git repositories (`git`).
     Git,
+    /// Helm chart repositories, classic or OCI (`helm`).
     Helm,
+    /// Container image registries (`image`).
     Image,
+    /// Anything else a promotion step calls (`generic`).
     Generic,
 }
 
 impl KargoCredType {
+    /// The label value that marks Secrets of this type.
     pub fn label_value(self) -> &'static str {
         match self {
             KargoCredType::Git => "git",
@@ -310,6 +352,7 @@ impl KargoCredType {
 pub struct KargoRequest<'a> {
     /// The subscription's or step's `repoURL`.
     pub url: &'a str,
+    /// The kind of credentials wanted; only Secrets with this label value match.
     pub cred_type: KargoCredType,
     /// Namespaces to search, in order: the Project's, then the shared-resources namespace.
     /// Secrets in any other namespace are ignored.

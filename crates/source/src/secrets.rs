@@ -16,21 +16,30 @@ use crate::ssh::{ARGOCD_KNOWN_HOSTS_CONFIGMAP, ARGOCD_KNOWN_HOSTS_KEY};
 const KARGO_SELECTOR: &str = "kargo.akuity.io/cred-type";
 const ARGOCD_SELECTOR: &str = "argocd.argoproj.io/secret-type in (repository,repo-creds)";
 
+/// A credential lookup through the Kubernetes API that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
+    /// Listing the labelled Secrets of a namespace failed.
     #[error("listing credential Secrets in namespace {namespace}: {source}")]
     List {
+        /// The namespace listed.
         namespace: String,
+        /// The API's error.
         #[source]
         source: kube::Error,
     },
+    /// Reading a ConfigMap (the SSH known hosts) failed.
     #[error("reading ConfigMap {namespace}/{name}: {source}")]
     Get {
+        /// The ConfigMap's namespace.
         namespace: String,
+        /// The ConfigMap's name.
         name: &'static str,
+        /// The API's error.
         #[source]
         source: kube::Error,
     },
+    /// A chosen Secret is malformed.
     #[error(transparent)]
     Credential(#[from] CredentialError),
 }
@@ -66,6 +75,7 @@ pub struct ClusterSecrets {
 }
 
 impl ClusterSecrets {
+    /// Lookups through `client`, with the permissions it carries.
     pub fn new(client: kube::Client) -> Self {
         Self { client }
     }

@@ -41,20 +41,51 @@ pub const MAX_ALTERNATIVES: usize = 32;
 /// length limits above.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SemverError {
+    /// Nothing was given.
     #[error("version is empty")]
     EmptyVersion,
     #[error("version is {len} bytes long; at most {MAX_VERSION_LEN} are allowed")]
-    VersionTooLong { len: usize },
+    /// Longer than [`MAX_VERSION_LEN`].
+    VersionTooLong {
+        /// The version's length in bytes.
+        len: usize,
+    },
     #[error("invalid version {input:?}: {reason}")]
-    InvalidVersion { input: String, reason: String },
+    /// Not a version, even leniently read (`v1.2` is one).
+    InvalidVersion {
+        /// The version as given.
+        input: String,
+        /// The parser's complaint.
+        reason: String,
+    },
     #[error("version {input:?} is not a strict semantic version: {reason}")]
-    NotStrict { input: String, reason: &'static str },
+    /// A version, but not strict SemVer where strict is required (`strictSemvers`).
+    NotStrict {
+        /// The version as given.
+        input: String,
+        /// What is not strict about it.
+        reason: &'static str,
+    },
     #[error("constraint is {len} bytes long; at most {MAX_CONSTRAINT_LEN} are allowed")]
-    ConstraintTooLong { len: usize },
+    /// Longer than [`MAX_CONSTRAINT_LEN`].
+    ConstraintTooLong {
+        /// The constraint's length in bytes.
+        len: usize,
+    },
     #[error("constraint has {count} `||` alternatives; at most {MAX_ALTERNATIVES} are allowed")]
-    TooManyAlternatives { count: usize },
+    /// More than [`MAX_ALTERNATIVES`] `||` alternatives.
+    TooManyAlternatives {
+        /// How many there are.
+        count: usize,
+    },
     #[error("invalid constraint {input:?}: {reason}")]
-    InvalidConstraint { input: String, reason: String },
+    /// A constraint that does not parse.
+    InvalidConstraint {
+        /// The constraint as given.
+        input: String,
+        /// The parser's complaint.
+        reason: String,
+    },
 }
 
 impl Classify for SemverError {
@@ -113,18 +144,22 @@ impl Version {
         &self.semver
     }
 
+    /// The major version.
     pub fn major(&self) -> u64 {
         self.semver.major
     }
 
+    /// The minor version.
     pub fn minor(&self) -> u64 {
         self.semver.minor
     }
 
+    /// The patch version.
     pub fn patch(&self) -> u64 {
         self.semver.patch
     }
 
+    /// Whether there is a pre-release part (`-rc.1`).
     pub fn is_prerelease(&self) -> bool {
         !self.semver.pre.is_empty()
     }

@@ -51,48 +51,79 @@ impl UrlPolicy {
 /// Why a repository URL was refused. The input is never part of the message; fix the URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
+    /// Nothing was given.
     #[error("repository URL is empty")]
     Empty,
+    /// Longer than [`MAX_URL_LEN`].
     #[error("repository URL is {len} bytes long; at most {MAX_URL_LEN} are allowed")]
-    TooLong { len: usize },
+    TooLong {
+        /// The URL's length in bytes.
+        len: usize,
+    },
+    /// Spaces, tabs or line breaks anywhere in the URL.
     #[error("repository URL contains whitespace")]
     Whitespace,
+    /// A control character (newline, NUL, ...) anywhere in the URL.
     #[error("repository URL contains a control character")]
     ControlCharacter,
+    /// A zero-width or bidirectional formatting character, which hides what the URL says.
     #[error("repository URL contains an invisible formatting character")]
     InvisibleCharacter,
+    /// A backslash, which some tools read as a path separator.
     #[error("repository URL contains a backslash")]
     Backslash,
+    /// `%00`–`%1f` or `%7f`, which decode to control characters (CVE-2020-5260).
     #[error("repository URL contains a percent-encoded control character")]
     EncodedControlCharacter,
+    /// A `%` not followed by two hex digits.
     #[error("repository URL contains a `%` that is not followed by two hex digits")]
     BadPercentEncoding,
+    /// The URL starts with `-` and git would read it as an option.
     #[error("repository URL starts with `-` and would be read as an option")]
     OptionLike,
+    /// Git's `<transport>::<address>` syntax, which runs a helper program.
     #[error("git transport {transport:?} (`<transport>::<address>`) is not allowed")]
-    Transport { transport: String },
+    Transport {
+        /// The transport name, cut to 32 characters.
+        transport: String,
+    },
+    /// A scheme other than https, http, ssh (and file where allowed).
     #[error("URL scheme {scheme:?} is not allowed; use https, http, ssh or scp-style")]
-    UnsupportedScheme { scheme: String },
+    UnsupportedScheme {
+        /// The scheme, cut to 32 characters; `<not a scheme>` when it has other characters.
+        scheme: String,
+    },
+    /// `file://` where the policy does not allow it.
     #[error("file:// URLs are not allowed here")]
     FileNotAllowed,
+    /// A `file://` URL with a host or a relative path.
     #[error("file:// URLs must have an empty host and an absolute path (file:///path)")]
     BadFileUrl,
+    /// A bare local path, which git would accept as a repository.
     #[error("repository URL is a local path, not a URL; use file:// where local repos are allowed")]
     LocalPath,
+    /// No host between the scheme and the path.
     #[error("repository URL has an empty host")]
     EmptyHost,
+    /// The host has characters no host name or IP address has.
     #[error("repository URL host has characters outside [A-Za-z0-9.-_]")]
     BadHost,
+    /// The host or user starts with `-` and ssh would read it as an option.
     #[error("repository URL host or user starts with `-` and would be read as an option")]
     OptionLikeHostOrUser,
+    /// The port is not a number from 1 to 65535.
     #[error("repository URL port is not a number from 1 to 65535")]
     BadPort,
+    /// A `?query` or `#fragment`, which no repository URL needs.
     #[error("repository URL has a query string or fragment")]
     QueryOrFragment,
+    /// A `..` path segment.
     #[error("repository URL path contains a `..` segment")]
     DotDotSegment,
+    /// An scp-style URL with nothing after the `:`.
     #[error("scp-style repository URL has an empty path after `:`")]
     EmptyPath,
+    /// An scp-style path starting with `-`, which would be read as an option.
     #[error("scp-style repository URL path starts with `-` and would be read as an option")]
     OptionLikePath,
 }
@@ -107,13 +138,18 @@ impl Classify for UrlError {
 /// How the repository is reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
+    /// `https://`.
     Https,
+    /// `http://`; credentials are only sent where the caller allows it.
     Http,
+    /// `ssh://` and scp-style (`git@host:path`).
     Ssh,
+    /// `file://`, where [`UrlPolicy::allow_file`] is set.
     File,
 }
 
 impl Scheme {
+    /// The scheme as written in a URL, lowercase.
     pub fn as_str(self) -> &'static str {
         match self {
             Scheme::Https => "https",
@@ -157,6 +193,7 @@ pub struct RepoUrl {
 }
 
 impl RepoUrl {
+    /// Checks and parses a repository URL; see the module documentation for what is refused.
     pub fn parse(input: &str, policy: &UrlPolicy) -> Result<RepoUrl, UrlError> {
         check_characters(input)?;
         if input.starts_with('-') {
@@ -187,6 +224,7 @@ impl RepoUrl {
         parse_scp(input)
     }
 
+    /// How the repository is reached.
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
@@ -612,34 +650,49 @@ fn parse_scp(input: &str) -> Result<RepoUrl, UrlError> {
 /// Why a branch, tag or revision name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RefProblem {
+    /// Nothing was given.
     #[error("it is empty")]
     Empty,
+    /// Longer than [`MAX_REF_LEN`].
     #[error("it is longer than {MAX_REF_LEN} bytes")]
     TooLong,
+    /// Starts with `-`.
     #[error("it starts with `-` and would be read as an option")]
     LeadingDash,
+    /// Contains whitespace.
     #[error("it contains whitespace")]
     Whitespace,
+    /// Contains a control character.
     #[error("it contains a control character")]
     ControlCharacter,
+    /// Contains a zero-width or bidirectional formatting character.
     #[error("it contains an invisible formatting character")]
     InvisibleCharacter,
+    /// Contains a character `git check-ref-format` refuses: `~ ^ : ? * [` or a backslash.
     #[error("it contains {0:?}, which git does not allow in ref names")]
     GitForbidden(char),
+    /// Contains a character a shell would interpret.
     #[error("it contains the shell metacharacter {0:?}")]
     ShellMetacharacter(char),
+    /// Contains `..`.
     #[error("it contains `..`")]
     DotDot,
+    /// Contains `@{`.
     #[error("it contains `@{{`")]
     AtBrace,
+    /// Is `@` alone.
     #[error("it is the single character `@`")]
     LoneAt,
+    /// Has an empty `/`-separated part.
     #[error("it starts or ends with `/` or contains `//`")]
     BadSlash,
+    /// Ends with `.`.
     #[error("it ends with `.`")]
     TrailingDot,
+    /// Has a `/`-separated part starting with `.`.
     #[error("a `/`-separated part starts with `.`")]
     ComponentStartsWithDot,
+    /// Has a `/`-separated part ending with `.lock`.
     #[error("a `/`-separated part ends with `.lock`")]
     LockSuffix,
 }
@@ -650,6 +703,7 @@ pub enum RefProblem {
 pub struct RefError {
     /// The name, cut to 200 characters.
     pub name: String,
+    /// Why it was refused.
     pub problem: RefProblem,
 }
 

@@ -39,7 +39,10 @@ pub fn package_chart(work: &Path, out: &Path, name: &str, version: &str) -> Path
     out.join(format!("{name}-{version}.tgz"))
 }
 
+/// A static file server on a loopback port (a classic chart repository); a matching
+/// `If-None-Match` gets 304.
 pub struct StaticServer {
+    /// `http://127.0.0.1:PORT`.
     pub url: String,
     /// Requests answered with a body (not 304).
     pub full_responses: Arc<AtomicUsize>,
@@ -53,6 +56,7 @@ struct Files {
 }
 
 impl StaticServer {
+    /// Serves the files under `root`.
     pub async fn start(root: &Path) -> Self {
         let files = Files {
             root: root.to_path_buf(),
@@ -72,6 +76,7 @@ impl StaticServer {
         }
     }
 
+    /// How many requests were answered with a body so far.
     pub fn full_responses(&self) -> usize {
         self.full_responses.load(Ordering::SeqCst)
     }

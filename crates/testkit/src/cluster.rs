@@ -47,10 +47,13 @@ impl EmbeddedApi {
     }
 }
 
+/// An embedded API server on its own runtime, with a kubeconfig for kubectl.
 pub struct TestCluster {
     runtime: tokio::runtime::Runtime,
     server: Option<ApiServer>,
+    /// Where the server listens.
     pub addr: SocketAddr,
+    /// A kubeconfig for the server, authenticated with [`TOKEN`], namespace `default`.
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -66,6 +69,7 @@ impl TestCluster {
         Self::start_with(Store::memory(), false)
     }
 
+    /// A server on `store`, over HTTPS when `tls` is set.
     pub fn start_with(store: Store, tls: bool) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -106,6 +110,7 @@ impl TestCluster {
         }
     }
 
+    /// A kubectl command for this cluster, not yet run.
     pub fn kubectl_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(kubectl());
         c.arg("--kubeconfig").arg(&self.kubeconfig).args(args);
@@ -114,6 +119,7 @@ impl TestCluster {
         c
     }
 
+    /// Runs kubectl and returns its output, whatever the exit status.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_cmd(args).output().expect("kubectl runs")
     }
@@ -139,6 +145,7 @@ impl TestCluster {
         succeeded(args, self.stdin(args, input))
     }
 
+    /// Runs kubectl with `input` on stdin and returns its output, whatever the exit status.
     pub fn stdin(&self, args: &[&str], input: &str) -> Output {
         let mut child = self
             .kubectl_cmd(args)
@@ -200,6 +207,7 @@ fn succeeded(args: &[&str], out: Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Sends one HTTP/1.1 request over a plain socket; returns the status and the body.
 pub fn raw_request(
     addr: SocketAddr,
     method: &str,
@@ -236,6 +244,7 @@ pub fn raw_request(
     (status, body)
 }
 
+/// The `Authorization` header carrying [`TOKEN`].
 pub fn auth() -> (&'static str, String) {
     ("Authorization", format!("Bearer {TOKEN}"))
 }

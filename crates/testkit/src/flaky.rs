@@ -8,8 +8,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 
+/// A running flaky front.
 pub struct FlakyFront {
+    /// `127.0.0.1:PORT`.
     pub host: String,
+    /// Requests received, failed ones included.
     pub requests: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -23,6 +26,7 @@ struct Front {
 }
 
 impl FlakyFront {
+    /// Forwards to `upstream` (`host:port`) after failing the first `failures` requests.
     pub async fn start(upstream: &str, failures: usize) -> Self {
         let requests = Arc::new(AtomicUsize::new(0));
         let front = Front {

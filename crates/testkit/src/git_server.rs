@@ -16,17 +16,23 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+/// The user the server accepts.
 pub const USER: &str = "ferry";
+/// The password the server accepts; a canary that tests look for in logs and messages.
 pub const PASSWORD: &str = "pw-CANARY-7f3a91";
 
 /// One request the server saw.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    /// The HTTP method.
     pub method: String,
     /// Path after the repository, e.g. `/info/refs` or `/git-upload-pack`.
     pub path: String,
+    /// The repository's name, without `.git`.
     pub repo: String,
+    /// The query string.
     pub query: String,
+    /// The status answered.
     pub status: u16,
     /// `Content-Encoding: gzip` on the request body.
     pub gzip: bool,
@@ -41,7 +47,9 @@ struct ServerState {
     auth: String,
 }
 
+/// A running git server; repositories live under [`GitServer::root`].
 pub struct GitServer {
+    /// Where the server listens.
     pub addr: SocketAddr,
     state: Arc<ServerState>,
     task: tokio::task::JoinHandle<()>,
@@ -55,6 +63,7 @@ impl Drop for GitServer {
 }
 
 impl GitServer {
+    /// Starts a server with an empty root.
     pub async fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
         let auth = format!(
@@ -83,6 +92,7 @@ impl GitServer {
         }
     }
 
+    /// The directory repositories are served from (`<root>/<name>.git`).
     pub fn root(&self) -> &Path {
         &self.state.root
     }
@@ -97,6 +107,7 @@ impl GitServer {
         self.state.seen.lock().unwrap().clone()
     }
 
+    /// Clears the request log.
     pub fn forget(&self) {
         self.state.seen.lock().unwrap().clear();
     }

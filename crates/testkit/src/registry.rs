@@ -10,6 +10,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::free_port;
 
+/// A running `docker-registry`, stopped on drop.
 pub struct TestRegistry {
     child: Child,
     _dir: tempfile::TempDir,
@@ -32,6 +33,7 @@ enum Auth {
 }
 
 impl TestRegistry {
+    /// A registry without authentication.
     pub async fn start() -> Self {
         Self::launch(Auth::None).await
     }
@@ -310,9 +312,12 @@ impl Drop for TestRegistry {
     }
 }
 
+/// The OCI image manifest media type.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// The OCI image index media type.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
+/// `sha256:<hex>` of `bytes`.
 pub fn digest_of(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     format!(

@@ -7,8 +7,11 @@ use std::process::Command;
 
 use crate::git_server::GitServer;
 
+/// A fixture repository: a bare repository and a working clone to fill it from.
 pub struct Seed {
+    /// The working clone.
     pub work: PathBuf,
+    /// The bare repository.
     pub bare: PathBuf,
     home: PathBuf,
     _scratch: tempfile::TempDir,
@@ -81,10 +84,12 @@ impl Seed {
         }
     }
 
+    /// Runs git in the working clone.
     pub fn git(&self, args: &[&str]) -> String {
         git_with(&self.work, &self.home, args, &[])
     }
 
+    /// Writes a file in the working clone, creating its directories.
     pub fn write(&self, path: &str, contents: &str) -> &Self {
         let full = self.work.join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
@@ -92,6 +97,7 @@ impl Seed {
         self
     }
 
+    /// Creates a symlink in the working clone.
     pub fn symlink(&self, path: &str, target: &str) -> &Self {
         let full = self.work.join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
@@ -119,10 +125,12 @@ impl Seed {
         self.git(&["rev-parse", "HEAD"])
     }
 
+    /// Tags `HEAD` with a lightweight tag.
     pub fn tag(&self, name: &str) {
         self.git(&["tag", name]);
     }
 
+    /// Tags `HEAD` with an annotated tag dated `date`.
     pub fn annotated_tag(&self, name: &str, message: &str, date: &str) {
         git_with(
             &self.work,

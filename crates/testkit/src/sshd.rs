@@ -11,19 +11,24 @@ use crate::free_port;
 
 const SSHD: &str = "/usr/sbin/sshd";
 
+/// A running sshd, stopped on drop.
 pub struct SshServer {
     dir: tempfile::TempDir,
     child: Child,
+    /// The loopback port it listens on.
     pub port: u16,
     user: String,
 }
 
 /// A key pair made by `ssh-keygen`: the private key's text and the public key line.
 pub struct KeyPair {
+    /// The private key, OpenSSH format.
     pub private: String,
+    /// The public key line (`ssh-ed25519 AAAA... name`).
     pub public: String,
 }
 
+/// Generates an ed25519 key pair without passphrase as `dir/name` and `dir/name.pub`.
 pub fn keygen(dir: &Path, name: &str) -> KeyPair {
     let path = dir.join(name);
     let status = Command::new("ssh-keygen")

@@ -13,13 +13,18 @@ use base64::Engine as _;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::json;
 
+/// The `service` the registry and its tokens name.
 pub const SERVICE: &str = "ferry-test-registry";
+/// The issuer the registry trusts.
 pub const ISSUER: &str = "ferry-test-token-issuer";
 
+/// A running token service.
 pub struct TokenServer {
+    /// The token endpoint (`http://127.0.0.1:PORT/token`) for the registry's challenge.
     pub realm: String,
     /// PEM of the certificate whose key signs tokens (the registry's `rootcertbundle`).
     pub cert_pem: String,
+    /// How many tokens were issued so far.
     pub issued: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }

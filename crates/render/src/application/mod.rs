@@ -3,13 +3,13 @@
 //! (the source's `helm`/`kustomize`/`directory` block, else detected from the files), render
 //! and cache the result by (repository, commit, path, parameters).
 //!
-//! [`SourceRenderer::render_source`] serves Git sources; [`render_tree`] renders a source from
-//! a tree the caller already has (a local checkout, for `ferry render -f --local`). A hard
+//! [`SourceRenderer::render_application`] serves Git sources; a [`SourceJob`] renders one source
+//! from a tree the caller already has (a local checkout, for `ferry render -f --local`). A hard
 //! refresh re-renders even when the cache holds the key. Trees of one commit are read once
 //! and shared by every Application on that commit (a monorepo with 100 apps reads it once).
 //!
-//! One file per concern: [`tools`] (which tool, and running it on a tree), [`refs`] (`ref`
-//! sources mounted for `$ref/` value files), [`build_env`] (`$ARGOCD_APP_*`).
+//! One file per concern: `tools` (which tool, and running it on a tree), `refs` (`ref`
+//! sources mounted for `$ref/` value files), `build_env` (`$ARGOCD_APP_*`).
 
 mod build_env;
 mod refs;

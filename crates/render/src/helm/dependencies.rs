@@ -11,7 +11,7 @@
 //!   constraint, and it is copied into `charts/<name>/`, after its own missing dependencies were
 //!   planned the same way (depth and count are bounded).
 //! - `https://…`, `oci://…`, and `@name` / `alias:name` (a repository known by name, resolved
-//!   through [`ChartRepositories`]): listed as [`RemoteDependency`] for the caller to fetch;
+//!   through [`ChartRepositories`]): listed as `RemoteDependency`s for the caller to fetch;
 //!   the version is the lock file's when one exists (after checking its digest, as Helm does),
 //!   else the constraint, resolved later against the repository.
 //! - no repository: Helm expects it in `charts/` already; its absence is an error.

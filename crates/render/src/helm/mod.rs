@@ -15,7 +15,7 @@
 //!
 //! The chart is copied into a private work directory (so Helm reads only what the tree allows:
 //! no symlink or path leaves the repository) and Helm runs with empty configuration homes
-//! ([`run`]). Value files are resolved like Argo CD's: relative to the chart, a leading `/`
+//! (`run`). Value files are resolved like Argo CD's: relative to the chart, a leading `/`
 //! meaning the repository root. For a `chart:` source the repository root is the chart itself,
 //! as in Argo CD's repo-server, so `/values-prod.yaml` and `values-prod.yaml` name the same
 //! file and nothing outside the chart can be named. Async entry points run Helm on tokio's

@@ -12,17 +12,17 @@
 //! plugins that are not built in are refused.
 //!
 //! [`render_with`] adds what Argo CD does around `kustomize build`: its `source.kustomize`
-//! overrides edit the root kustomization first ([`overrides`]), and `helmCharts` are inflated
-//! by the real Helm ([`helm_charts`]) when a [`HelmRenderer`] is given. Bad input is bounded:
+//! overrides edit the root kustomization first (`overrides`), and `helmCharts` are inflated
+//! by the real Helm (`helm_charts`) when a [`HelmRenderer`] is given. Bad input is bounded:
 //! a build whose objects exceed [`KustomizeOptions::max_output`] bytes (as JSON) stops with an
 //! error as soon as it gets there, and YAML alias bombs are refused by the parser.
 //!
-//! One file per concern: [`file`] (the kustomization file), [`resource`], [`fieldspec`],
-//! [`config`] (which fields each transformer touches), [`plugins`] (transformers and
-//! generators as configured instances), [`generators`], [`helm_charts`], [`patches`],
-//! [`openapi`], [`names`] (namespace, prefix/suffix), [`labels`], [`images`], [`replicas`],
-//! [`replacements`], [`vars`], [`namereference`], [`order`], [`overrides`],
-//! [`build_metadata`].
+//! One file per concern: `file` (the kustomization file), `resource`, `fieldspec`,
+//! `config` (which fields each transformer touches), `plugins` (transformers and
+//! generators as configured instances), `generators`, `helm_charts`, `patches`,
+//! `openapi`, `names` (namespace, prefix/suffix), `labels`, `images`, `replicas`,
+//! `replacements`, `vars`, `namereference`, `order`, `overrides`,
+//! `build_metadata`.
 
 mod build_metadata;
 mod config;

@@ -42,7 +42,9 @@ impl Default for CommitQuery {
 /// A name and an email, shown as `Name <email>` (Kargo's `author` / `committer`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
+    /// The name.
     pub name: String,
+    /// The email address.
     pub email: String,
 }
 
@@ -52,11 +54,16 @@ impl std::fmt::Display for Person {
     }
 }
 
+/// A commit of a branch's history, as Kargo's discovery reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
+    /// The commit's ID.
     pub id: CommitId,
+    /// Who wrote the change.
     pub author: Person,
+    /// When the change was written.
     pub author_date: DateTime<FixedOffset>,
+    /// Who committed it.
     pub committer: Person,
     /// Kargo's `commitDate` / `creatorDate`.
     pub committer_date: DateTime<FixedOffset>,
@@ -64,11 +71,14 @@ pub struct CommitInfo {
     pub subject: String,
 }
 
+/// A tag, as Kargo's tag discovery reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagInfo {
+    /// The tag's name, without `refs/tags/`.
     pub name: String,
     /// The commit the tag points at (annotated tags peeled).
     pub commit: CommitId,
+    /// Whether it is an annotated tag (not a lightweight one).
     pub annotated: bool,
     /// The tagger date of an annotated tag, the committer date of a lightweight one.
     pub creator_date: DateTime<FixedOffset>,
@@ -76,7 +86,9 @@ pub struct TagInfo {
     pub tagger: Option<Person>,
     /// The annotated tag's message.
     pub annotation: Option<String>,
+    /// The commit's author.
     pub author: Person,
+    /// The commit's committer.
     pub committer: Person,
     /// The commit's subject.
     pub subject: String,

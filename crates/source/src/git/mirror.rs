@@ -67,6 +67,7 @@ impl GitCache {
         Self::with_options(dir, GitOptions::default())
     }
 
+    /// A cache under `dir` with explicit git options.
     pub fn with_options(dir: impl Into<PathBuf>, options: GitOptions) -> GitResult<Self> {
         let dir = dir.into();
         let root = dir.join("mirrors");
@@ -81,6 +82,7 @@ impl GitCache {
         })
     }
 
+    /// The git options every call uses.
     pub fn options(&self) -> &GitOptions {
         self.inner.runner.options()
     }
@@ -140,7 +142,9 @@ pub struct FetchOutcome {
 pub enum RefKind {
     /// `HEAD` (or an empty revision): the remote's default branch.
     Head,
+    /// A branch (`refs/heads/...`).
     Branch,
+    /// A tag (`refs/tags/...`).
     Tag,
     /// A tag chosen by a version constraint.
     Version,
@@ -151,9 +155,11 @@ pub enum RefKind {
 /// A revision resolved to a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
+    /// The commit.
     pub commit: CommitId,
     /// The full ref name it came from (`refs/heads/main`, `refs/tags/v1.2.0`), if any.
     pub reference: Option<String>,
+    /// What kind of name it matched.
     pub kind: RefKind,
 }
 
@@ -166,6 +172,7 @@ pub(crate) struct LocalRef {
 }
 
 impl Mirror {
+    /// The URL git is given: no password, an SSH URL keeps its user.
     pub fn url(&self) -> &str {
         self.url.as_str()
     }

@@ -51,7 +51,7 @@ pub struct GitOptions {
     /// Largest total a single read call returns.
     pub max_read_bytes: u64,
     /// `known_hosts` lines SSH servers are checked against (Argo CD's
-    /// `argocd-ssh-known-hosts-cm`, [`crate::ssh::argocd_known_hosts`]); `None` knows no host,
+    /// `argocd-ssh-known-hosts-cm`, [`crate::secrets::ClusterSecrets::argocd_known_hosts`]); `None` knows no host,
     /// so SSH fails host key verification unless the credentials are insecure.
     pub ssh_known_hosts: Option<String>,
     /// Extra environment for every git child (for example `GIT_TRACE_PACKET` while
@@ -91,6 +91,7 @@ impl CommitId {
         }
     }
 
+    /// The lowercase hex ID.
     pub fn as_str(&self) -> &str {
         &self.0
     }

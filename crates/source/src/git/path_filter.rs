@@ -23,6 +23,8 @@ enum Matcher {
 }
 
 impl PathFilter {
+    /// Compiles include and exclude patterns; a pattern that does not parse is
+    /// [`GitError::InvalidPattern`].
     pub fn new<S: AsRef<str>>(include: &[S], exclude: &[S]) -> GitResult<Self> {
         let parse = |patterns: &[S]| {
             patterns

@@ -19,10 +19,14 @@ use super::validate::normalize_repo_path;
 /// Symlink hops [`Tree::resolve`] follows before calling it a loop (Linux's limit).
 const MAX_LINK_HOPS: usize = 40;
 
+/// What a tree entry is, from its git mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
+    /// A regular file (mode 100644).
     File,
+    /// An executable file (mode 100755).
     Executable,
+    /// A symbolic link (mode 120000).
     Symlink,
     /// A gitlink: a submodule's commit, with no content in this repository.
     Submodule,
@@ -33,7 +37,9 @@ pub enum EntryKind {
 pub struct TreeEntry {
     /// Relative to the repository root.
     pub path: String,
+    /// What the entry is.
     pub kind: EntryKind,
+    /// The blob's (or the submodule commit's) object ID.
     pub oid: String,
     /// Blob size in bytes (`None` for submodules).
     pub size: Option<u64>,
@@ -42,6 +48,7 @@ pub struct TreeEntry {
 /// What a path holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileContent {
+    /// A file's bytes.
     Bytes(Vec<u8>),
     /// A symlink's target, as stored; not followed.
     Symlink(String),
@@ -52,8 +59,11 @@ pub enum FileContent {
 /// A file read from a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeFile {
+    /// Relative to the repository root.
     pub path: String,
+    /// What the entry is.
     pub kind: EntryKind,
+    /// What it holds.
     pub content: FileContent,
 }
 
@@ -66,18 +76,22 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// The commit the tree belongs to.
     pub fn commit(&self) -> &CommitId {
         &self.commit
     }
 
+    /// How many entries there are.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the tree has no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// The entry at `path` (relative to the root, not resolved through symlinks).
     pub fn get(&self, path: &str) -> Option<&TreeEntry> {
         self.entries.get(path)
     }

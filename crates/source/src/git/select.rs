@@ -14,12 +14,17 @@ use super::path_filter::PathFilter;
 use crate::semver::{Constraint, Version};
 use crate::subscription::Fields;
 
+/// Kargo's `commitSelectionStrategy`: how a `git` subscription picks commits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum CommitSelectionStrategy {
+    /// The newest commits of a branch (Kargo's default).
     #[default]
     NewestFromBranch,
+    /// Tags read as semantic versions, highest first, within `semverConstraint`.
     SemVer,
+    /// Tags in reverse lexical order.
     Lexical,
+    /// Tags by creation date, newest first.
     NewestTag,
 }
 
@@ -41,16 +46,25 @@ impl std::str::FromStr for CommitSelectionStrategy {
 /// The settings of one `git` subscription, with Kargo's defaults.
 #[derive(Clone, Debug)]
 pub struct CommitSelection {
+    /// The strategy (`commitSelectionStrategy`).
     pub strategy: CommitSelectionStrategy,
     /// NewestFromBranch only; the remote's default branch when unset.
     pub branch: Option<String>,
+    /// A semver range tags must fall in (SemVer only; `semverConstraint`).
     pub semver_constraint: Option<String>,
+    /// Refuse tags that are not strict semantic versions (`strictSemvers`; Kargo's default is on).
     pub strict_semvers: bool,
+    /// Tags must match one of these (`allowTagsRegexes`).
     pub allow_tags_regexes: Vec<String>,
+    /// Tags matching any of these are skipped (`ignoreTagsRegexes`).
     pub ignore_tags_regexes: Vec<String>,
+    /// Only commits touching one of these paths count (`includePaths`: directories, `glob:`, `regex:`).
     pub include_paths: Vec<String>,
+    /// Commits touching only these paths are skipped (`excludePaths`).
     pub exclude_paths: Vec<String>,
+    /// Commits or tags older than this are skipped (`since`).
     pub since: Option<DateTime<Utc>>,
+    /// At most this many commits are selected (`discoveryLimit`; Kargo's default is 20).
     pub discovery_limit: usize,
 }
 
@@ -111,13 +125,19 @@ impl CommitSelection {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveredCommit {
+    /// The full commit ID.
     pub id: String,
+    /// The branch, for NewestFromBranch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The tag, for tag strategies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// The commit message's first line.
     pub subject: String,
+    /// The author, as `Name <email>`.
     pub author: String,
+    /// The committer, as `Name <email>`.
     pub committer: String,
     /// Commit date for branch commits; tagger date for annotated tags.
     pub creator_date: String,

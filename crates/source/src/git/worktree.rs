@@ -47,8 +47,13 @@ impl std::fmt::Debug for GitWriter {
 pub enum Checkout {
     /// The remote's default branch.
     DefaultBranch,
-    /// A branch; `if_missing` says what to do when the remote lacks it.
-    Branch { name: String, if_missing: IfMissing },
+    /// A branch.
+    Branch {
+        /// The branch, without `refs/heads/`.
+        name: String,
+        /// What to do when the remote lacks it.
+        if_missing: IfMissing,
+    },
     /// A detached commit (full id).
     Commit(String),
     /// A detached tag.
@@ -65,8 +70,10 @@ impl Checkout {
     }
 }
 
+/// What to do when the branch to check out does not exist on the remote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfMissing {
+    /// Fail with [`GitError::BranchNotFound`].
     Fail,
     /// Start an orphan branch with an empty tree (Kargo's `create: true`).
     Orphan,
@@ -77,11 +84,14 @@ pub enum IfMissing {
 /// An author or committer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
+    /// The name git records.
     pub name: String,
+    /// The email address git records.
     pub email: String,
 }
 
 impl Signature {
+    /// A signature from a name and an email; checked when it is used.
     pub fn new(name: impl Into<String>, email: impl Into<String>) -> Self {
         Signature {
             name: name.into(),
@@ -157,6 +167,7 @@ impl PushOptions {
 /// What [`Worktree::push`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushOutcome {
+    /// The remote branch pushed to.
     pub branch: String,
     /// The commit the remote branch now points at.
     pub commit: CommitId,
@@ -170,6 +181,7 @@ impl GitWriter {
         Self::with_options(state_dir, GitOptions::default())
     }
 
+    /// A writer with explicit git options.
     pub fn with_options(state_dir: impl Into<PathBuf>, options: GitOptions) -> GitResult<Self> {
         let runner = GitRunner::new(state_dir.into().join("home"), options)?;
         Ok(GitWriter {
@@ -550,6 +562,7 @@ impl std::fmt::Debug for Worktree {
 }
 
 impl Worktree {
+    /// The worktree's directory.
     pub fn path(&self) -> &Path {
         &self.dir
     }

@@ -5,28 +5,37 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// A parsed `index.yaml`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RepoIndex {
+    /// The index format's version; only `v1` is defined.
     #[serde(default)]
     pub api_version: Option<String>,
+    /// Chart name → its published versions, as the file lists them.
     #[serde(default)]
     pub entries: BTreeMap<String, Vec<ChartVersion>>,
 }
 
+/// One published chart version.
 #[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChartVersion {
+    /// The chart's name.
     #[serde(default)]
     pub name: String,
+    /// The chart's version, as published.
     pub version: String,
+    /// The version of the application the chart deploys (`appVersion`).
     #[serde(default)]
     pub app_version: Option<String>,
+    /// Where the `.tgz` can be downloaded, relative to the index or absolute.
     #[serde(default)]
     pub urls: Vec<String>,
     /// sha256 hex of the `.tgz`.
     #[serde(default)]
     pub digest: Option<String>,
+    /// When the version was published (RFC 3339), if the index says.
     #[serde(default)]
     pub created: Option<String>,
 }
@@ -46,6 +55,7 @@ impl ChartVersion {
 }
 
 impl RepoIndex {
+    /// Reads an `index.yaml`; the message says what does not parse.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let index: Self =
             yaml_serde::from_slice(bytes).map_err(|e| format!("malformed index.yaml: {e}"))?;
@@ -58,6 +68,7 @@ impl RepoIndex {
         Ok(index)
     }
 
+    /// The versions of `chart` as the index lists them; empty when there is no such chart.
     pub fn versions(&self, chart: &str) -> &[ChartVersion] {
         self.entries
             .get(chart)

@@ -26,39 +26,71 @@ const MAX_INDEX_BYTES: usize = 64 << 20;
 const MAX_CHART_BYTES: usize = 32 << 20;
 const CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
+/// A chart repository call that failed. `repo` is the repository URL without userinfo.
 #[derive(Debug, thiserror::Error)]
 pub enum HelmError {
+    /// The connection failed or timed out.
     #[error("chart repository {repo}: {detail}")]
-    Transport { repo: String, detail: String },
+    Transport {
+        /// The repository.
+        repo: String,
+        /// The transport error.
+        detail: String,
+    },
+    /// The repository answered with an HTTP error status.
     #[error("chart repository {repo} answered {status} for {what}")]
     Status {
+        /// The repository.
         repo: String,
+        /// What was asked for: `index.yaml` or a chart archive.
         what: String,
+        /// The HTTP status.
         status: u16,
     },
+    /// A repository URL, index or chart reference that cannot be used.
     #[error("chart repository {repo}: {detail}")]
-    Invalid { repo: String, detail: String },
+    Invalid {
+        /// The repository.
+        repo: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// No version of the chart matches.
     #[error("chart {chart} version {version} not found in {repo}")]
     NotFound {
+        /// The repository.
         repo: String,
+        /// The chart's name.
         chart: String,
+        /// The version or constraint asked for.
         version: String,
     },
+    /// The downloaded archive is not the one the index lists.
     #[error("chart {chart} {version} from {repo}: digest {actual}, index says {expected}")]
     DigestMismatch {
+        /// The repository.
         repo: String,
+        /// The chart's name.
         chart: String,
+        /// The chart's version.
         version: String,
+        /// The digest the index lists.
         expected: String,
+        /// The digest of the bytes received.
         actual: String,
     },
+    /// An OCI registry call failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The chart archive could not be unpacked.
     #[error(transparent)]
     Unpack(#[from] UnpackError),
+    /// The on-disk chart or index cache could not be read or written.
     #[error("chart cache {path}: {source}")]
     Cache {
+        /// The cache file.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 }
@@ -82,6 +114,7 @@ impl Classify for HelmError {
 /// One chart version as [`HelmRepos::locate`] finds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChartLocation {
+    /// The exact version, as the repository lists it.
     pub version: String,
     /// Lowercase sha256 hex of the `.tgz`; `None` when an HTTP index lists no digest.
     pub digest: Option<String>,
@@ -102,6 +135,7 @@ struct CachedIndex {
 }
 
 impl HelmRepos {
+    /// Repositories cached under `cache_dir`; OCI ones are read through `registry`.
     pub fn new(
         cache_dir: impl Into<PathBuf>,
         registry: Arc<RegistryClient>,

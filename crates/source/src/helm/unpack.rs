@@ -11,6 +11,7 @@ use ferry_api::{Classify, Disposition};
 pub struct UnpackLimits {
     /// Total bytes of file contents after decompression.
     pub max_bytes: u64,
+    /// Most entries (files, directories, links) in one archive.
     pub max_entries: usize,
 }
 
@@ -23,23 +24,38 @@ impl Default for UnpackLimits {
     }
 }
 
+/// Why a chart archive was not unpacked. Nothing outside the destination is touched either way.
 #[derive(Debug, thiserror::Error)]
 pub enum UnpackError {
+    /// An entry's path is absolute or climbs out with `..`.
     #[error("archive entry {0:?} escapes the destination (absolute path or '..')")]
     Escapes(String),
+    /// A symbolic link that points outside the chart.
     #[error("archive entry {entry:?} is a link to {target:?} outside the chart")]
-    LinkEscapes { entry: String, target: String },
+    LinkEscapes {
+        /// The link's path in the archive.
+        entry: String,
+        /// Where it points.
+        target: String,
+    },
+    /// A device, FIFO or hard link.
     #[error("archive entry {0:?} is a device, FIFO or hard link, which charts never contain")]
     SpecialFile(String),
+    /// The contents exceed [`UnpackLimits::max_bytes`].
     #[error("archive expands past {0} bytes")]
     TooLarge(u64),
+    /// The entries exceed [`UnpackLimits::max_entries`].
     #[error("archive has more than {0} entries")]
     TooManyEntries(usize),
+    /// Not a readable gzip-compressed tar.
     #[error("corrupt archive: {0}")]
     Corrupt(String),
+    /// Writing to the destination failed.
     #[error("writing {path}: {source}")]
     Io {
+        /// The file being written.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 }

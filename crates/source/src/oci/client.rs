@@ -25,6 +25,7 @@ const MAX_TAG_PAGES: usize = 1000;
 const MAX_MANIFEST_BYTES: usize = 4 << 20;
 const RETRIES: u32 = 3;
 
+/// How the registry client is set up.
 #[derive(Clone, Debug)]
 pub struct RegistryOptions {
     /// Requests per second per registry host (Kargo's default budget is 20).
@@ -48,45 +49,81 @@ impl Default for RegistryOptions {
     }
 }
 
+/// A registry call that failed. `registry` is the host, `what` the object asked for
+/// (`tag list`, `manifest 1.2.3`, ...); no message carries credentials or tokens.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// The connection failed or timed out.
     #[error("registry {registry}: {detail}")]
-    Transport { registry: String, detail: String },
+    Transport {
+        /// The registry, as the reference names it (`ghcr.io`, `docker.io`).
+        registry: String,
+        /// The transport error.
+        detail: String,
+    },
+    /// An HTTP status the client has no better variant for.
     #[error("registry {registry} answered {status} for {what}")]
     Status {
+        /// The registry, as the reference names it (`ghcr.io`, `docker.io`).
         registry: String,
+        /// What was asked for.
         what: String,
+        /// The HTTP status.
         status: u16,
     },
+    /// 401 or 403, after presenting the credentials (or the token they earned).
     #[error(
         "registry {registry}: authentication failed for {what} ({status}); check the credentials"
     )]
     Unauthorized {
+        /// The registry, as the reference names it (`ghcr.io`, `docker.io`).
         registry: String,
+        /// What was asked for.
         what: String,
+        /// The HTTP status.
         status: u16,
     },
+    /// 404: no such repository, tag or digest.
     #[error("registry {registry}: {what} not found")]
-    NotFound { registry: String, what: String },
+    NotFound {
+        /// The registry, as the reference names it (`ghcr.io`, `docker.io`).
+        registry: String,
+        /// What was asked for.
+        what: String,
+    },
+    /// A body that does not parse as what the API promises.
     #[error("registry {registry}: malformed {what}: {detail}")]
     Malformed {
+        /// The registry, as the reference names it (`ghcr.io`, `docker.io`).
         registry: String,
+        /// What was asked for.
         what: String,
+        /// The parser's complaint.
         detail: String,
     },
+    /// A body larger than the client reads.
     #[error("registry {registry}: {what} is larger than {limit} bytes")]
     TooLarge {
+        /// The registry, as the reference names it (`ghcr.io`, `docker.io`).
         registry: String,
+        /// What was asked for.
         what: String,
+        /// The limit in bytes.
         limit: usize,
     },
+    /// Content whose digest is not the one asked for or announced.
     #[error("registry {registry}: {what} has digest {actual}, expected {expected}")]
     DigestMismatch {
+        /// The registry, as the reference names it (`ghcr.io`, `docker.io`).
         registry: String,
+        /// What was asked for.
         what: String,
+        /// The digest asked for or announced.
         expected: String,
+        /// The digest of the bytes received.
         actual: String,
     },
+    /// The HTTP client could not be built (TLS set-up).
     #[error("could not start the HTTP client: {0}")]
     Client(String),
 }
@@ -143,6 +180,7 @@ enum Auth {
 }
 
 impl RegistryClient {
+    /// A client with its own connection pool, token cache and rate limits.
     pub fn new(options: RegistryOptions) -> Result<Self, RegistryError> {
         // Shares the process's rustls provider; install ring when nobody did (tests, tools).
         let _ = rustls::crypto::ring::default_provider().install_default();

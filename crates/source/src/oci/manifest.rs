@@ -13,37 +13,52 @@ pub(super) const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 pub struct Manifest {
     /// `sha256:...` of the bytes the registry served.
     pub digest: String,
+    /// What the manifest holds.
     pub kind: ManifestKind,
 }
 
+/// A manifest or an index.
 #[derive(Clone, Debug)]
 pub enum ManifestKind {
+    /// A single-image manifest (OCI or Docker v2).
     Image(ImageManifest),
+    /// An index of per-platform manifests (OCI index or Docker manifest list).
     Index(Vec<IndexEntry>),
 }
 
+/// A single-image manifest.
 #[derive(Clone, Debug, Deserialize)]
 pub struct ImageManifest {
+    /// The image config blob.
     pub config: Descriptor,
+    /// The layers, base first.
     #[serde(default)]
     pub layers: Vec<Descriptor>,
+    /// The manifest's annotations.
     #[serde(default)]
     pub annotations: std::collections::BTreeMap<String, String>,
 }
 
+/// A reference to a blob or manifest.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
+    /// The referenced content's media type.
     #[serde(default)]
     pub media_type: String,
+    /// The referenced content's digest (`sha256:...`).
     pub digest: String,
+    /// The referenced content's size in bytes.
     #[serde(default)]
     pub size: u64,
 }
 
+/// One manifest of an index.
 #[derive(Clone, Debug, Deserialize)]
 pub struct IndexEntry {
+    /// The manifest's digest.
     pub digest: String,
+    /// The platform it is built for, when the index says.
     #[serde(default)]
     pub platform: Option<Platform>,
 }
@@ -51,13 +66,17 @@ pub struct IndexEntry {
 /// `os/arch[/variant]`, as Kargo's `platform` field writes it.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct Platform {
+    /// The operating system (`linux`).
     pub os: String,
+    /// The CPU architecture (`amd64`, `arm64`).
     pub architecture: String,
+    /// The CPU variant (`v8`), if any.
     #[serde(default)]
     pub variant: Option<String>,
 }
 
 impl Platform {
+    /// Reads `os/arch[/variant]`, as Kargo's `platform` field writes it.
     pub fn parse(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split('/').collect();
         let valid = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric());

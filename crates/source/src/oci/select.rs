@@ -24,12 +24,17 @@ const MAX_CONFIG_BYTES: usize = 4 << 20;
 /// Platforms of an index looked at to date it (real indexes have a handful).
 const MAX_INDEX_ENTRIES_DATED: usize = 16;
 
+/// Kargo's `imageSelectionStrategy`: how an `image` subscription picks tags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub enum ImageSelectionStrategy {
+    /// Tags read as semantic versions, highest first, within `constraint` (Kargo's default).
     #[default]
     SemVer,
+    /// Tags in reverse lexical order.
     Lexical,
+    /// Images by build date (the config's `created`), newest first.
     NewestBuild,
+    /// The digest a mutable tag (the `constraint`) points at now.
     Digest,
 }
 
@@ -51,13 +56,19 @@ impl std::str::FromStr for ImageSelectionStrategy {
 /// The settings of one `image` subscription, with Kargo's defaults.
 #[derive(Clone, Debug)]
 pub struct ImageSelection {
+    /// The strategy (`imageSelectionStrategy`).
     pub strategy: ImageSelectionStrategy,
     /// A semver range for SemVer; the mutable tag to follow for Digest.
     pub constraint: Option<String>,
+    /// Refuse tags that are not strict semantic versions (`strictSemvers`).
     pub strict_semvers: bool,
+    /// Tags must match one of these (`allowTagsRegexes`).
     pub allow_tags_regexes: Vec<String>,
+    /// Tags matching any of these are skipped (`ignoreTagsRegexes`).
     pub ignore_tags_regexes: Vec<String>,
+    /// Only images for this platform (`os/arch[/variant]`) are selected.
     pub platform: Option<String>,
+    /// At most this many images are selected (`discoveryLimit`; Kargo's default is 20).
     pub discovery_limit: usize,
     /// Kargo's `cacheByTag`: tags are immutable, so what a tag resolved to once is reused
     /// without asking the registry again.
@@ -83,18 +94,25 @@ impl Default for ImageSelection {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveredImage {
+    /// The tag.
     pub tag: String,
+    /// The manifest's digest (`sha256:...`) the tag resolved to.
     pub digest: String,
+    /// The image config's `created` time; for an index, its newest image's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// The manifest's annotations (none for an index).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
 
+/// An image subscription that went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
+    /// The subscription or the registry's answer is unusable (a bad regex, an unknown strategy, an image config that does not parse).
     #[error("invalid image subscription: {0}")]
     Invalid(String),
+    /// A registry call failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
 }
