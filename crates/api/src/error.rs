@@ -138,12 +138,13 @@ mod tests {
         use crate::patch::PatchError;
         use crate::selector::SelectorError;
         let field = || "spec.source".to_string();
-        let errors: [&dyn Classify; 10] = [
+        let errors: [&dyn Classify; 11] = [
             &SourceError::NoSource,
             &SourceError::NoRepoUrl { field: field() },
             &SourceError::SeveralTools { field: field() },
             &SourceError::ChartWithoutVersion { field: field() },
             &SourceError::ChartAndPath { field: field() },
+            &SourceError::TagPrefix { field: field() },
             &SelectorError::Invalid("a=".into()),
             &SelectorError::UnsupportedField("spec.x".into()),
             &PatchError::Invalid("not an object".into()),

@@ -3,8 +3,8 @@
 //! patches, all behaving (and wording their errors) like Kubernetes' apimachinery so
 //! that kubectl, client-go and Argo CD see the answers they expect.
 //!
-//! This crate is pure logic over `serde_json::Value` objects: no I/O, no
-//! storage, no HTTP, no async. Typed Argo CD kinds are in [`argocd`] (Kargo's
+//! This crate is pure logic over `serde_json::Value` objects and typed kinds: no I/O,
+//! no storage, no HTTP, no async. Typed Argo CD kinds are in [`argocd`] (Kargo's
 //! will follow); the HTTP mapping of errors (400 vs 422 `Status` bodies) belongs to
 //! `ferry-apiserver`.
 //!
@@ -19,13 +19,15 @@
 //! * [`validation`] — [`validate_object_meta`] on create/update, the
 //!   individual rules (`dns1123_subdomain`, `qualified_name`, ...) and
 //!   [`generate_name`].
-//! * [`argocd`] — an Application's sources ([`argocd::ApplicationSource`] and
-//!   its `helm`, `kustomize`, `directory` blocks).
+//! * [`argocd`] — Argo CD's kinds ([`argocd::Application`], [`argocd::AppProject`],
+//!   [`argocd::ApplicationSet`]) and their CRDs.
+//! * [`crd`] — CustomResourceDefinitions generated from Rust types.
 //! * [`patch`] — JSON patch, merge patch and strategic merge patch with the
 //!   built-in kinds' merge keys (used by the API server and by Kustomize).
 //! * [`yaml`] — YAML text exactly as kubectl and Kustomize print it.
 
 pub mod argocd;
+pub mod crd;
 pub mod error;
 pub mod meta;
 pub mod patch;

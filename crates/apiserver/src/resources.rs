@@ -39,11 +39,17 @@ pub struct ResourceType {
     pub schema: Option<Arc<Value>>,
 }
 
+/// A CRD's `additionalPrinterColumns` entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PrinterColumn {
+    /// The header.
     pub name: String,
+    /// The OpenAPI type of the value.
     pub type_: String,
+    /// Where the value is, as a kubectl JSONPath (`.status.phase`).
     pub json_path: String,
+    /// 0 shows the column always; higher only with `-o wide`.
+    pub priority: u8,
 }
 
 impl ResourceType {
@@ -397,6 +403,10 @@ pub fn crd_types(crd: &Value) -> Result<(String, Vec<ResourceType>), String> {
                             name: str_at(c, "/name")?,
                             type_: str_at(c, "/type").unwrap_or_else(|| "string".into()),
                             json_path: str_at(c, "/jsonPath")?,
+                            priority: c
+                                .get("priority")
+                                .and_then(Value::as_u64)
+                                .map_or(0, |p| u8::try_from(p).unwrap_or(u8::MAX)),
                         })
                     })
                     .collect()

@@ -36,7 +36,7 @@ struct Column {
     name: String,
     type_: &'static str,
     format: &'static str,
-    /// 0: always shown; 1: only with `-o wide`.
+    /// 0: always shown; higher: only with `-o wide`.
     priority: u8,
     value: ColumnValue,
 }
@@ -94,7 +94,7 @@ fn columns(t: &ResourceType) -> Vec<Column> {
             name: c.name.clone(),
             type_: "string",
             format: "",
-            priority: 0,
+            priority: c.priority,
             value: ColumnValue::Path(c.json_path.clone()),
         });
     }

@@ -103,9 +103,10 @@ pub fn render_directory_with_limits(
                 }
                 continue;
             }
-            let is_manifest = [".yaml", ".yml", ".json", ".jsonnet"]
-                .iter()
-                .any(|ext| name.ends_with(ext));
+            let is_manifest = directory.disable_extension_filter
+                || [".yaml", ".yml", ".json", ".jsonnet"]
+                    .iter()
+                    .any(|ext| name.ends_with(ext));
             let rel = entry
                 .path
                 .strip_prefix(path)
@@ -162,6 +163,31 @@ mod tests {
             .iter()
             .map(|m| m["metadata"]["name"].as_str().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn without_the_extension_filter_include_alone_chooses() {
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sealed\n";
+        let dir = repo(&[
+            ("app/x.yaml.sealed", cm),
+            ("app/notes.txt", "not a manifest"),
+        ]);
+        let tree = LocalTree::new(dir.path()).unwrap();
+        let filtered = ApplicationSourceDirectory::default();
+        assert!(
+            render_directory(&tree, "app", &filtered)
+                .unwrap()
+                .is_empty()
+        );
+        let unfiltered = ApplicationSourceDirectory {
+            disable_extension_filter: true,
+            include: Some("*.sealed".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&render_directory(&tree, "app", &unfiltered).unwrap()),
+            ["sealed"]
+        );
     }
 
     #[test]

@@ -140,6 +140,17 @@ impl TestCluster {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Runs kubectl with `input` on stdin expecting failure; returns stderr.
+    pub fn fails_stdin(&self, args: &[&str], input: &str) -> String {
+        let out = self.stdin(args, input);
+        assert!(
+            !out.status.success(),
+            "kubectl {} unexpectedly succeeded",
+            args.join(" ")
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     /// Runs kubectl with `input` on stdin.
     pub fn ok_stdin(&self, args: &[&str], input: &str) -> String {
         succeeded(args, self.stdin(args, input))
@@ -161,6 +172,17 @@ impl TestCluster {
             .write_all(input.as_bytes())
             .unwrap();
         child.wait_with_output().unwrap()
+    }
+
+    /// Runs `task` on the cluster's runtime with an in-process client, as the controllers of
+    /// `ferry up` have one.
+    pub fn with_client<F: std::future::Future>(
+        &self,
+        task: impl FnOnce(kube::Client) -> F,
+    ) -> F::Output {
+        let server = self.server.as_ref().expect("the server runs until drop");
+        self.runtime
+            .block_on(async { task(server.in_process_client(TOKEN)).await })
     }
 
     /// A raw HTTP/1.1 request; returns (status, body).

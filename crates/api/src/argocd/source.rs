@@ -4,133 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The parts of an Argo CD `Application` that rendering needs.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Application {
-    /// `metadata.name` and `metadata.namespace`.
-    #[serde(default)]
-    pub metadata: ApplicationMetadata,
-    /// `spec`: project, sources and destination.
-    #[serde(default)]
-    pub spec: ApplicationSpec,
-}
-
-/// The Application's `metadata`, as far as rendering reads it.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-pub struct ApplicationMetadata {
-    /// The Application's name (`$ARGOCD_APP_NAME`).
-    #[serde(default)]
-    pub name: String,
-    /// The Application's namespace (`$ARGOCD_APP_NAMESPACE`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-}
-
-/// The Application's `spec`, as far as rendering reads it.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplicationSpec {
-    /// The AppProject the Application belongs to.
-    #[serde(default)]
-    pub project: String,
-    /// The single source; ignored when `sources` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<ApplicationSource>,
-    /// Several sources, rendered together; wins over `source`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<ApplicationSource>,
-    /// Where the manifests go.
-    #[serde(default)]
-    pub destination: ApplicationDestination,
-}
-
-/// `spec.destination`: a cluster (by `server` URL or `name`) and a default namespace.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplicationDestination {
-    /// The cluster's API server URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
-    /// The cluster's name, instead of `server`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The namespace for objects that name none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-}
-
-/// Why an Application's sources cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum SourceError {
-    /// Neither `spec.source` nor `spec.sources` is set.
-    #[error("spec.source or spec.sources is required")]
-    NoSource,
-    /// A source without `repoURL`.
-    #[error("{field}: repoURL is required")]
-    NoRepoUrl {
-        /// The source's field (`spec.sources[1]`).
-        field: String,
-    },
-    /// A source with more than one tool block.
-    #[error("{field}: only one of helm, kustomize, directory and plugin may be set")]
-    SeveralTools {
-        /// The source's field.
-        field: String,
-    },
-    /// A Helm repository chart without a version.
-    #[error("{field}: targetRevision is required for a Helm chart source")]
-    ChartWithoutVersion {
-        /// The source's field.
-        field: String,
-    },
-    /// A source with both `chart` and `path`.
-    #[error("{field}: chart and path are mutually exclusive")]
-    ChartAndPath {
-        /// The source's field.
-        field: String,
-    },
-}
-
-impl crate::Classify for SourceError {
-    /// A spec error: the Application must change.
-    fn disposition(&self) -> crate::Disposition {
-        crate::Disposition::GiveUp
-    }
-}
-
-impl Application {
-    /// The sources in order, with the field each came from (`spec.source` or
-    /// `spec.sources[i]`). `sources`, when non-empty, wins over `source`, as in Argo CD.
-    pub fn sources(&self) -> Result<Vec<(String, &ApplicationSource)>, SourceError> {
-        let sources: Vec<(String, &ApplicationSource)> = if self.spec.sources.is_empty() {
-            self.spec
-                .source
-                .iter()
-                .map(|s| ("spec.source".to_string(), s))
-                .collect()
-        } else {
-            self.spec
-                .sources
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (format!("spec.sources[{i}]"), s))
-                .collect()
-        };
-        if sources.is_empty() {
-            return Err(SourceError::NoSource);
-        }
-        for (field, source) in &sources {
-            source.validate(field)?;
-        }
-        Ok(sources)
-    }
-}
+use super::application::SourceError;
 
 /// One source: a Git path, or a chart of a Helm repository (`chart` set).
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSource {
     /// The Git repository, Helm repository or OCI registry.
@@ -151,6 +31,11 @@ pub struct ApplicationSource {
     /// A name for the source, shown in the UI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Only tags with this prefix are candidates for a semver `targetRevision`; the prefix
+    /// is stripped before comparing. Not supported yet: a source that sets it is refused
+    /// ([`SourceError::TagPrefix`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_prefix: Option<String>,
     /// Helm parameters; set means the source is a Helm chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm: Option<ApplicationSourceHelm>,
@@ -162,6 +47,7 @@ pub struct ApplicationSource {
     pub directory: Option<ApplicationSourceDirectory>,
     /// Config management plugins are not supported; kept to report that clearly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::crd::any_object")]
     pub plugin: Option<serde_json::Value>,
 }
 
@@ -184,7 +70,7 @@ impl ApplicationSource {
         self.chart.as_deref().is_some_and(|c| !c.is_empty())
     }
 
-    fn validate(&self, field: &str) -> Result<(), SourceError> {
+    pub(crate) fn validate(&self, field: &str) -> Result<(), SourceError> {
         let field = field.to_string();
         if self.repo_url.is_empty() {
             return Err(SourceError::NoRepoUrl { field });
@@ -197,6 +83,9 @@ impl ApplicationSource {
         ];
         if tools.iter().filter(|set| **set).count() > 1 {
             return Err(SourceError::SeveralTools { field });
+        }
+        if self.tag_prefix.as_deref().is_some_and(|p| !p.is_empty()) {
+            return Err(SourceError::TagPrefix { field });
         }
         if self.is_chart() {
             if self.target_revision.as_deref().unwrap_or("").is_empty() {
@@ -212,7 +101,7 @@ impl ApplicationSource {
 
 /// `source.helm`. Precedence of values: parameters > valuesObject > values > valueFiles >
 /// the chart's `values.yaml`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSourceHelm {
     /// Value files, relative to the chart (or `$ref/` paths into another source).
@@ -232,21 +121,22 @@ pub struct ApplicationSourceHelm {
     pub values: Option<String>,
     /// Wins over `values` when both are set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::crd::any_object")]
     pub values_object: Option<serde_json::Value>,
     /// Skip value files that do not exist instead of failing.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_missing_value_files: bool,
     /// Pass repository credentials to every chart domain (`--pass-credentials`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pass_credentials: bool,
     /// Leave out the chart's CRDs (`--skip-crds`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_crds: bool,
     /// Skip the chart's values schema (`--skip-schema-validation`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_schema_validation: bool,
     /// Leave out test hooks (`--skip-tests`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_tests: bool,
     /// Defaults to the destination namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,7 +153,7 @@ pub struct ApplicationSourceHelm {
 }
 
 /// A `--set` parameter.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelmParameter {
     /// The value's path (`image.tag`).
@@ -273,12 +163,12 @@ pub struct HelmParameter {
     #[serde(default)]
     pub value: String,
     /// Keep the value a string (`--set-string`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_string: bool,
 }
 
 /// A `--set-file` parameter.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 pub struct HelmFileParameter {
     /// The value's path.
     #[serde(default)]
@@ -290,7 +180,7 @@ pub struct HelmFileParameter {
 
 /// `source.kustomize`: overrides Argo CD applies on top of the kustomization (it runs
 /// `kustomize edit` on the checkout; Ferry applies them to the parsed root kustomization).
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSourceKustomize {
     /// Prefix for every object's name.
@@ -309,19 +199,19 @@ pub struct ApplicationSourceKustomize {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub common_annotations: BTreeMap<String, String>,
     /// Substitute `$ARGOCD_APP_*` in `commonAnnotations`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub common_annotations_envsubst: bool,
     /// Replace labels the kustomization already sets.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_common_labels: bool,
     /// Replace annotations the kustomization already sets.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_common_annotations: bool,
     /// Apply `commonLabels` to objects only, not to selectors.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub label_without_selector: bool,
     /// With `labelWithoutSelector`, label pod templates too.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub label_include_templates: bool,
     /// The namespace for every namespaced object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -336,7 +226,7 @@ pub struct ApplicationSourceKustomize {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<String>,
     /// Skip components that do not exist instead of failing.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_missing_components: bool,
     /// A named Kustomize version registered in argocd-cm; Ferry has one, native.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -350,18 +240,19 @@ pub struct ApplicationSourceKustomize {
 }
 
 /// `replicas[]`: `count` is an integer or a string holding one.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 pub struct KustomizeReplica {
     /// The workload's name.
     #[serde(default)]
     pub name: String,
     /// The replica count.
     #[serde(default)]
+    #[schemars(schema_with = "crate::crd::int_or_string")]
     pub count: serde_json::Value,
 }
 
 /// `patches[]`, as in a kustomization.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 pub struct KustomizePatch {
     /// A file holding the patch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,7 +269,7 @@ pub struct KustomizePatch {
 }
 
 /// A patch target: every field set must match.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KustomizeSelector {
     /// The API group.
@@ -405,11 +296,11 @@ pub struct KustomizeSelector {
 }
 
 /// `source.directory`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSourceDirectory {
     /// Read subdirectories too.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recurse: bool,
     /// Jsonnet arguments, variables and library paths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -420,10 +311,14 @@ pub struct ApplicationSourceDirectory {
     /// Glob with `{a,b}` alternation: only matching files are read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<String>,
+    /// Read files of any extension (as YAML) that `include` and `exclude` let through, not
+    /// only `.yaml`, `.yml`, `.json` and `.jsonnet`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_extension_filter: bool,
 }
 
 /// `directory.jsonnet`: top-level arguments, external variables and library paths.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSourceJsonnet {
     /// External variables (`std.extVar`).
@@ -438,7 +333,7 @@ pub struct ApplicationSourceJsonnet {
 }
 
 /// A Jsonnet variable: a string `value`, or Jsonnet `code` when `code` is true.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, JsonSchema)]
 pub struct JsonnetVar {
     /// The variable's name.
     #[serde(default)]
@@ -447,69 +342,6 @@ pub struct JsonnetVar {
     #[serde(default)]
     pub value: String,
     /// Whether `value` is Jsonnet code.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub code: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn app(yaml: serde_json::Value) -> Application {
-        serde_json::from_value(yaml).unwrap()
-    }
-
-    #[test]
-    fn sources_win_over_source_and_name_their_field() {
-        let a = app(serde_json::json!({
-            "metadata": {"name": "guestbook"},
-            "spec": {
-                "source": {"repoURL": "https://a", "path": "x"},
-                "sources": [{"repoURL": "https://b", "path": "y"}, {"repoURL": "https://c", "ref": "values"}]
-            }
-        }));
-        let sources = a.sources().unwrap();
-        assert_eq!(sources.len(), 2);
-        assert_eq!(sources[0].0, "spec.sources[0]");
-        assert_eq!(sources[0].1.repo_url, "https://b");
-        assert_eq!(sources[1].1.reference.as_deref(), Some("values"));
-    }
-
-    #[test]
-    fn source_defaults_and_tool_blocks_parse() {
-        let a = app(serde_json::json!({
-            "spec": {"source": {
-                "repoURL": "https://git.example/app.git",
-                "kustomize": {"images": ["nginx=ghcr.io/nginx:1.27"], "replicas": [{"name": "web", "count": 3}],
-                              "commonLabels": {"team": "a"}}
-            }}
-        }));
-        let (field, source) = a.sources().unwrap().remove(0);
-        assert_eq!(field, "spec.source");
-        assert_eq!(source.revision(), "HEAD");
-        assert_eq!(source.path(), "");
-        let k = source.kustomize.as_ref().unwrap();
-        assert_eq!(k.images, ["nginx=ghcr.io/nginx:1.27"]);
-        assert_eq!(k.replicas[0].count, serde_json::json!(3));
-    }
-
-    #[test]
-    fn invalid_sources_are_named() {
-        let none = app(serde_json::json!({"spec": {}}));
-        assert_eq!(none.sources().unwrap_err(), SourceError::NoSource);
-        let two = app(serde_json::json!({"spec": {"source": {
-            "repoURL": "https://a", "helm": {}, "kustomize": {}}}}));
-        assert_eq!(
-            two.sources().unwrap_err().to_string(),
-            "spec.source: only one of helm, kustomize, directory and plugin may be set"
-        );
-        let chart = app(serde_json::json!({"spec": {"sources": [{
-            "repoURL": "https://charts.example", "chart": "redis"}]}}));
-        assert_eq!(
-            chart.sources().unwrap_err(),
-            SourceError::ChartWithoutVersion {
-                field: "spec.sources[0]".into()
-            }
-        );
-    }
 }

@@ -5,6 +5,7 @@ mod delete;
 mod discover;
 mod get;
 mod git_access;
+mod install;
 mod render;
 mod stdout;
 mod table;
@@ -51,6 +52,8 @@ enum Command {
     Discover(discover::Args),
     /// Render a directory or an Argo CD Application (Kustomize, Helm, YAML/JSON/Jsonnet) to YAML.
     Render(render::Args),
+    /// Print what a real cluster needs before Ferry's controllers run on it (`crds`).
+    Install(install::Args),
     /// Print the client and server versions.
     Version(version::Args),
 }
@@ -63,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delete(a) => delete::run(a).await,
         Command::Discover(a) => discover::run(a).await,
         Command::Render(a) => render::run(a).await,
+        Command::Install(a) => install::run(a),
         Command::Version(a) => version::run(a).await,
     }
 }

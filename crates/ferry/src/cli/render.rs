@@ -168,7 +168,7 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
             Arc::new(LocalTree::new(local).with_context(|| format!("{}", local.display()))?);
         for app in &applications {
             let context = AppContext::of(app);
-            let name = &app.metadata.name;
+            let name = app.name();
             let sources = app.sources()?;
             // The checkout serves every source, `ref` sources included: one repository.
             let mut refs = Refs::default();
@@ -230,7 +230,7 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
                 source.target_revision = Some(revision.clone());
             }
         }
-        let name = app.metadata.name.clone();
+        let name = app.name().to_string();
         // --username is for the first source's repository only: never sent to another.
         let primary = app.sources()?.first().map(|(_, s)| s.repo_url.clone());
         let credentials = |url: &str| creds.clone().filter(|_| primary.as_deref() == Some(url));
@@ -398,5 +398,6 @@ fn directory_source(args: &Args) -> anyhow::Result<ApplicationSourceDirectory> {
         jsonnet: (jsonnet != ApplicationSourceJsonnet::default()).then_some(jsonnet),
         include: args.include.clone(),
         exclude: args.exclude.clone(),
+        disable_extension_filter: false,
     })
 }

@@ -1,5 +1,7 @@
-//! `ferry up`: the embedded API server on a SQLite store in the data directory, plus
-//! optional extra clusters for multi-cluster work. Runs until SIGINT or SIGTERM.
+//! `ferry up`: the embedded API server on a SQLite store in the data directory, prepared for
+//! the sync engine (Argo CD's kinds served, the control-plane namespace and its `default`
+//! AppProject), plus optional extra clusters for multi-cluster work. Runs until SIGINT or
+//! SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,10 @@ pub struct Args {
     /// Extra embedded clusters to start, each with its own port, store and kubeconfig.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=32))]
     clusters: u16,
+    /// The control-plane namespace, where Applications, ApplicationSets and AppProjects live
+    /// (Argo CD's `argocd`).
+    #[arg(long, env = "FERRY_NAMESPACE", default_value = "argocd")]
+    namespace: String,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -37,6 +43,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     })?;
 
     let mut servers = vec![start_cluster(&dir, "ferry", args.listen).await?];
+    let (control_plane, _) = &servers[0];
+    let client = control_plane.in_process_client(&datadir::token(&dir)?);
+    ferry_sync::bootstrap(&client, &args.namespace)
+        .await
+        .context("cannot prepare the control plane")?;
     for i in 1..=args.clusters {
         let listen = next_address(args.listen, i);
         let cluster_dir = dir.join("clusters").join(format!("cluster-{i}"));
@@ -48,6 +59,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         println!("  API server  https://{}", server.addr());
         println!("  kubeconfig  {}", kubeconfig.display());
     }
+    println!(
+        "  namespace   {} (Applications, ApplicationSets, AppProjects)",
+        args.namespace
+    );
     println!(
         "Try: kubectl --kubeconfig {} get namespaces",
         servers[0].1.display()

@@ -1,5 +1,6 @@
-//! `ferry up`: the printed kubeconfig works with kubectl, `ferry apply/get/delete` work,
-//! state survives a restart, SIGTERM stops it cleanly, and extra clusters are independent.
+//! `ferry up`: the printed kubeconfig works with kubectl, Argo CD's kinds and the `default`
+//! AppProject are there, `ferry apply/get/delete` work, state survives a restart, SIGTERM
+//! stops it cleanly, extra clusters are independent, and `ferry install crds` prepares one.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -97,6 +98,12 @@ fn up_serves_kubectl_and_keeps_state_across_restarts() {
     assert_eq!(kc, dir.path().join("kubeconfig"));
     let ns = ok(&kubectl(), &["get", "ns"], &kc);
     assert!(ns.contains("default") && ns.contains("kube-system"), "{ns}");
+    let project = ok(
+        &kubectl(),
+        &["get", "appproj", "default", "-n", "argocd", "-o", "name"],
+        &kc,
+    );
+    assert_eq!(project.trim(), "appproject.argoproj.io/default");
 
     let manifest = dir.path().join("app.yaml");
     std::fs::write(
@@ -196,5 +203,54 @@ fn extra_clusters_are_independent() {
         first.contains("namespace/only-in-first") && !second.contains("only-in-first"),
         "{first}\n{second}"
     );
+    up.stop();
+}
+
+#[test]
+fn install_crds_prepares_another_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--clusters", "1"]);
+    let other = &up.kubeconfigs[1];
+    let absent = run(&kubectl(), &["get", "applications", "-A"], other);
+    assert!(
+        !absent.status.success(),
+        "an extra cluster starts without Argo CD's kinds"
+    );
+
+    let crds = Command::new(FERRY)
+        .args(["install", "crds"])
+        .output()
+        .unwrap();
+    assert!(crds.status.success());
+    let text = String::from_utf8(crds.stdout).unwrap();
+    let files = ["applications", "applicationsets", "appprojects"].map(|plural| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../manifests/crds/{plural}.argoproj.io.yaml"));
+        std::fs::read_to_string(path).unwrap()
+    });
+    assert_eq!(
+        text,
+        files.join("---\n"),
+        "the printed CRDs are the committed files"
+    );
+
+    let mut apply = Command::new(kubectl())
+        .args(["apply", "--server-side", "-f", "-", "--kubeconfig"])
+        .arg(other)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut apply.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let applied = apply.wait_with_output().unwrap();
+    assert!(applied.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&applied.stdout),
+        "customresourcedefinition.apiextensions.k8s.io/applications.argoproj.io serverside-applied\n\
+         customresourcedefinition.apiextensions.k8s.io/applicationsets.argoproj.io serverside-applied\n\
+         customresourcedefinition.apiextensions.k8s.io/appprojects.argoproj.io serverside-applied\n"
+    );
+    let listed = ok(&kubectl(), &["get", "applications", "-A"], other);
+    assert!(listed.is_empty(), "{listed}");
     up.stop();
 }

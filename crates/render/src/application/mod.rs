@@ -53,7 +53,7 @@ impl AppContext {
     /// The context of `app`.
     pub fn of(app: &Application) -> Self {
         AppContext {
-            name: app.metadata.name.clone(),
+            name: app.name().to_string(),
             namespace: app.spec.destination.namespace.clone(),
             project: app.spec.project.clone(),
         }

@@ -1,0 +1,10 @@
+//! The sync engine, Argo CD's half of Ferry: controllers that keep clusters converged on what
+//! Applications say, reached only through the Kubernetes API (kube-rs), so the same code runs
+//! inside `ferry up` (in-process client) and against any cluster (kubeconfig).
+//!
+//! Where to start: [`bootstrap()`] prepares a cluster for the controllers: Argo CD's CRDs
+//! served, the control-plane namespace and the `default` AppProject present.
+
+pub mod bootstrap;
+
+pub use bootstrap::{BootstrapError, bootstrap};

@@ -1,0 +1,3 @@
+//! ferry-sync's integration tests, against the embedded API server and kubectl.
+
+mod bootstrap;
