@@ -38,7 +38,7 @@ fn bootstrapped() -> TestCluster {
     let cluster = TestCluster::start();
     cluster
         .with_client(|client| async move { ferry_sync::bootstrap(&client, "argocd").await })
-        .unwrap();
+        .expect("bootstrap the embedded API");
     cluster
 }
 
@@ -124,7 +124,7 @@ fn the_default_project_exists_and_keeps_a_persons_edits() {
     ]);
     cluster
         .with_client(|client| async move { ferry_sync::bootstrap(&client, "argocd").await })
-        .unwrap();
+        .expect("bootstrap the embedded API");
     let repos = cluster.ok(&[
         "get",
         "appproj",
