@@ -3,8 +3,11 @@
 //! inside `ferry up` (in-process client) and against any cluster (kubeconfig).
 //!
 //! Where to start: [`bootstrap()`] prepares a cluster for the controllers: Argo CD's CRDs
-//! served, the control-plane namespace and the `default` AppProject present.
+//! served, the control-plane namespace and the `default` AppProject present. [`health`]
+//! judges a live object as Argo CD's built-in checks do.
 
 pub mod bootstrap;
+pub mod health;
+pub mod hook;
 
 pub use bootstrap::{BootstrapError, bootstrap};

@@ -5,6 +5,7 @@ mod delete;
 mod discover;
 mod get;
 mod git_access;
+mod health;
 mod install;
 mod render;
 mod stdout;
@@ -52,6 +53,8 @@ enum Command {
     Discover(discover::Args),
     /// Render a directory or an Argo CD Application (Kustomize, Helm, YAML/JSON/Jsonnet) to YAML.
     Render(render::Args),
+    /// Print the health of objects from files, as the sync engine assesses it.
+    Health(health::Args),
     /// Print what a real cluster needs before Ferry's controllers run on it (`crds`).
     Install(install::Args),
     /// Print the client and server versions.
@@ -66,6 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delete(a) => delete::run(a).await,
         Command::Discover(a) => discover::run(a).await,
         Command::Render(a) => render::run(a).await,
+        Command::Health(a) => health::run(a),
         Command::Install(a) => install::run(a),
         Command::Version(a) => version::run(a).await,
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod discover;
+mod health;
 mod kube_client;
 mod kustomize_corpus;
 mod render;
