@@ -1,7 +1,8 @@
 //! Which objects are sync hooks, and of which phases: Argo CD's
 //! `argocd.argoproj.io/hook` annotation (a comma list), else Helm's `helm.sh/hook` mapped as
 //! Argo CD maps it (`pre-install`/`pre-upgrade` → PreSync, `post-install`/`post-upgrade` →
-//! PostSync). When an object has the Argo CD annotation, its Helm hooks are ignored.
+//! PostSync). When an object has the Argo CD annotation, its Helm hooks are ignored. Also the
+//! phases a task runs in ([`phases`]) and when a hook object is deleted ([`delete_policies`]).
 
 use serde_json::Value;
 
@@ -9,6 +10,46 @@ use serde_json::Value;
 pub const HOOK_ANNOTATION: &str = "argocd.argoproj.io/hook";
 /// Helm's hook annotation.
 pub const HELM_HOOK_ANNOTATION: &str = "helm.sh/hook";
+/// Argo CD's hook delete policy annotation.
+pub const DELETE_POLICY_ANNOTATION: &str = "argocd.argoproj.io/hook-delete-policy";
+/// Helm's hook delete policy annotation.
+pub const HELM_DELETE_POLICY_ANNOTATION: &str = "helm.sh/hook-delete-policy";
+
+/// A phase of a sync, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SyncPhase {
+    /// Hooks before the resources.
+    PreSync,
+    /// The resources, and `Sync` hooks.
+    Sync,
+    /// Hooks after every resource is synced and healthy.
+    PostSync,
+    /// Hooks run only when the sync failed.
+    SyncFail,
+}
+
+impl SyncPhase {
+    /// The phase as Argo CD spells it (`syncPhase` of a result, `hookPhase`'s hook type).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncPhase::PreSync => "PreSync",
+            SyncPhase::Sync => "Sync",
+            SyncPhase::PostSync => "PostSync",
+            SyncPhase::SyncFail => "SyncFail",
+        }
+    }
+}
+
+/// When a hook object is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeletePolicy {
+    /// After the hook succeeded.
+    HookSucceeded,
+    /// After the hook failed.
+    HookFailed,
+    /// Before the hook is created again by the next sync (the default).
+    BeforeHookCreation,
+}
 
 /// A sync phase a hook runs in, or `Skip` (never applied).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,6 +129,52 @@ pub fn is_ignored(obj: &Value) -> bool {
     is_hook(obj) && types(obj).is_empty()
 }
 
+/// The phases `obj` is applied in: none when skipped, its hook phases when it is a hook (a
+/// hook of no sync phase has none), else `Sync`.
+pub fn phases(obj: &Value) -> Vec<SyncPhase> {
+    if skip(obj) {
+        return Vec::new();
+    }
+    if !is_hook(obj) {
+        return vec![SyncPhase::Sync];
+    }
+    let mut phases: Vec<SyncPhase> = types(obj)
+        .into_iter()
+        .filter_map(|t| match t {
+            HookType::PreSync => Some(SyncPhase::PreSync),
+            HookType::Sync => Some(SyncPhase::Sync),
+            HookType::PostSync => Some(SyncPhase::PostSync),
+            HookType::SyncFail => Some(SyncPhase::SyncFail),
+            HookType::Skip => None,
+        })
+        .collect();
+    phases.sort();
+    phases.dedup();
+    phases
+}
+
+/// The delete policies of a hook: Argo CD's annotation and Helm's both count;
+/// `BeforeHookCreation` when neither names one.
+pub fn delete_policies(obj: &Value) -> Vec<DeletePolicy> {
+    let argo = csv(obj, DELETE_POLICY_ANNOTATION).filter_map(|v| match v {
+        "HookSucceeded" => Some(DeletePolicy::HookSucceeded),
+        "HookFailed" => Some(DeletePolicy::HookFailed),
+        "BeforeHookCreation" => Some(DeletePolicy::BeforeHookCreation),
+        _ => None,
+    });
+    let helm = csv(obj, HELM_DELETE_POLICY_ANNOTATION).filter_map(|v| match v {
+        "hook-succeeded" => Some(DeletePolicy::HookSucceeded),
+        "hook-failed" => Some(DeletePolicy::HookFailed),
+        "before-hook-creation" => Some(DeletePolicy::BeforeHookCreation),
+        _ => None,
+    });
+    let mut policies: Vec<DeletePolicy> = argo.chain(helm).collect();
+    if policies.is_empty() {
+        policies.push(DeletePolicy::BeforeHookCreation);
+    }
+    policies
+}
+
 fn csv<'a>(obj: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
     ferry_api::meta::annotation(obj, key)
         .unwrap_or_default()
@@ -162,6 +249,61 @@ mod tests {
             assert_eq!(types(&obj), expected, "{annotations}");
             assert_eq!(is_hook(&obj), hook, "{annotations}");
             assert_eq!(is_ignored(&obj), ignored, "{annotations}");
+        }
+    }
+
+    #[test]
+    fn phases_and_delete_policies() {
+        use SyncPhase::*;
+        let table = [
+            (json!({}), vec![Sync]),
+            (json!({"argocd.argoproj.io/hook": "Skip"}), vec![]),
+            (
+                json!({"argocd.argoproj.io/hook": "PostSync,PreSync"}),
+                vec![PreSync, PostSync],
+            ),
+            (
+                json!({"argocd.argoproj.io/hook": "SyncFail"}),
+                vec![SyncFail],
+            ),
+            (json!({"argocd.argoproj.io/hook": "PreDelete"}), vec![]),
+            (json!({"helm.sh/hook": "post-install"}), vec![PostSync]),
+        ];
+        for (annotations, expected) in table {
+            assert_eq!(
+                phases(&annotated(annotations.clone())),
+                expected,
+                "{annotations}"
+            );
+        }
+
+        use DeletePolicy::*;
+        let table = [
+            (json!({}), vec![BeforeHookCreation]),
+            (
+                json!({"argocd.argoproj.io/hook-delete-policy": "HookSucceeded,HookFailed"}),
+                vec![HookSucceeded, HookFailed],
+            ),
+            (
+                json!({"argocd.argoproj.io/hook-delete-policy": "HookSucceeded",
+                "helm.sh/hook-delete-policy": "hook-failed"}),
+                vec![HookSucceeded, HookFailed],
+            ),
+            (
+                json!({"helm.sh/hook-delete-policy": "before-hook-creation"}),
+                vec![BeforeHookCreation],
+            ),
+            (
+                json!({"argocd.argoproj.io/hook-delete-policy": "Sometimes"}),
+                vec![BeforeHookCreation],
+            ),
+        ];
+        for (annotations, expected) in table {
+            assert_eq!(
+                delete_policies(&annotated(annotations.clone())),
+                expected,
+                "{annotations}"
+            );
         }
     }
 }

@@ -4,10 +4,14 @@
 //!
 //! Where to start: [`bootstrap()`] prepares a cluster for the controllers: Argo CD's CRDs
 //! served, the control-plane namespace and the `default` AppProject present. [`health`]
-//! judges a live object as Argo CD's built-in checks do.
+//! judges a live object as Argo CD's built-in checks do; [`hook`] and [`order`] say which
+//! phase and wave a sync applies an object in; [`tracking`] ties objects to their
+//! Application.
 
 pub mod bootstrap;
 pub mod health;
 pub mod hook;
+pub mod order;
+pub mod tracking;
 
 pub use bootstrap::{BootstrapError, bootstrap};
