@@ -9,6 +9,7 @@
 //! Application.
 
 pub mod bootstrap;
+pub mod diff;
 pub mod health;
 pub mod hook;
 pub mod order;
