@@ -9,9 +9,11 @@
 //! Application.
 
 pub mod bootstrap;
+pub mod compare;
 pub mod diff;
 pub mod health;
 pub mod hook;
+pub mod live;
 pub mod order;
 pub mod tracking;
 

@@ -1,0 +1,168 @@
+//! The destination cluster's side of a comparison: which kinds it serves (discovered once per
+//! kind and remembered) and the live object for a target, read through kube-rs. The next
+//! step replaces the reads by watch-based caches with the same interface.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use ferry_api::{Classify, Disposition};
+use kube::api::{Api, DynamicObject};
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use serde_json::Value;
+
+/// A read of the destination cluster that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The cluster does not serve the kind (its CRD is not installed).
+    #[error(
+        "the Kubernetes API could not find {group_kind} for requested resource {object}; make sure the {kind:?} CRD is installed on the destination cluster"
+    )]
+    UnknownKind {
+        /// `group/Kind`, or `Kind` for the core group.
+        group_kind: String,
+        /// The kind.
+        kind: String,
+        /// `namespace/name` of the object asked about.
+        object: String,
+    },
+    /// The object has no `apiVersion`, `kind` or name.
+    #[error("an object without apiVersion, kind or metadata.name cannot be looked up")]
+    Unnamed,
+    /// The API refused or failed the call.
+    #[error("reading {object}: {source}")]
+    Api {
+        /// `Kind namespace/name`.
+        object: String,
+        /// The API's error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl LiveError {
+    /// The error for `obj`, whose kind the cluster does not serve.
+    pub fn unknown_kind(obj: &Value) -> Self {
+        let gvk = ferry_api::meta::GroupVersionKind::of(obj).unwrap_or_default();
+        LiveError::UnknownKind {
+            group_kind: if gvk.group.is_empty() {
+                gvk.kind.clone()
+            } else {
+                format!("{}/{}", gvk.group, gvk.kind)
+            },
+            kind: gvk.kind,
+            object: format!(
+                "{}/{}",
+                ferry_api::meta::namespace(obj).unwrap_or_default(),
+                ferry_api::meta::name(obj).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+impl Classify for LiveError {
+    /// A missing CRD may be installed soon; API answers follow their HTTP status.
+    fn disposition(&self) -> Disposition {
+        match self {
+            LiveError::UnknownKind { .. } => Disposition::Wait,
+            LiveError::Unnamed => Disposition::GiveUp,
+            LiveError::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => Disposition::of_http_status(status.code),
+            LiveError::Api { .. } => Disposition::Retry,
+        }
+    }
+}
+
+/// A kind as the cluster serves it.
+#[derive(Clone, Debug)]
+pub struct ServedKind {
+    /// Its resource (plural, version) for requests.
+    pub resource: ApiResource,
+    /// Whether objects of the kind live in namespaces.
+    pub namespaced: bool,
+}
+
+/// One destination cluster, read through `client`.
+pub struct Cluster {
+    client: kube::Client,
+    kinds: RwLock<HashMap<ferry_api::meta::GroupVersionKind, ServedKind>>,
+}
+
+impl Cluster {
+    /// The cluster `client` talks to.
+    pub fn new(client: kube::Client) -> Self {
+        Cluster {
+            client,
+            kinds: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// How the cluster serves `obj`'s kind; [`LiveError::UnknownKind`] when it does not.
+    /// Kinds found are remembered; kinds not found are asked again next time (a CRD may
+    /// have been installed since).
+    pub async fn kind_of(&self, obj: &Value) -> Result<ServedKind, LiveError> {
+        let gvk = ferry_api::meta::GroupVersionKind::of(obj).ok_or(LiveError::Unnamed)?;
+        if let Some(kind) = self.kinds.read().ok().and_then(|k| k.get(&gvk).cloned()) {
+            return Ok(kind);
+        }
+        let query = kube::api::GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind);
+        let (resource, capabilities): (ApiResource, ApiCapabilities) =
+            match kube::discovery::pinned_kind(&self.client, &query).await {
+                Ok(found) => found,
+                Err(kube::Error::Discovery(_)) => return Err(LiveError::unknown_kind(obj)),
+                Err(kube::Error::Api(status)) if status.code == 404 => {
+                    return Err(LiveError::unknown_kind(obj));
+                }
+                Err(source) => {
+                    return Err(LiveError::Api {
+                        object: describe(obj),
+                        source,
+                    });
+                }
+            };
+        let kind = ServedKind {
+            resource,
+            namespaced: capabilities.scope == Scope::Namespaced,
+        };
+        if let Ok(mut kinds) = self.kinds.write() {
+            kinds.insert(gvk, kind.clone());
+        }
+        Ok(kind)
+    }
+
+    /// The live object `obj` names (its namespace already filled in when namespaced), or
+    /// `None` when the cluster does not have it.
+    pub async fn get(&self, obj: &Value) -> Result<Option<Value>, LiveError> {
+        let kind = self.kind_of(obj).await?;
+        let name = ferry_api::meta::name(obj)
+            .filter(|n| !n.is_empty())
+            .ok_or(LiveError::Unnamed)?;
+        let api: Api<DynamicObject> = match ferry_api::meta::namespace(obj) {
+            Some(ns) if kind.namespaced => {
+                Api::namespaced_with(self.client.clone(), ns, &kind.resource)
+            }
+            _ => Api::all_with(self.client.clone(), &kind.resource),
+        };
+        let live = api.get_opt(name).await.map_err(|source| LiveError::Api {
+            object: describe(obj),
+            source,
+        })?;
+        Ok(live.and_then(|o| serde_json::to_value(o).ok()))
+    }
+}
+
+/// `Kind namespace/name` for messages.
+fn describe(obj: &Value) -> String {
+    format!(
+        "{} {}/{}",
+        obj.get("kind").and_then(Value::as_str).unwrap_or_default(),
+        ferry_api::meta::namespace(obj).unwrap_or_default(),
+        ferry_api::meta::name(obj).unwrap_or_default()
+    )
+}
