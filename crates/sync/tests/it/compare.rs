@@ -168,3 +168,102 @@ async fn an_app_whose_objects_all_match_is_synced_and_healthy() {
     assert_eq!(comparison.health.status, "Healthy");
     assert!(comparison.errors.is_empty() && comparison.prunable.is_empty());
 }
+
+#[tokio::test]
+async fn a_sync_applies_in_order_prunes_and_then_compares_synced() {
+    let api = EmbeddedApi::start(&["shop", "argocd"]).await;
+    let client = api.client();
+    apply(
+        &client,
+        &tracked(
+            config_map("drifted", "edited"),
+            "shop:/ConfigMap:shop/drifted",
+        ),
+    )
+    .await;
+    apply(
+        &client,
+        &tracked(config_map("dropped", "1"), "shop:/ConfigMap:shop/dropped"),
+    )
+    .await;
+    let previous: Vec<ResourceStatus> = ["drifted", "dropped"]
+        .iter()
+        .map(|name| ResourceStatus {
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "shop".into(),
+            name: name.to_string(),
+            ..ResourceStatus::default()
+        })
+        .collect();
+    let mut early = config_map("early", "1");
+    early["metadata"]["annotations"] = json!({"argocd.argoproj.io/sync-wave": "-1"});
+    let targets = || {
+        vec![
+            config_map("drifted", "1"),
+            early.clone(),
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+        ]
+    };
+    let cluster = Cluster::new(client.clone());
+    let tracking = Tracking::default();
+    let comparison = compare(&cluster, &APP, targets(), &previous, &[], &tracking)
+        .await
+        .unwrap();
+
+    // Without prune, the dropped object stays and says why.
+    let results = ferry_sync::apply::apply(&cluster, &comparison, false).await;
+    let outcome = |name: &str| {
+        let r = results.iter().find(|r| r.name == name).unwrap();
+        (r.status.clone().unwrap(), r.message.clone().unwrap())
+    };
+    assert_eq!(results[0].name, "early", "wave -1 first: {results:?}");
+    assert_eq!(
+        outcome("drifted"),
+        (
+            "Synced".into(),
+            "configmap/drifted serverside-applied".into()
+        )
+    );
+    assert_eq!(
+        outcome("dropped"),
+        ("PruneSkipped".into(), "ignored (requires pruning)".into())
+    );
+    assert_eq!(outcome("w").0, "SyncFailed");
+    assert!(
+        outcome("w").1.contains("example.com/Widget"),
+        "{:?}",
+        outcome("w")
+    );
+
+    let results = ferry_sync::apply::apply(&cluster, &comparison, true).await;
+    assert_eq!(
+        results
+            .iter()
+            .find(|r| r.name == "dropped")
+            .unwrap()
+            .status
+            .as_deref(),
+        Some("Pruned")
+    );
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, "shop");
+    assert!(configmaps.get_opt("dropped").await.unwrap().is_none());
+    let drifted = configmaps.get("drifted").await.unwrap();
+    assert_eq!(drifted.data.unwrap()["value"], "1");
+
+    // What was applied now compares Synced (the unknown kind aside).
+    let previous = comparison.resources.clone();
+    let again = compare(&cluster, &APP, targets(), &previous, &[], &tracking)
+        .await
+        .unwrap();
+    let statuses: Vec<(&str, &str)> = again
+        .resources
+        .iter()
+        .map(|r| (r.name.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("drifted", "Synced"), ("early", "Synced"), ("w", "Unknown")]
+    );
+    assert_eq!(again.sync_status, "Unknown");
+}
