@@ -8,6 +8,7 @@
 //! phase and wave a sync applies an object in; [`tracking`] ties objects to their
 //! Application.
 
+pub mod application;
 pub mod apply;
 pub mod bootstrap;
 pub mod compare;

@@ -124,11 +124,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Charts and chart dependencies from Helm repositories, cached in the data directory.
-fn chart_fetcher() -> anyhow::Result<Arc<ChartFetcher>> {
-    let cache = crate::datadir::default_dir().join("cache");
+/// Charts and chart dependencies from Helm repositories, cached under `cache`.
+pub fn chart_fetcher(cache: &Path) -> anyhow::Result<Arc<ChartFetcher>> {
     let registry = Arc::new(RegistryClient::new(RegistryOptions::default())?);
-    let repos = Arc::new(HelmRepos::new(&cache, registry)?);
+    let repos = Arc::new(HelmRepos::new(cache, registry)?);
     Ok(Arc::new(ChartFetcher::new(repos, cache.join("charts"))))
 }
 
@@ -161,7 +160,7 @@ async fn render_applications(file: &Path, args: &Args) -> anyhow::Result<Vec<Man
         bail!("{shown}: no Application (kind: Application) found");
     }
     let helm = Arc::new(helm_renderer(args));
-    let fetcher = chart_fetcher()?;
+    let fetcher = chart_fetcher(&crate::datadir::default_dir().join("cache"))?;
     let mut manifests = Vec::new();
     if let Some(local) = &args.local {
         let tree: Arc<LocalTree> =
@@ -329,7 +328,13 @@ async fn render_dir(dir: &Path, args: &Args) -> anyhow::Result<Vec<Manifest>> {
             };
             // Dependencies not vendored are downloaded, as `helm dependency build` would.
             helm_renderer(args)
-                .render_tree(&*chart_fetcher()?, &tree, &rel, &NoRepositories, &options)
+                .render_tree(
+                    &*chart_fetcher(&crate::datadir::default_dir().join("cache"))?,
+                    &tree,
+                    &rel,
+                    &NoRepositories,
+                    &options,
+                )
                 .await?
                 .as_ref()
                 .clone()

@@ -1,14 +1,23 @@
 //! `ferry up`: the embedded API server on a SQLite store in the data directory, prepared for
 //! the sync engine (Argo CD's kinds served, the control-plane namespace and its `default`
-//! AppProject), plus optional extra clusters for multi-cluster work. Runs until SIGINT or
-//! SIGTERM.
+//! AppProject), the Application controller on an in-process client, plus optional extra
+//! clusters for multi-cluster work. Runs until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use ferry_apiserver::{ApiServer, ServerConfig};
+use ferry_render::application::SourceRenderer;
+use ferry_render::helm::{self, HelmRenderer};
+use ferry_source::git::{GitCache, GitOptions};
+use ferry_source::secrets::ClusterSecrets;
 use ferry_store::Store;
+use ferry_sync::live::Cluster;
+use ferry_sync::tracking::Tracking;
+
+use super::render;
 
 use crate::datadir;
 
@@ -27,10 +36,14 @@ pub struct Args {
     /// (Argo CD's `argocd`).
     #[arg(long, env = "FERRY_NAMESPACE", default_value = "argocd")]
     namespace: String,
+    /// Send repository credentials over plain `http://` (loopback test servers); off by
+    /// default so a password never travels in clear text.
+    #[arg(long)]
+    allow_http_credentials: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let dir = args.data_dir.unwrap_or_else(datadir::default_dir);
+    let dir = args.data_dir.clone().unwrap_or_else(datadir::default_dir);
     datadir::ensure(&dir)?;
     // One `ferry up` per data directory: SQLite would serialize two, but their kubeconfigs
     // and tokens would fight.
@@ -48,6 +61,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ferry_sync::bootstrap(&client, &args.namespace)
         .await
         .context("cannot prepare the control plane")?;
+    let controller = tokio::spawn(ferry_sync::application::run(Arc::new(controller_context(
+        &dir, client, &args,
+    )?)));
     for i in 1..=args.clusters {
         let listen = next_address(args.listen, i);
         let cluster_dir = dir.join("clusters").join(format!("cluster-{i}"));
@@ -70,11 +86,36 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     wait_for_signal().await?;
     eprintln!("shutting down");
+    controller.abort();
     for (server, _) in servers {
         server.shutdown().await;
     }
     drop(lock);
     Ok(())
+}
+
+/// What the Application controller works with: the in-process client, the in-cluster
+/// destination, and the Git, chart and render caches under the data directory.
+fn controller_context(
+    dir: &Path,
+    client: kube::Client,
+    args: &Args,
+) -> anyhow::Result<ferry_sync::application::Context> {
+    let cache = dir.join("cache");
+    let options = GitOptions {
+        allow_http_credentials: args.allow_http_credentials,
+        ..GitOptions::default()
+    };
+    let git = GitCache::with_options(cache.join("git"), options)?;
+    let helm = Arc::new(HelmRenderer::new(helm::default_binary()));
+    Ok(ferry_sync::application::Context {
+        cluster: Cluster::new(client.clone()),
+        renderer: SourceRenderer::new(git, helm).with_charts(render::chart_fetcher(&cache)?),
+        secrets: ClusterSecrets::new(client.clone()),
+        tracking: Tracking::default(),
+        namespace: args.namespace.clone(),
+        client,
+    })
 }
 
 /// Port `base + offset`, or another free port when the base is 0.

@@ -8,4 +8,5 @@ mod health;
 mod kube_client;
 mod kustomize_corpus;
 mod render;
+mod sync;
 mod up;

@@ -11,13 +11,13 @@ use ferry_testkit::kubectl;
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
-struct Up {
+pub(super) struct Up {
     child: Child,
-    kubeconfigs: Vec<PathBuf>,
+    pub(super) kubeconfigs: Vec<PathBuf>,
 }
 
 impl Up {
-    fn start(data_dir: &Path, extra: &[&str]) -> Self {
+    pub(super) fn start(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(FERRY)
             .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -44,7 +44,7 @@ impl Up {
         Self { child, kubeconfigs }
     }
 
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(super) fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id() as libc::pid_t;
         // SIGTERM, as a service manager would send.
         assert_eq!(
@@ -70,7 +70,7 @@ impl Up {
     }
 }
 
-fn run(cmd: &str, args: &[&str], kubeconfig: &Path) -> Output {
+pub(super) fn run(cmd: &str, args: &[&str], kubeconfig: &Path) -> Output {
     Command::new(cmd)
         .args(args)
         .arg("--kubeconfig")
@@ -79,7 +79,7 @@ fn run(cmd: &str, args: &[&str], kubeconfig: &Path) -> Output {
         .unwrap()
 }
 
-fn ok(cmd: &str, args: &[&str], kubeconfig: &Path) -> String {
+pub(super) fn ok(cmd: &str, args: &[&str], kubeconfig: &Path) -> String {
     let out = run(cmd, args, kubeconfig);
     assert!(
         out.status.success(),

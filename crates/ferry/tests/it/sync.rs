@@ -1,0 +1,243 @@
+//! The sync engine inside `ferry up`: an Application applied with kubectl, its repository's
+//! credentials in an Argo CD repository Secret, is rendered from a real git server, synced
+//! automatically, reported Synced and Healthy, and follows a new commit; a project that does
+//! not permit the repository stops it with `InvalidSpecError` and nothing is applied.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ferry_testkit::git_server::{GitServer, PASSWORD, USER};
+use ferry_testkit::kubectl;
+use ferry_testkit::seed::Seed;
+
+use super::up::{Up, ok, run};
+
+const CONFIGMAP: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: COLOR\n";
+
+fn write(dir: &Path, name: &str, contents: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Polls `kubectl get … -o jsonpath=…` until it prints `want`.
+fn wait_for(kc: &Path, args: &[&str], want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let out = run(&kubectl(), args, kc);
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() && last.trim() == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let apps = run(
+        &kubectl(),
+        &["get", "applications", "-n", "argocd", "-o", "yaml"],
+        kc,
+    );
+    panic!(
+        "kubectl {} never printed {want:?}; last: {last}\nApplications:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&apps.stdout)
+    );
+}
+
+fn application(name: &str, project: &str, repo: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: {project}
+  source:
+    repoURL: {repo}
+    targetRevision: main
+    path: config
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: shop
+  syncPolicy:
+    automated:
+      prune: true
+"
+    )
+}
+
+#[test]
+fn an_application_syncs_from_git_and_follows_new_commits() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "shop");
+    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "blue"));
+    let first = seed.commit("blue");
+    seed.push();
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    ok(&kubectl(), &["create", "namespace", "shop"], &kc);
+    let secret = format!(
+        "apiVersion: v1
+kind: Secret
+metadata:
+  name: shop-repo
+  namespace: argocd
+  labels:
+    argocd.argoproj.io/secret-type: repository
+stringData:
+  url: {url}
+  username: {USER}
+  password: {PASSWORD}
+",
+        url = server.url("shop")
+    );
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "secret.yaml", &secret)],
+        &kc,
+    );
+    let app = application("shop", "default", &server.url("shop"));
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
+        &kc,
+    );
+
+    let jsonpath = |path: &'static str| ["get", "application", "shop", "-n", "argocd", "-o", path];
+    wait_for(
+        &kc,
+        &jsonpath("jsonpath={.status.sync.status} {.status.health.status}"),
+        "Synced Healthy",
+    );
+    wait_for(&kc, &jsonpath("jsonpath={.status.sync.revision}"), &first);
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "configmap",
+            "settings",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.data.color}",
+        ],
+        "blue",
+    );
+    let tracking = ok(
+        &kubectl(),
+        &[
+            "get",
+            "configmap",
+            "settings",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.metadata.annotations.argocd\\.argoproj\\.io/tracking-id}",
+        ],
+        &kc,
+    );
+    assert_eq!(tracking, "shop:/ConfigMap:shop/settings");
+    wait_for(
+        &kc,
+        &jsonpath("jsonpath={.status.operationState.phase} {.status.history[0].revision}"),
+        &format!("Succeeded {first}"),
+    );
+
+    // A new commit, picked up on a refresh (the webhook's job, later).
+    seed.write(
+        "config/configmap.yaml",
+        &CONFIGMAP.replace("COLOR", "green"),
+    );
+    let second = seed.commit("green");
+    seed.push();
+    ok(
+        &kubectl(),
+        &[
+            "annotate",
+            "application",
+            "shop",
+            "-n",
+            "argocd",
+            "argocd.argoproj.io/refresh=normal",
+        ],
+        &kc,
+    );
+    wait_for(&kc, &jsonpath("jsonpath={.status.sync.revision}"), &second);
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "configmap",
+            "settings",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.data.color}",
+        ],
+        "green",
+    );
+    wait_for(
+        &kc,
+        &jsonpath("jsonpath={.metadata.annotations.argocd\\.argoproj\\.io/refresh}"),
+        "",
+    );
+    wait_for(&kc, &jsonpath("jsonpath={.status.history[*].id}"), "0 1");
+
+    // A project that does not permit the repository: nothing is rendered or applied.
+    let project = "apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: locked
+  namespace: argocd
+spec:
+  sourceRepos: [\"https://git.example.com/*\"]
+  destinations: [{server: \"*\", namespace: \"*\"}]
+";
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "project.yaml", project)],
+        &kc,
+    );
+    let locked = application("locked", "locked", &server.url("shop"));
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "locked.yaml", &locked)],
+        &kc,
+    );
+    let locked_status = ["get", "application", "locked", "-n", "argocd", "-o"];
+    wait_for(
+        &kc,
+        &[
+            &locked_status[..],
+            &["jsonpath={.status.conditions[0].type} {.status.sync.status}"],
+        ]
+        .concat(),
+        "InvalidSpecError Unknown",
+    );
+    let message = ok(
+        &kubectl(),
+        &[
+            &locked_status[..],
+            &["jsonpath={.status.conditions[0].message}"],
+        ]
+        .concat(),
+        &kc,
+    );
+    assert_eq!(
+        message,
+        format!(
+            "application repo {} is not permitted in project 'locked'",
+            server.url("shop")
+        )
+    );
+    assert!(up.stop().success());
+}

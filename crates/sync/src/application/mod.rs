@@ -1,0 +1,116 @@
+//! The Application controller: watches the Applications of the control-plane namespace and
+//! reconciles each ([`reconcile`]) when its spec, operation or annotations change, and again
+//! every 120 s (plus jitter), sooner while a rollout is in progress. Its own status writes do
+//! not wake it.
+
+mod project;
+pub mod reconcile;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_api::argocd::Application;
+use futures_util::StreamExt as _;
+use kube::api::Api;
+use kube::runtime::watcher;
+use tokio::sync::mpsc;
+
+pub use reconcile::Context;
+
+/// Argo CD's refresh annotation (`normal` or `hard`), removed once served.
+pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+
+/// Runs the controller until the watch ends (the API server shut down).
+pub async fn run(ctx: Arc<Context>) {
+    let apps: Api<Application> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let (queue, mut next) = mpsc::unbounded_channel::<Wake>();
+    let latest: Arc<tokio::sync::Mutex<HashMap<String, Application>>> = Arc::default();
+
+    let watch = {
+        let latest = latest.clone();
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let mut seen: HashMap<String, String> = HashMap::new();
+            let mut events = std::pin::pin!(watcher(apps, watcher::Config::default()));
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(watcher::Event::Apply(app) | watcher::Event::InitApply(app)) => {
+                        let name = app.name().to_string();
+                        let fingerprint = fingerprint(&app);
+                        latest.lock().await.insert(name.clone(), app);
+                        if seen.get(&name) != Some(&fingerprint) {
+                            seen.insert(name.clone(), fingerprint);
+                            let _ = queue.send(Wake {
+                                name,
+                                generation: None,
+                            });
+                        }
+                    }
+                    Ok(watcher::Event::Delete(app)) => {
+                        seen.remove(app.name());
+                        latest.lock().await.remove(app.name());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "watching Applications");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    };
+
+    // Each app has one pending resync timer; a timer from before the latest reconcile is
+    // stale and ignored, so timers never pile up.
+    let mut generations: HashMap<String, u64> = HashMap::new();
+    while let Some(Wake { name, generation }) = next.recv().await {
+        if generation.is_some_and(|g| generations.get(&name) != Some(&g)) {
+            continue;
+        }
+        let Some(app) = latest.lock().await.get(&name).cloned() else {
+            generations.remove(&name);
+            continue;
+        };
+        let requeue = match reconcile::reconcile(&ctx, &app).await {
+            Ok(outcome) => outcome.requeue_after,
+            Err(e) => {
+                tracing::warn!(app = %name, error = %e, "writing Application status");
+                Duration::from_secs(5)
+            }
+        };
+        let generation = generations.entry(name.clone()).or_default();
+        *generation += 1;
+        let wake = Wake {
+            name,
+            generation: Some(*generation),
+        };
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(requeue).await;
+            let _ = queue.send(wake);
+        });
+        if watch.is_finished() {
+            break;
+        }
+    }
+}
+
+/// A request to reconcile an app: from the watch (`generation` is `None`) or from its resync
+/// timer.
+struct Wake {
+    name: String,
+    generation: Option<u64>,
+}
+
+/// What a reconcile reacts to: the spec, the operation, annotations and deletion; not the
+/// status the controller writes itself.
+fn fingerprint(app: &Application) -> String {
+    serde_json::json!([
+        app.spec,
+        app.operation,
+        app.metadata.annotations,
+        app.metadata.deletion_timestamp,
+    ])
+    .to_string()
+}

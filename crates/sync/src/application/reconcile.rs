@@ -1,0 +1,474 @@
+//! One reconcile of one Application, as a fixed sequence of named steps: check the project
+//! and destination → render → compare → sync (an `operation`, or automated sync) → write
+//! status. A step's failure becomes the condition Argo CD would show
+//! (`InvalidSpecError`, `ComparisonError`, `SyncError`); the status is written either way.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ferry_api::argocd::{
+    AppProject, Application, ApplicationCondition, ApplicationStatus, HealthStatus, Operation,
+    OperationInitiator, OperationState, RevisionHistory, SyncOperation, SyncOperationResult,
+    SyncStatus,
+};
+use ferry_render::application::{Refresh, SourceRenderer};
+use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, Credentials};
+use ferry_source::secrets::ClusterSecrets;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::Value;
+
+use super::project;
+use crate::apply;
+use crate::compare::{self, AppRef, Comparison};
+use crate::live::Cluster;
+use crate::tracking::{self, Tracking};
+
+/// The cluster Ferry runs against, as Argo CD names it.
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+/// The name of [`IN_CLUSTER_SERVER`].
+pub const IN_CLUSTER_NAME: &str = "in-cluster";
+/// Argo CD's default `revisionHistoryLimit`.
+const HISTORY_LIMIT: usize = 10;
+
+/// What every reconcile shares.
+pub struct Context {
+    /// The control plane's API.
+    pub client: kube::Client,
+    /// The control-plane namespace.
+    pub namespace: String,
+    /// The destination cluster (the in-cluster one).
+    pub cluster: Cluster,
+    /// The renderer, with its Git and render caches.
+    pub renderer: SourceRenderer,
+    /// Repository credentials from Argo CD's Secrets.
+    pub secrets: ClusterSecrets,
+    /// How objects are tracked.
+    pub tracking: Tracking,
+}
+
+/// A step that failed, and the condition it becomes.
+enum StepError {
+    /// The spec or the project refuses it: `InvalidSpecError`.
+    InvalidSpec(String),
+    /// Rendering or comparing failed: `ComparisonError`.
+    Comparison(String),
+}
+
+/// What the reconcile leaves for the next one.
+pub struct Outcome {
+    /// When to look again.
+    pub requeue_after: Duration,
+}
+
+/// Reconciles `app`; only a failed status write is an error.
+pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error> {
+    let mut status = app.status.clone();
+    let mut clear_operation = false;
+    let result = steps(ctx, app, &mut status, &mut clear_operation).await;
+    let now = now();
+    status.conditions.retain(|c| {
+        !matches!(
+            c.condition_type.as_str(),
+            "InvalidSpecError" | "ComparisonError"
+        )
+    });
+    let mut settled = true;
+    match result {
+        Ok(done) => settled = done,
+        Err(error) => {
+            let (kind, message) = match error {
+                StepError::InvalidSpec(m) => ("InvalidSpecError", m),
+                StepError::Comparison(m) => ("ComparisonError", m),
+            };
+            status.sync.status = "Unknown".into();
+            status.conditions.push(ApplicationCondition {
+                condition_type: kind.into(),
+                message,
+                last_transition_time: Some(now.clone()),
+            });
+        }
+    }
+    status.controller_namespace = Some(ctx.namespace.clone());
+    write_status(ctx, app, status, clear_operation, &now).await?;
+    Ok(Outcome {
+        requeue_after: if settled {
+            resync_interval(app.name())
+        } else {
+            Duration::from_secs(2)
+        },
+    })
+}
+
+/// The steps; `Ok(false)` when something is still moving (a rollout in progress) and the
+/// app should be looked at again soon.
+async fn steps(
+    ctx: &Context,
+    app: &Application,
+    status: &mut ApplicationStatus,
+    clear_operation: &mut bool,
+) -> Result<bool, StepError> {
+    let project = project_of(ctx, app).await?;
+    project::check(&project, app).map_err(StepError::InvalidSpec)?;
+    check_destination(app)?;
+    let (targets, revisions) = render(ctx, app).await?;
+    let names = AppNames::of(ctx, app);
+    let mut comparison = compare::compare(
+        &ctx.cluster,
+        &names.as_ref(),
+        targets.clone(),
+        &status.resources,
+        &app.spec.ignore_differences,
+        &ctx.tracking,
+    )
+    .await
+    .map_err(StepError::Comparison)?;
+
+    if let Some(operation) = wanted_sync(app, status, &comparison, &revisions) {
+        *clear_operation = app.operation.is_some();
+        let started = now();
+        let prune = operation.sync.as_ref().is_some_and(|s| s.prune);
+        let results = apply::apply(&ctx.cluster, &comparison, prune).await;
+        let failed = results
+            .iter()
+            .any(|r| r.status.as_deref() == Some("SyncFailed"));
+        let finished = now();
+        let revision = revisions.first().cloned().unwrap_or_default();
+        status.operation_state = Some(OperationState {
+            operation: operation.clone(),
+            phase: if failed { "Failed" } else { "Succeeded" }.into(),
+            message: Some(if failed {
+                "one or more objects failed to apply".into()
+            } else {
+                "successfully synced (all tasks run)".into()
+            }),
+            sync_result: Some(SyncOperationResult {
+                resources: results,
+                revision: revision.clone(),
+                revisions: if revisions.len() > 1 {
+                    revisions.clone()
+                } else {
+                    Vec::new()
+                },
+                source: app.spec.source.clone(),
+                sources: app.spec.sources.clone(),
+                managed_namespace_metadata: None,
+            }),
+            started_at: started.clone(),
+            finished_at: Some(finished.clone()),
+            retry_count: 0,
+        });
+        if !failed {
+            push_history(
+                app, status, revision, &revisions, started, finished, &operation,
+            );
+        }
+        let previous = comparison.resources.clone();
+        comparison = compare::compare(
+            &ctx.cluster,
+            &names.as_ref(),
+            targets,
+            &previous,
+            &app.spec.ignore_differences,
+            &ctx.tracking,
+        )
+        .await
+        .map_err(StepError::Comparison)?;
+    }
+
+    let settled = !matches!(comparison.health.status.as_str(), "Progressing" | "Missing");
+    for error in &comparison.errors {
+        status.conditions.push(ApplicationCondition {
+            condition_type: "ComparisonError".into(),
+            message: error.to_string(),
+            last_transition_time: Some(now()),
+        });
+    }
+    status.sync = SyncStatus {
+        status: comparison.sync_status.into(),
+        compared_to: Some(ferry_api::argocd::ComparedTo {
+            source: app.spec.source.clone(),
+            sources: app.spec.sources.clone(),
+            destination: app.spec.destination.clone(),
+            ignore_differences: app.spec.ignore_differences.clone(),
+        }),
+        revision: (revisions.len() == 1).then(|| revisions[0].clone()),
+        revisions: if revisions.len() > 1 {
+            revisions
+        } else {
+            Vec::new()
+        },
+    };
+    status.health = HealthStatus {
+        last_transition_time: if status.health.status == comparison.health.status {
+            status.health.last_transition_time.clone()
+        } else {
+            Some(now())
+        },
+        ..comparison.health
+    };
+    status.resources = comparison.resources;
+    Ok(settled)
+}
+
+async fn project_of(ctx: &Context, app: &Application) -> Result<AppProject, StepError> {
+    let name = if app.spec.project.is_empty() {
+        "default"
+    } else {
+        app.spec.project.as_str()
+    };
+    let projects: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    match projects.get_opt(name).await {
+        Ok(Some(project)) => Ok(project),
+        Ok(None) => Err(StepError::InvalidSpec(format!(
+            "Application referencing project {name} which does not exist"
+        ))),
+        Err(e) => Err(StepError::Comparison(format!(
+            "reading project {name}: {e}"
+        ))),
+    }
+}
+
+/// Only the cluster Ferry runs against is a destination until cluster Secrets are read.
+fn check_destination(app: &Application) -> Result<(), StepError> {
+    let destination = &app.spec.destination;
+    match (destination.server.as_deref(), destination.name.as_deref()) {
+        (Some(IN_CLUSTER_SERVER), None | Some("") | Some(IN_CLUSTER_NAME)) => Ok(()),
+        (None | Some(""), Some(IN_CLUSTER_NAME)) => Ok(()),
+        (Some(server), _) if !server.is_empty() => Err(StepError::InvalidSpec(format!(
+            "application destination spec for {} is invalid: unable to find destination server: there are no clusters with this URL: {server}",
+            app.name()
+        ))),
+        (_, Some(name)) if !name.is_empty() => Err(StepError::InvalidSpec(format!(
+            "application destination spec for {} is invalid: unable to find destination server: there are no clusters with this name: {name}",
+            app.name()
+        ))),
+        _ => Err(StepError::InvalidSpec(
+            "Destination server missing from app spec".into(),
+        )),
+    }
+}
+
+/// The rendered objects of every source, in order, and each source's revision.
+async fn render(ctx: &Context, app: &Application) -> Result<(Vec<Value>, Vec<String>), StepError> {
+    let sources = app
+        .sources()
+        .map_err(|e| StepError::InvalidSpec(e.to_string()))?;
+    let mut credentials: HashMap<String, Credentials> = HashMap::new();
+    for (_, source) in &sources {
+        let request = ArgoCdRequest {
+            url: &source.repo_url,
+            repo_type: if source.is_chart() {
+                ArgoCdRepoType::Helm
+            } else {
+                ArgoCdRepoType::Git
+            },
+            project: Some(app.spec.project.as_str()),
+        };
+        let lookup = ctx
+            .secrets
+            .argocd(&ctx.namespace, &request)
+            .await
+            .map_err(|e| StepError::Comparison(e.to_string()))?;
+        if let Some(found) = lookup.found {
+            credentials.insert(source.repo_url.clone(), found.credentials);
+        }
+    }
+    let lookup = |url: &str| credentials.get(url).cloned();
+    let rendered = ctx
+        .renderer
+        .render_application(app, refresh_of(app), &lookup)
+        .await
+        .map_err(|e| StepError::Comparison(e.to_string()))?;
+    let revisions = rendered.iter().map(|(_, r)| r.revision.clone()).collect();
+    let targets = rendered
+        .into_iter()
+        .flat_map(|(_, r)| r.manifests.as_ref().clone())
+        .collect();
+    Ok((targets, revisions))
+}
+
+/// `argocd.argoproj.io/refresh: hard` renders again even when the cache has the result.
+fn refresh_of(app: &Application) -> Refresh {
+    let annotations = app.metadata.annotations.as_ref();
+    match annotations.and_then(|a| a.get(super::REFRESH_ANNOTATION)) {
+        Some(value) if value == "hard" => Refresh::Hard,
+        _ => Refresh::Normal,
+    }
+}
+
+/// The names a comparison needs, owned here and lent out.
+struct AppNames {
+    name: String,
+    namespace: String,
+    instance: String,
+    destination_namespace: String,
+}
+
+impl AppNames {
+    fn of(ctx: &Context, app: &Application) -> Self {
+        let namespace = app.namespace().unwrap_or(&ctx.namespace).to_string();
+        AppNames {
+            instance: tracking::instance_name(&namespace, app.name(), &ctx.namespace),
+            name: app.name().to_string(),
+            namespace,
+            destination_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
+        }
+    }
+
+    fn as_ref(&self) -> AppRef<'_> {
+        AppRef {
+            name: &self.name,
+            namespace: &self.namespace,
+            instance: &self.instance,
+            destination_namespace: &self.destination_namespace,
+        }
+    }
+}
+
+/// The sync to run now, if any: the `operation` a person (or `argocd app sync`) wrote, else
+/// an automated sync when the app is OutOfSync and this revision was not synced yet (or
+/// self-heal is on).
+fn wanted_sync(
+    app: &Application,
+    status: &ApplicationStatus,
+    comparison: &Comparison,
+    revisions: &[String],
+) -> Option<Operation> {
+    if let Some(operation) = &app.operation {
+        return Some(operation.clone());
+    }
+    let automated = app.spec.sync_policy.as_ref()?.automated.as_ref()?;
+    if automated.enabled == Some(false) || comparison.sync_status != "OutOfSync" {
+        return None;
+    }
+    let revision = revisions.first().cloned().unwrap_or_default();
+    let last = status
+        .operation_state
+        .as_ref()
+        .and_then(|s| s.sync_result.as_ref())
+        .map(|r| r.revision.as_str());
+    if last == Some(revision.as_str()) && automated.self_heal != Some(true) {
+        return None;
+    }
+    Some(Operation {
+        sync: Some(SyncOperation {
+            revision: Some(revision),
+            prune: automated.prune == Some(true),
+            ..SyncOperation::default()
+        }),
+        initiated_by: OperationInitiator {
+            automated: true,
+            ..OperationInitiator::default()
+        },
+        ..Operation::default()
+    })
+}
+
+fn push_history(
+    app: &Application,
+    status: &mut ApplicationStatus,
+    revision: String,
+    revisions: &[String],
+    started: String,
+    finished: String,
+    operation: &Operation,
+) {
+    let id = status
+        .history
+        .iter()
+        .map(|h| h.id)
+        .max()
+        .map_or(0, |id| id + 1);
+    status.history.push(RevisionHistory {
+        id,
+        revision: (revisions.len() <= 1).then_some(revision),
+        revisions: if revisions.len() > 1 {
+            revisions.to_vec()
+        } else {
+            Vec::new()
+        },
+        source: app.spec.source.clone(),
+        sources: app.spec.sources.clone(),
+        deployed_at: finished,
+        deploy_started_at: Some(started),
+        initiated_by: operation.initiated_by.clone(),
+    });
+    let limit = app
+        .spec
+        .revision_history_limit
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(HISTORY_LIMIT);
+    let excess = status.history.len().saturating_sub(limit);
+    status.history.drain(..excess);
+}
+
+/// Writes `status` (and clears `operation`, and the refresh annotation) with a JSON patch
+/// from what was read, so nothing is written when nothing changed but the time.
+async fn write_status(
+    ctx: &Context,
+    app: &Application,
+    mut status: ApplicationStatus,
+    clear_operation: bool,
+    now: &str,
+) -> Result<(), kube::Error> {
+    let refresh_requested = app
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(super::REFRESH_ANNOTATION));
+    status.reconciled_at = app.status.reconciled_at.clone();
+    status.observed_at = app.status.observed_at.clone();
+    if status == app.status && !clear_operation && !refresh_requested {
+        return Ok(());
+    }
+    status.reconciled_at = Some(now.to_string());
+    let before = serde_json::to_value(app).unwrap_or_default();
+    let mut after = before.clone();
+    after["status"] = serde_json::to_value(&status).unwrap_or_default();
+    if clear_operation && let Some(root) = after.as_object_mut() {
+        root.remove("operation");
+    }
+    if refresh_requested
+        && let Some(annotations) = after
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+    {
+        annotations.remove(super::REFRESH_ANNOTATION);
+    }
+    let mut patch = json_patch::diff(&before, &after);
+    // Guard against writing over a change made since the read.
+    if let Some(version) = &app.metadata.resource_version {
+        patch.0.insert(
+            0,
+            json_patch::PatchOperation::Test(json_patch::TestOperation {
+                path: "/metadata/resourceVersion".parse().unwrap_or_default(),
+                value: Value::String(version.clone()),
+            }),
+        );
+    }
+    let apps: Api<Application> = Api::namespaced(
+        ctx.client.clone(),
+        app.namespace().unwrap_or(&ctx.namespace),
+    );
+    apps.patch(
+        app.name(),
+        &PatchParams::default(),
+        &Patch::Json::<()>(patch),
+    )
+    .await
+    .map(drop)
+}
+
+/// 120 s (Argo CD's `timeout.reconciliation`) plus up to 60 s of jitter, fixed per app so
+/// apps spread out.
+fn resync_interval(name: &str) -> Duration {
+    let jitter = name
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 60;
+    Duration::from_secs(120 + jitter)
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
