@@ -6,7 +6,8 @@
 //! served, the control-plane namespace and the `default` AppProject present. [`health`]
 //! judges a live object as Argo CD's built-in checks do; [`hook`] and [`order`] say which
 //! phase and wave a sync applies an object in; [`tracking`] ties objects to their
-//! Application.
+//! Application; [`diff`], [`live`], [`compare`] and [`apply`] find and close the gap
+//! between Git and the cluster; [`application`] is the controller that runs them.
 
 pub mod application;
 pub mod apply;
