@@ -4,9 +4,9 @@
 //! `syncResult.resources[]` entry; one failed write does not stop the others.
 //!
 //! Not yet here: waiting for a wave to be healthy before the next, hooks, dry runs, and the
-//! sync options beyond prune; the operation runner that drives this adds them.
+//! sync options beyond prune and `CreateNamespace`; the operation runner that drives this adds them.
 
-use ferry_api::argocd::ResourceResult;
+use ferry_api::argocd::{ManagedNamespaceMetadata, ResourceResult};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use serde_json::Value;
 
@@ -52,6 +52,45 @@ pub async fn apply(cluster: &Cluster, comparison: &Comparison, prune: bool) -> V
         results.push(result_of(task, status, message));
     }
     results
+}
+
+/// The `CreateNamespace=true` sync option: creates the destination namespace when it is
+/// missing and, with `managedNamespaceMetadata`, sets its labels and annotations (on an
+/// existing namespace too). The namespace is not tracked, so it is never pruned, as in
+/// Argo CD. `None` when there was nothing to do.
+pub async fn ensure_namespace(
+    cluster: &Cluster,
+    name: &str,
+    managed: Option<&ManagedNamespaceMetadata>,
+) -> Option<ResourceResult> {
+    let mut namespace = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name},
+    });
+    if let Some(managed) = managed {
+        namespace["metadata"]["labels"] = serde_json::json!(managed.labels);
+        namespace["metadata"]["annotations"] = serde_json::json!(managed.annotations);
+    }
+    let outcome = match cluster.get(&namespace).await {
+        Ok(Some(_)) if managed.is_none() => return None,
+        Ok(live) => write(cluster, &namespace).await.map(|()| live.is_none()),
+        Err(e) => Err(e.to_string()),
+    };
+    let (status, message) = match outcome {
+        Ok(true) => ("Synced", format!("namespace/{name} created")),
+        Ok(false) => ("Synced", format!("namespace/{name} serverside-applied")),
+        Err(message) => ("SyncFailed", message),
+    };
+    Some(ResourceResult {
+        version: "v1".into(),
+        kind: "Namespace".into(),
+        name: name.to_string(),
+        status: Some(status.into()),
+        message: Some(message),
+        sync_phase: Some("PreSync".into()),
+        ..ResourceResult::default()
+    })
 }
 
 async fn api_for(cluster: &Cluster, obj: &Value) -> Result<Api<DynamicObject>, String> {

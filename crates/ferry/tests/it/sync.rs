@@ -68,6 +68,11 @@ spec:
   syncPolicy:
     automated:
       prune: true
+    syncOptions:
+      - CreateNamespace=true
+    managedNamespaceMetadata:
+      labels:
+        team: shop
 "
     )
 }
@@ -84,7 +89,6 @@ fn an_application_syncs_from_git_and_follows_new_commits() {
     let dir = tempfile::tempdir().unwrap();
     let up = Up::start(dir.path(), &["--allow-http-credentials"]);
     let kc = up.kubeconfigs[0].clone();
-    ok(&kubectl(), &["create", "namespace", "shop"], &kc);
     let secret = format!(
         "apiVersion: v1
 kind: Secret
@@ -146,6 +150,26 @@ stringData:
         &kc,
     );
     assert_eq!(tracking, "shop:/ConfigMap:shop/settings");
+    let namespace_label = ok(
+        &kubectl(),
+        &[
+            "get",
+            "namespace",
+            "shop",
+            "-o",
+            "jsonpath={.metadata.labels.team}",
+        ],
+        &kc,
+    );
+    assert_eq!(
+        namespace_label, "shop",
+        "CreateNamespace with managedNamespaceMetadata"
+    );
+    wait_for(
+        &kc,
+        &jsonpath("jsonpath={.status.operationState.syncResult.resources[0].message}"),
+        "namespace/shop created",
+    );
     wait_for(
         &kc,
         &jsonpath("jsonpath={.status.operationState.phase} {.status.history[0].revision}"),

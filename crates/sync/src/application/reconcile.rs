@@ -127,7 +127,20 @@ async fn steps(
         *clear_operation = app.operation.is_some();
         let started = now();
         let prune = operation.sync.as_ref().is_some_and(|s| s.prune);
-        let results = apply::apply(&ctx.cluster, &comparison, prune).await;
+        let mut results = Vec::new();
+        if has_option(app, &operation, "CreateNamespace=true")
+            && !names.destination_namespace.is_empty()
+        {
+            let managed = app
+                .spec
+                .sync_policy
+                .as_ref()
+                .and_then(|p| p.managed_namespace_metadata.as_ref());
+            results.extend(
+                apply::ensure_namespace(&ctx.cluster, &names.destination_namespace, managed).await,
+            );
+        }
+        results.extend(apply::apply(&ctx.cluster, &comparison, prune).await);
         let failed = results
             .iter()
             .any(|r| r.status.as_deref() == Some("SyncFailed"));
@@ -151,7 +164,11 @@ async fn steps(
                 },
                 source: app.spec.source.clone(),
                 sources: app.spec.sources.clone(),
-                managed_namespace_metadata: None,
+                managed_namespace_metadata: app
+                    .spec
+                    .sync_policy
+                    .as_ref()
+                    .and_then(|p| p.managed_namespace_metadata.clone()),
             }),
             started_at: started.clone(),
             finished_at: Some(finished.clone()),
@@ -362,6 +379,17 @@ fn wanted_sync(
         },
         ..Operation::default()
     })
+}
+
+/// Whether a sync option (`CreateNamespace=true`) is set, by the operation or the spec.
+fn has_option(app: &Application, operation: &Operation, option: &str) -> bool {
+    let from_operation = operation.sync.as_ref().map(|s| &s.sync_options);
+    let from_spec = app.spec.sync_policy.as_ref().map(|p| &p.sync_options);
+    from_operation
+        .into_iter()
+        .chain(from_spec)
+        .flatten()
+        .any(|o| o.eq_ignore_ascii_case(option))
 }
 
 fn push_history(
