@@ -1,7 +1,7 @@
 //! The Application controller: watches the Applications of the control-plane namespace and
 //! reconciles each ([`reconcile`]) when its spec, operation or annotations change, and again
-//! every 120 s (plus jitter), sooner while a rollout is in progress. Its own status writes do
-//! not wake it.
+//! every 120 s (plus jitter), every 2 s while a rollout is in progress (health Progressing).
+//! Its own status writes do not wake it.
 
 mod project;
 pub mod reconcile;

@@ -192,7 +192,9 @@ async fn steps(
         .map_err(StepError::Comparison)?;
     }
 
-    let settled = !matches!(comparison.health.status.as_str(), "Progressing" | "Missing");
+    // A rollout in progress is looked at again soon; a Missing object (say, of a kind no CRD
+    // serves) waits for the next resync or a change, not a 2 s loop.
+    let settled = comparison.health.status != "Progressing";
     for error in &comparison.errors {
         status.conditions.push(ApplicationCondition {
             condition_type: "ComparisonError".into(),
