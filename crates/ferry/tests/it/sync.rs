@@ -12,6 +12,17 @@ use ferry_testkit::seed::Seed;
 
 use super::up::{Up, ok, run};
 
+/// The deployed ConfigMap's color, as kubectl reads it.
+const COLOR: [&str; 7] = [
+    "get",
+    "configmap",
+    "settings",
+    "-n",
+    "shop",
+    "-o",
+    "jsonpath={.data.color}",
+];
+
 const CONFIGMAP: &str =
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: COLOR\n";
 
@@ -123,19 +134,7 @@ stringData:
         "Synced Healthy",
     );
     wait_for(&kc, &jsonpath("jsonpath={.status.sync.revision}"), &first);
-    wait_for(
-        &kc,
-        &[
-            "get",
-            "configmap",
-            "settings",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.data.color}",
-        ],
-        "blue",
-    );
+    wait_for(&kc, &COLOR, "blue");
     let tracking = ok(
         &kubectl(),
         &[
@@ -196,19 +195,7 @@ stringData:
         &kc,
     );
     wait_for(&kc, &jsonpath("jsonpath={.status.sync.revision}"), &second);
-    wait_for(
-        &kc,
-        &[
-            "get",
-            "configmap",
-            "settings",
-            "-n",
-            "shop",
-            "-o",
-            "jsonpath={.data.color}",
-        ],
-        "green",
-    );
+    wait_for(&kc, &COLOR, "green");
     wait_for(
         &kc,
         &jsonpath("jsonpath={.metadata.annotations.argocd\\.argoproj\\.io/refresh}"),

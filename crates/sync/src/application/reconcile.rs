@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use ferry_api::argocd::{
-    AppProject, Application, ApplicationCondition, ApplicationStatus, HealthStatus, Operation,
-    OperationInitiator, OperationState, RevisionHistory, SyncOperation, SyncOperationResult,
-    SyncStatus,
+    AppProject, Application, ApplicationCondition, ApplicationStatus, HealthStatus,
+    ManagedNamespaceMetadata, Operation, OperationInitiator, OperationState, RevisionHistory,
+    SyncOperation, SyncOperationResult, SyncStatus,
 };
 use ferry_render::application::{Refresh, SourceRenderer};
 use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, Credentials};
@@ -131,11 +131,7 @@ async fn steps(
         if has_option(app, &operation, "CreateNamespace=true")
             && !names.destination_namespace.is_empty()
         {
-            let managed = app
-                .spec
-                .sync_policy
-                .as_ref()
-                .and_then(|p| p.managed_namespace_metadata.as_ref());
+            let managed = managed_namespace_metadata(app);
             results.extend(
                 apply::ensure_namespace(&ctx.cluster, &names.destination_namespace, managed).await,
             );
@@ -157,18 +153,10 @@ async fn steps(
             sync_result: Some(SyncOperationResult {
                 resources: results,
                 revision: revision.clone(),
-                revisions: if revisions.len() > 1 {
-                    revisions.clone()
-                } else {
-                    Vec::new()
-                },
+                revisions: multi_source(&revisions),
                 source: app.spec.source.clone(),
                 sources: app.spec.sources.clone(),
-                managed_namespace_metadata: app
-                    .spec
-                    .sync_policy
-                    .as_ref()
-                    .and_then(|p| p.managed_namespace_metadata.clone()),
+                managed_namespace_metadata: managed_namespace_metadata(app).cloned(),
             }),
             started_at: started.clone(),
             finished_at: Some(finished.clone()),
@@ -211,11 +199,7 @@ async fn steps(
             ignore_differences: app.spec.ignore_differences.clone(),
         }),
         revision: (revisions.len() == 1).then(|| revisions[0].clone()),
-        revisions: if revisions.len() > 1 {
-            revisions
-        } else {
-            Vec::new()
-        },
+        revisions: multi_source(&revisions),
     };
     status.health = HealthStatus {
         last_transition_time: if status.health.status == comparison.health.status {
@@ -383,6 +367,25 @@ fn wanted_sync(
     })
 }
 
+/// The `revisions` field of a status: every source's revision for a multi-source app,
+/// empty for a single source (which fills `revision` instead), as Argo CD writes them.
+fn multi_source(revisions: &[String]) -> Vec<String> {
+    if revisions.len() > 1 {
+        revisions.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The spec's `syncPolicy.managedNamespaceMetadata`.
+fn managed_namespace_metadata(app: &Application) -> Option<&ManagedNamespaceMetadata> {
+    app.spec
+        .sync_policy
+        .as_ref()?
+        .managed_namespace_metadata
+        .as_ref()
+}
+
 /// Whether a sync option (`CreateNamespace=true`) is set, by the operation or the spec.
 fn has_option(app: &Application, operation: &Operation, option: &str) -> bool {
     let from_operation = operation.sync.as_ref().map(|s| &s.sync_options);
@@ -412,11 +415,7 @@ fn push_history(
     status.history.push(RevisionHistory {
         id,
         revision: (revisions.len() <= 1).then_some(revision),
-        revisions: if revisions.len() > 1 {
-            revisions.to_vec()
-        } else {
-            Vec::new()
-        },
+        revisions: multi_source(revisions),
         source: app.spec.source.clone(),
         sources: app.spec.sources.clone(),
         deployed_at: finished,
