@@ -28,6 +28,7 @@
 
 pub mod argocd;
 pub mod crd;
+pub mod duration;
 pub mod error;
 pub mod meta;
 pub mod patch;

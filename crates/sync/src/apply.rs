@@ -1,57 +1,96 @@
-//! A sync's writes: the compared targets server-side applied in sync order (field manager
-//! `argocd-controller`, conflicts forced, as Argo CD's `ServerSideApply=true`), then the
-//! objects Git no longer has pruned when pruning is allowed. Each write's outcome is a
-//! `syncResult.resources[]` entry; one failed write does not stop the others.
-//!
-//! Not yet here: waiting for a wave to be healthy before the next, hooks, dry runs, and the
-//! sync options beyond prune and `CreateNamespace`; the operation runner that drives this adds them.
+//! A sync's writes to the destination cluster, one object at a time: server-side apply of a
+//! target (field manager `argocd-controller`, conflicts forced, as Argo CD's
+//! `ServerSideApply=true`; optionally a dry run, optionally without strict field validation),
+//! deletion with a propagation policy, removal of one finalizer, and the `CreateNamespace=true`
+//! namespace. The operation runner ([`crate::operation`]) decides what to write and when.
 
 use ferry_api::argocd::{ManagedNamespaceMetadata, ResourceResult};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::core::params::ValidationDirective;
 use serde_json::Value;
 
-use crate::compare::Comparison;
 use crate::live::Cluster;
-use crate::order::{self, Task};
 
 /// The field manager of the sync's writes, Argo CD's.
 pub const FIELD_MANAGER: &str = "argocd-controller";
 
-/// Applies `comparison`'s targets to `cluster` and, when `prune` is set, deletes its
-/// prunable objects (foreground propagation, Argo CD's default); returns what happened to
-/// each, in the order done.
-pub async fn apply(cluster: &Cluster, comparison: &Comparison, prune: bool) -> Vec<ResourceResult> {
-    let mut tasks: Vec<Task<'_>> = comparison
-        .targets
-        .iter()
-        .flat_map(|(target, live)| Task::for_object(Some(target), live.as_ref()))
-        .chain(
-            comparison
-                .prunable
-                .iter()
-                .flat_map(|live| Task::for_object(None, Some(live))),
-        )
-        .collect();
-    order::sort(&mut tasks);
-    let mut results = Vec::new();
-    for task in &tasks {
-        let (status, message) = match task.target {
-            Some(target) => match write(cluster, target).await {
-                Ok(()) => (
-                    "Synced",
-                    format!("{} serverside-applied", short_name(target)),
-                ),
-                Err(message) => ("SyncFailed", message),
-            },
-            None if !prune => ("PruneSkipped", "ignored (requires pruning)".to_string()),
-            None => match delete(cluster, task.obj()).await {
-                Ok(()) => ("Pruned", "pruned".to_string()),
-                Err(message) => ("SyncFailed", message),
-            },
-        };
-        results.push(result_of(task, status, message));
+/// How a target is applied.
+#[derive(Clone, Copy, Debug)]
+pub struct ApplyOptions {
+    /// Ask the API server to check the write but not persist it.
+    pub dry_run: bool,
+    /// Refuse unknown and duplicate fields (`Validate=false` turns this off).
+    pub validate: bool,
+}
+
+/// Server-side applies `target`; the API server's message when it refuses.
+pub async fn apply_object(
+    cluster: &Cluster,
+    target: &Value,
+    options: ApplyOptions,
+) -> Result<(), String> {
+    let api = api_for(cluster, target).await?;
+    let name = ferry_api::meta::name(target).unwrap_or_default();
+    let mut params = PatchParams::apply(FIELD_MANAGER).force();
+    params.dry_run = options.dry_run;
+    params.field_validation = Some(if options.validate {
+        ValidationDirective::Strict
+    } else {
+        ValidationDirective::Ignore
+    });
+    api.patch(name, &params, &Patch::Apply(target))
+        .await
+        .map(drop)
+        .map_err(|e| api_message(&e))
+}
+
+/// Deletes `live` with `propagation`; an object already gone counts as deleted.
+pub async fn delete_object(
+    cluster: &Cluster,
+    live: &Value,
+    propagation: &PropagationPolicy,
+    dry_run: bool,
+) -> Result<(), String> {
+    let api = api_for(cluster, live).await?;
+    let name = ferry_api::meta::name(live).unwrap_or_default();
+    let params = DeleteParams {
+        propagation_policy: Some(propagation.clone()),
+        dry_run,
+        ..DeleteParams::default()
+    };
+    match api.delete(name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(api_message(&e)),
     }
-    results
+}
+
+/// Removes `finalizer` from `live`, guarded by its `resourceVersion`; nothing to do when it
+/// does not carry it or is gone.
+pub async fn remove_finalizer(
+    cluster: &Cluster,
+    live: &Value,
+    finalizer: &str,
+) -> Result<(), String> {
+    let finalizers = ferry_api::meta::finalizers(live);
+    if !finalizers.contains(&finalizer) {
+        return Ok(());
+    }
+    let rest: Vec<&str> = finalizers.into_iter().filter(|f| *f != finalizer).collect();
+    let api = api_for(cluster, live).await?;
+    let name = ferry_api::meta::name(live).unwrap_or_default();
+    let patch = serde_json::json!({"metadata": {
+        "finalizers": rest,
+        "resourceVersion": live.pointer("/metadata/resourceVersion"),
+    }});
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(api_message(&e)),
+    }
 }
 
 /// The `CreateNamespace=true` sync option: creates the destination namespace when it is
@@ -74,7 +113,16 @@ pub async fn ensure_namespace(
     }
     let outcome = match cluster.get(&namespace).await {
         Ok(Some(_)) if managed.is_none() => return None,
-        Ok(live) => write(cluster, &namespace).await.map(|()| live.is_none()),
+        Ok(live) => apply_object(
+            cluster,
+            &namespace,
+            ApplyOptions {
+                dry_run: false,
+                validate: true,
+            },
+        )
+        .await
+        .map(|()| live.is_none()),
         Err(e) => Err(e.to_string()),
     };
     let (status, message) = match outcome {
@@ -103,31 +151,6 @@ async fn api_for(cluster: &Cluster, obj: &Value) -> Result<Api<DynamicObject>, S
     })
 }
 
-async fn write(cluster: &Cluster, target: &Value) -> Result<(), String> {
-    let api = api_for(cluster, target).await?;
-    let name = ferry_api::meta::name(target).unwrap_or_default();
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch(name, &params, &Patch::Apply(target))
-        .await
-        .map(drop)
-        .map_err(|e| api_message(&e))
-}
-
-async fn delete(cluster: &Cluster, live: &Value) -> Result<(), String> {
-    let api = api_for(cluster, live).await?;
-    let name = ferry_api::meta::name(live).unwrap_or_default();
-    let params = DeleteParams {
-        propagation_policy: Some(PropagationPolicy::Foreground),
-        ..DeleteParams::default()
-    };
-    match api.delete(name, &params).await {
-        Ok(_) => Ok(()),
-        // Already gone: what pruning wanted.
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(e) => Err(api_message(&e)),
-    }
-}
-
 /// The API server's own words for a refused write.
 fn api_message(error: &kube::Error) -> String {
     match error {
@@ -137,7 +160,7 @@ fn api_message(error: &kube::Error) -> String {
 }
 
 /// `deployment.apps/web`, as kubectl names what it applied.
-fn short_name(obj: &Value) -> String {
+pub fn short_name(obj: &Value) -> String {
     let gvk = ferry_api::meta::GroupVersionKind::of(obj).unwrap_or_default();
     let kind = gvk.kind.to_ascii_lowercase();
     let name = ferry_api::meta::name(obj).unwrap_or_default();
@@ -145,23 +168,5 @@ fn short_name(obj: &Value) -> String {
         format!("{kind}/{name}")
     } else {
         format!("{kind}.{}/{name}", gvk.group)
-    }
-}
-
-fn result_of(task: &Task<'_>, status: &str, message: String) -> ResourceResult {
-    let obj = task.obj();
-    let gvk = ferry_api::meta::GroupVersionKind::of(obj).unwrap_or_default();
-    ResourceResult {
-        group: gvk.group,
-        version: gvk.version,
-        kind: gvk.kind,
-        namespace: ferry_api::meta::namespace(obj)
-            .unwrap_or_default()
-            .to_string(),
-        name: ferry_api::meta::name(obj).unwrap_or_default().to_string(),
-        status: Some(status.to_string()),
-        message: Some(message),
-        sync_phase: Some(task.phase.as_str().to_string()),
-        ..ResourceResult::default()
     }
 }

@@ -1,8 +1,8 @@
 //! An Application's rendered objects compared with the destination cluster, as Argo CD's
 //! `CompareAppState`: each target prepared (namespace, tracking), paired with its live
 //! object, diffed, judged for health; objects the Application deployed earlier that Git no
-//! longer has are found and marked `requiresPruning`. Hooks are not compared: they run during
-//! a sync only.
+//! longer has are found and marked `requiresPruning`. Hooks are prepared but not compared:
+//! they run during a sync only.
 //!
 //! The result is what `status.sync`, `status.resources` and `status.health` show, plus the
 //! prepared targets and live objects a sync applies and prunes.
@@ -14,7 +14,7 @@ use crate::diff::{self, IgnoreRules};
 use crate::health::aggregate::{self, Managed};
 use crate::health::{self, Health};
 use crate::hook;
-use crate::live::{Cluster, LiveError};
+use crate::live::{self, Cluster, LiveError};
 use crate::order;
 use crate::tracking::Tracking;
 
@@ -46,6 +46,9 @@ pub struct Comparison {
     pub targets: Vec<(Value, Option<Value>)>,
     /// Live objects Git no longer has, which a sync with prune deletes.
     pub prunable: Vec<Value>,
+    /// The hooks, prepared like the targets; they run during a sync only and are not
+    /// compared.
+    pub hooks: Vec<Value>,
     /// Resources that could not be compared, each as a `ComparisonError` message.
     pub errors: Vec<LiveError>,
 }
@@ -63,30 +66,29 @@ pub async fn compare(
     let rules = IgnoreRules::new(ignore)?;
     let mut errors = Vec::new();
     let mut prepared = Vec::new();
+    let mut hooks = Vec::new();
     for mut target in targets {
-        if hook::is_hook(&target) || hook::skip(&target) {
+        if hook::skip(&target) {
             continue;
         }
-        match cluster.kind_of(&target).await {
-            Ok(kind) => {
-                set_namespace(&mut target, kind.namespaced, app.destination_namespace);
-                tracking
-                    .set(&mut target, app.instance, app.destination_namespace)
-                    .map_err(|e| e.to_string())?;
-                match cluster.get(&target).await {
-                    Ok(live) => prepared.push((target, live, None)),
-                    Err(e) => {
-                        errors.push(e);
-                        prepared.push((target, None, Some("Unknown")));
-                    }
-                }
-            }
-            // A kind the cluster does not serve counts as namespaced, as in Argo CD.
-            Err(LiveError::UnknownKind { .. }) => {
-                set_namespace(&mut target, true, app.destination_namespace);
-                errors.push(LiveError::unknown_kind(&target));
-                prepared.push((target, None, Some("Unknown")));
-            }
+        let kind = cluster.kind_of(&target).await;
+        // A kind the cluster does not serve counts as namespaced, as in Argo CD.
+        let namespaced = kind.as_ref().map_or(true, |k| k.namespaced);
+        set_namespace(&mut target, namespaced, app.destination_namespace);
+        tracking
+            .set(&mut target, app.instance, app.destination_namespace)
+            .map_err(|e| e.to_string())?;
+        if hook::is_hook(&target) {
+            hooks.push(target);
+            continue;
+        }
+        let live = match kind {
+            Ok(_) => cluster.get(&target).await,
+            Err(LiveError::UnknownKind { .. }) => Err(LiveError::unknown_kind(&target)),
+            Err(e) => Err(e),
+        };
+        match live {
+            Ok(live) => prepared.push((target, live, None)),
             Err(e) => {
                 errors.push(e);
                 prepared.push((target, None, Some("Unknown")));
@@ -100,7 +102,13 @@ pub async fn compare(
         if known || old.hook {
             continue;
         }
-        let probe = probe_of(old);
+        let probe = live::probe(
+            &old.group,
+            &old.version,
+            &old.kind,
+            &old.namespace,
+            &old.name,
+        );
         let Ok(Some(live)) = cluster.get(&probe).await else {
             continue;
         };
@@ -160,6 +168,7 @@ pub async fn compare(
         health: to_status(verdict.health),
         targets: prepared.into_iter().map(|(t, l, _)| (t, l)).collect(),
         prunable,
+        hooks,
         errors,
     })
 }
@@ -181,26 +190,13 @@ fn set_namespace(target: &mut Value, namespaced: bool, destination: &str) {
     }
 }
 
-fn same_object(obj: &Value, resource: &ResourceStatus) -> bool {
+/// Whether `obj` is the object `resource` describes.
+pub fn same_object(obj: &Value, resource: &ResourceStatus) -> bool {
     let gvk = ferry_api::meta::GroupVersionKind::of(obj).unwrap_or_default();
     gvk.group == resource.group
         && gvk.kind == resource.kind
         && ferry_api::meta::namespace(obj).unwrap_or_default() == resource.namespace
         && ferry_api::meta::name(obj).unwrap_or_default() == resource.name
-}
-
-/// A stand-in object naming `resource`, for a lookup.
-fn probe_of(resource: &ResourceStatus) -> Value {
-    let api_version = if resource.group.is_empty() {
-        resource.version.clone()
-    } else {
-        format!("{}/{}", resource.group, resource.version)
-    };
-    let mut metadata = json!({"name": resource.name});
-    if !resource.namespace.is_empty() {
-        metadata["namespace"] = json!(resource.namespace);
-    }
-    json!({"apiVersion": api_version, "kind": resource.kind, "metadata": metadata})
 }
 
 fn managed<'a>(obj: &'a Value, target: Option<&'a Value>, live: Option<&'a Value>) -> Managed<'a> {

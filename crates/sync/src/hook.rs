@@ -14,6 +14,8 @@ pub const HELM_HOOK_ANNOTATION: &str = "helm.sh/hook";
 pub const DELETE_POLICY_ANNOTATION: &str = "argocd.argoproj.io/hook-delete-policy";
 /// Helm's hook delete policy annotation.
 pub const HELM_DELETE_POLICY_ANNOTATION: &str = "helm.sh/hook-delete-policy";
+/// Argo CD's finalizer on hooks, removed once the hook's outcome is recorded.
+pub const HOOK_FINALIZER: &str = "argocd.argoproj.io/hook-finalizer";
 
 /// A phase of a sync, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -6,8 +6,9 @@
 //! served, the control-plane namespace and the `default` AppProject present. [`health`]
 //! judges a live object as Argo CD's built-in checks do; [`hook`] and [`order`] say which
 //! phase and wave a sync applies an object in; [`tracking`] ties objects to their
-//! Application; [`diff`], [`live`], [`compare`] and [`apply`] find and close the gap
-//! between Git and the cluster; [`application`] is the controller that runs them.
+//! Application; [`diff`], [`live`] and [`compare`] find the gap between Git and the cluster,
+//! [`operation`] closes it wave by wave through [`apply`]; [`application`] is the controller
+//! that runs them.
 
 pub mod application;
 pub mod apply;
@@ -17,6 +18,7 @@ pub mod diff;
 pub mod health;
 pub mod hook;
 pub mod live;
+pub mod operation;
 pub mod order;
 pub mod tracking;
 

@@ -157,6 +157,20 @@ impl Cluster {
     }
 }
 
+/// A stand-in object naming an object by its coordinates, for [`Cluster::get`].
+pub fn probe(group: &str, version: &str, kind: &str, namespace: &str, name: &str) -> Value {
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    let mut metadata = serde_json::json!({"name": name});
+    if !namespace.is_empty() {
+        metadata["namespace"] = serde_json::json!(namespace);
+    }
+    serde_json::json!({"apiVersion": api_version, "kind": kind, "metadata": metadata})
+}
+
 /// `Kind namespace/name` for messages.
 fn describe(obj: &Value) -> String {
     format!(

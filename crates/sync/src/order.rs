@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::hook::{self, SyncPhase};
+use crate::operation::task::SyncTask;
 
 /// Argo CD's wave annotation.
 pub const SYNC_WAVE_ANNOTATION: &str = "argocd.argoproj.io/sync-wave";
@@ -54,45 +54,6 @@ const KIND_ORDER: [&str; 35] = [
     "APIService",
 ];
 
-/// One thing a sync does to one object in one phase: apply the target, or prune the live
-/// object when there is no target.
-#[derive(Clone, Copy, Debug)]
-pub struct Task<'a> {
-    /// The phase it runs in.
-    pub phase: SyncPhase,
-    /// Its wave within the phase.
-    pub wave: i64,
-    /// What Git wants, when it wants the object.
-    pub target: Option<&'a Value>,
-    /// What the cluster has, when it has the object.
-    pub live: Option<&'a Value>,
-}
-
-impl<'a> Task<'a> {
-    /// The tasks for one object: one per phase it runs in (see [`hook::phases`]), judged on
-    /// the target when there is one, else on the live object.
-    pub fn for_object(target: Option<&'a Value>, live: Option<&'a Value>) -> Vec<Task<'a>> {
-        let Some(obj) = target.or(live) else {
-            return Vec::new();
-        };
-        let wave = wave(obj);
-        hook::phases(obj)
-            .into_iter()
-            .map(|phase| Task {
-                phase,
-                wave,
-                target,
-                live,
-            })
-            .collect()
-    }
-
-    /// The object the task is about: the target, else the live object.
-    pub fn obj(&self) -> &'a Value {
-        self.target.or(self.live).unwrap_or(&Value::Null)
-    }
-}
-
 /// An object's wave: Argo CD's annotation when it is an integer, else Helm's hook weight
 /// when that is one, else 0.
 pub fn wave(obj: &Value) -> i64 {
@@ -103,7 +64,7 @@ pub fn wave(obj: &Value) -> i64 {
 }
 
 /// Sorts `tasks` into the order a sync runs them.
-pub fn sort(tasks: &mut Vec<Task<'_>>) {
+pub fn sort(tasks: &mut [SyncTask]) {
     tasks.sort_by(|a, b| {
         let (a_obj, b_obj) = (a.obj(), b.obj());
         (a.phase, a.wave, kind_rank(a_obj), name(a_obj)).cmp(&(
@@ -143,7 +104,7 @@ fn namespace_used(obj: &Value) -> Option<String> {
 }
 
 /// The `group/Kind` a CRD provides.
-fn kind_provided(obj: &Value) -> Option<String> {
+pub fn kind_provided(obj: &Value) -> Option<String> {
     let gvk = ferry_api::meta::GroupVersionKind::of(obj)?;
     if gvk.group != "apiextensions.k8s.io" || gvk.kind != "CustomResourceDefinition" {
         return None;
@@ -153,7 +114,8 @@ fn kind_provided(obj: &Value) -> Option<String> {
     Some(format!("{group}/{kind}"))
 }
 
-fn kind_used(obj: &Value) -> Option<String> {
+/// The `group/Kind` of an object.
+pub fn kind_used(obj: &Value) -> Option<String> {
     let gvk = ferry_api::meta::GroupVersionKind::of(obj)?;
     Some(format!("{}/{}", gvk.group, gvk.kind))
 }
@@ -161,22 +123,19 @@ fn kind_used(obj: &Value) -> Option<String> {
 /// Moves each task that provides something (a namespace, a kind) before the first task that
 /// uses it, with that task's phase and wave. Only targets count: a prune provides nothing.
 fn move_dependencies_first(
-    tasks: &mut [Task<'_>],
+    tasks: &mut [SyncTask],
     provides: fn(&Value) -> Option<String>,
     uses: fn(&Value) -> Option<String>,
 ) {
     let mut first_user: HashMap<String, usize> = HashMap::new();
     for i in 0..tasks.len() {
-        let Some(target) = tasks[i].target else {
+        let Some(target) = &tasks[i].target else {
             continue;
         };
         if let Some(key) = provides(target) {
             if let Some(&at) = first_user.get(&key) {
-                let mut task = tasks[i];
-                task.phase = tasks[at].phase;
-                task.wave = tasks[at].wave;
+                (tasks[i].phase, tasks[i].wave) = (tasks[at].phase, tasks[at].wave);
                 tasks[at..=i].rotate_right(1);
-                tasks[at] = task;
                 for index in first_user.values_mut() {
                     if *index >= at {
                         *index += 1;
@@ -194,6 +153,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::hook::SyncPhase;
 
     fn obj(api_version: &str, kind: &str, name: &str, annotations: Value) -> Value {
         json!({"apiVersion": api_version, "kind": kind,
@@ -201,9 +161,9 @@ mod tests {
     }
 
     fn order(objects: &[Value]) -> Vec<String> {
-        let mut tasks: Vec<Task<'_>> = objects
+        let mut tasks: Vec<SyncTask> = objects
             .iter()
-            .flat_map(|o| Task::for_object(Some(o), None))
+            .flat_map(|o| SyncTask::for_object(Some(o.clone()), None))
             .collect();
         sort(&mut tasks);
         tasks
@@ -326,7 +286,7 @@ mod tests {
             "old",
             json!({"argocd.argoproj.io/sync-wave": "4"}),
         );
-        let tasks = Task::for_object(None, Some(&live));
+        let tasks = SyncTask::for_object(None, Some(live));
         assert_eq!(tasks.len(), 1);
         assert_eq!((tasks[0].phase, tasks[0].wave), (SyncPhase::Sync, 4));
     }

@@ -25,15 +25,13 @@ pub struct EmbeddedApi {
 }
 
 impl EmbeddedApi {
-    /// Starts a server on an in-memory store with `namespaces` created.
+    /// Starts a server on an in-memory store with `namespaces` created; simulated Pods
+    /// become ready after 200 ms.
     pub async fn start(namespaces: &[&str]) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let server = ApiServer::start(
-            Store::memory(),
-            ServerConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN),
-        )
-        .await
-        .unwrap();
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), TOKEN);
+        config.sim.ready_after = Duration::from_millis(200);
+        let server = ApiServer::start(Store::memory(), config).await.unwrap();
         server.objects().ensure_namespaces(namespaces).unwrap();
         Self { server }
     }

@@ -236,7 +236,7 @@ pub struct Operation {
     /// Extra information recorded with the operation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub info: Vec<Info>,
-    /// How a failed attempt is retried (the Application's `syncPolicy.retry` when unset).
+    /// How a failed attempt is retried (an automated sync copies `syncPolicy.retry`).
     #[serde(default, skip_serializing_if = "RetryStrategy::is_empty")]
     pub retry: RetryStrategy,
 }

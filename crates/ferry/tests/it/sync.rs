@@ -1,7 +1,8 @@
 //! The sync engine inside `ferry up`: an Application applied with kubectl, its repository's
 //! credentials in an Argo CD repository Secret, is rendered from a real git server, synced
 //! automatically, reported Synced and Healthy, and follows a new commit; a project that does
-//! not permit the repository stops it with `InvalidSpecError` and nothing is applied.
+//! not permit the repository stops it with `InvalidSpecError` and nothing is applied. Hooks
+//! and waves run across reconciles; a failed hook fails the sync, which is retried.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -60,6 +61,29 @@ fn wait_for(kc: &Path, args: &[&str], want: &str) {
     );
 }
 
+/// An Argo CD repository Secret with the git server's credentials for `url`.
+fn add_repository(dir: &Path, kc: &Path, url: &str) {
+    let secret = format!(
+        "apiVersion: v1
+kind: Secret
+metadata:
+  name: repo
+  namespace: argocd
+  labels:
+    argocd.argoproj.io/secret-type: repository
+stringData:
+  url: {url}
+  username: {USER}
+  password: {PASSWORD}
+"
+    );
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir, "secret.yaml", &secret)],
+        kc,
+    );
+}
+
 fn application(name: &str, project: &str, repo: &str) -> String {
     format!(
         "apiVersion: argoproj.io/v1alpha1
@@ -100,26 +124,7 @@ fn an_application_syncs_from_git_and_follows_new_commits() {
     let dir = tempfile::tempdir().unwrap();
     let up = Up::start(dir.path(), &["--allow-http-credentials"]);
     let kc = up.kubeconfigs[0].clone();
-    let secret = format!(
-        "apiVersion: v1
-kind: Secret
-metadata:
-  name: shop-repo
-  namespace: argocd
-  labels:
-    argocd.argoproj.io/secret-type: repository
-stringData:
-  url: {url}
-  username: {USER}
-  password: {PASSWORD}
-",
-        url = server.url("shop")
-    );
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "secret.yaml", &secret)],
-        &kc,
-    );
+    add_repository(dir.path(), &kc, &server.url("shop"));
     let app = application("shop", "default", &server.url("shop"));
     ok(
         &kubectl(),
@@ -250,5 +255,180 @@ spec:
             server.url("shop")
         )
     );
+    assert!(up.stop().success());
+}
+
+const HOOKED: &str = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+    argocd.argoproj.io/hook-delete-policy: HookSucceeded
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: after-web
+  annotations:
+    argocd.argoproj.io/sync-wave: \"1\"
+data: {ready: \"yes\"}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: smoke-
+  annotations:
+    argocd.argoproj.io/hook: PostSync
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+";
+
+const FAILING_HOOK: &str = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+    ferry.dev/simulate: degraded
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: never
+data: {applied: \"no\"}
+";
+
+fn hooked_application(name: &str, path: &str, repo: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  source: {{repoURL: {repo}, targetRevision: main, path: {path}}}
+  destination: {{server: https://kubernetes.default.svc, namespace: {name}}}
+  syncPolicy:
+    automated: {{}}
+    syncOptions: [CreateNamespace=true]
+    retry: {{limit: 1, backoff: {{duration: 1s}}}}
+"
+    )
+}
+
+#[test]
+fn hooks_and_waves_run_across_reconciles_and_a_failed_sync_is_retried() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "hooks");
+    seed.write("good/all.yaml", HOOKED);
+    seed.write("bad/all.yaml", FAILING_HOOK);
+    seed.commit("hooks");
+    seed.push();
+    let repo = server.url("hooks");
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &repo);
+    let apps = [
+        hooked_application("good", "good", &repo),
+        hooked_application("bad", "bad", &repo),
+    ]
+    .join("---\n");
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "apps.yaml", &apps)],
+        &kc,
+    );
+
+    // PreSync hook, then wave 0, then wave 1 once the Deployment is healthy, then PostSync.
+    let good = |path: &'static str| ["get", "application", "good", "-n", "argocd", "-o", path];
+    wait_for(
+        &kc,
+        &good("jsonpath={.status.operationState.phase}"),
+        "Succeeded",
+    );
+    wait_for(
+        &kc,
+        &good("jsonpath={.status.operationState.syncResult.resources[*].syncPhase}"),
+        "PreSync PreSync Sync Sync PostSync",
+    );
+    wait_for(
+        &kc,
+        &good("jsonpath={.status.operationState.syncResult.resources[*].hookPhase}"),
+        "Succeeded Succeeded Succeeded Succeeded",
+    );
+    wait_for(&kc, &good("jsonpath={.operation}"), "");
+    wait_for(
+        &kc,
+        &good("jsonpath={.status.sync.status} {.status.health.status}"),
+        "Synced Healthy",
+    );
+    // HookSucceeded removed the PreSync Job; the PostSync one stays (BeforeHookCreation).
+    let smoke = ok(
+        &kubectl(),
+        &good("jsonpath={.status.operationState.syncResult.resources[4].name}"),
+        &kc,
+    );
+    assert!(smoke.starts_with("smoke-"), "{smoke}");
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "jobs",
+            "-n",
+            "good",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ],
+        &smoke,
+    );
+
+    // The failing PreSync hook fails the sync; it is retried once, then the sync fails.
+    let bad = |path: &'static str| ["get", "application", "bad", "-n", "argocd", "-o", path];
+    wait_for(
+        &kc,
+        &bad("jsonpath={.status.operationState.phase} {.status.operationState.retryCount}"),
+        "Failed 1",
+    );
+    assert_eq!(
+        ok(
+            &kubectl(),
+            &bad("jsonpath={.status.operationState.message}"),
+            &kc
+        ),
+        "one or more synchronization tasks completed unsuccessfully (retried 1 times)."
+    );
+    let never = run(&kubectl(), &["get", "configmap", "never", "-n", "bad"], &kc);
+    assert!(!never.status.success(), "the Sync phase must not run");
     assert!(up.stop().success());
 }

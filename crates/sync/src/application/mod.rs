@@ -1,7 +1,8 @@
 //! The Application controller: watches the Applications of the control-plane namespace and
 //! reconciles each ([`reconcile`]) when its spec, operation or annotations change, and again
 //! every 120 s (plus jitter), every 2 s while a rollout is in progress (health Progressing).
-//! Its own status writes do not wake it.
+//! Its own status writes do not wake it. Up to 16 apps reconcile at once, one app never
+//! twice at the same time.
 
 mod project;
 pub mod reconcile;
@@ -24,7 +25,7 @@ pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 /// Runs the controller until the watch ends (the API server shut down).
 pub async fn run(ctx: Arc<Context>) {
     let apps: Api<Application> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let (queue, mut next) = mpsc::unbounded_channel::<Wake>();
+    let (queue, mut next) = mpsc::unbounded_channel::<Message>();
     let latest: Arc<tokio::sync::Mutex<HashMap<String, Application>>> = Arc::default();
 
     let watch = {
@@ -41,10 +42,10 @@ pub async fn run(ctx: Arc<Context>) {
                         latest.lock().await.insert(name.clone(), app);
                         if seen.get(&name) != Some(&fingerprint) {
                             seen.insert(name.clone(), fingerprint);
-                            let _ = queue.send(Wake {
+                            let _ = queue.send(Message::Wake(Wake {
                                 name,
                                 generation: None,
-                            });
+                            }));
                         }
                     }
                     Ok(watcher::Event::Delete(app)) => {
@@ -62,38 +63,94 @@ pub async fn run(ctx: Arc<Context>) {
     };
 
     // Each app has one pending resync timer; a timer from before the latest reconcile is
-    // stale and ignored, so timers never pile up.
-    let mut generations: HashMap<String, u64> = HashMap::new();
-    while let Some(Wake { name, generation }) = next.recv().await {
-        if generation.is_some_and(|g| generations.get(&name) != Some(&g)) {
-            continue;
-        }
-        let Some(app) = latest.lock().await.get(&name).cloned() else {
-            generations.remove(&name);
-            continue;
-        };
-        let requeue = match reconcile::reconcile(&ctx, &app).await {
-            Ok(outcome) => outcome.requeue_after,
-            Err(e) => {
-                tracing::warn!(app = %name, error = %e, "writing Application status");
-                Duration::from_secs(5)
+    // stale and ignored, so timers never pile up. An app is reconciled by one task at a
+    // time; a wake that arrives meanwhile runs it once more when that task is done.
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_RECONCILES));
+    let mut apps: HashMap<String, AppState> = HashMap::new();
+    while let Some(message) = next.recv().await {
+        match message {
+            Message::Wake(Wake { name, generation }) => {
+                let state = apps.entry(name.clone()).or_default();
+                if generation.is_some_and(|g| g != state.generation) {
+                    continue;
+                }
+                if state.running {
+                    state.again = true;
+                    continue;
+                }
+                let Some(app) = latest.lock().await.get(&name).cloned() else {
+                    apps.remove(&name);
+                    continue;
+                };
+                state.running = true;
+                let (ctx, queue, permits) = (ctx.clone(), queue.clone(), permits.clone());
+                tokio::spawn(async move {
+                    let Ok(_permit) = permits.acquire_owned().await else {
+                        return;
+                    };
+                    let requeue_after = match reconcile::reconcile(&ctx, &app).await {
+                        Ok(outcome) => outcome.requeue_after,
+                        Err(e) => {
+                            tracing::warn!(app = %name, error = %e, "writing Application status");
+                            Duration::from_secs(5)
+                        }
+                    };
+                    let _ = queue.send(Message::Done {
+                        name,
+                        requeue_after,
+                    });
+                });
             }
-        };
-        let generation = generations.entry(name.clone()).or_default();
-        *generation += 1;
-        let wake = Wake {
-            name,
-            generation: Some(*generation),
-        };
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(requeue).await;
-            let _ = queue.send(wake);
-        });
+            Message::Done {
+                name,
+                requeue_after,
+            } => {
+                let state = apps.entry(name.clone()).or_default();
+                state.running = false;
+                state.generation += 1;
+                let generation = Some(state.generation);
+                let delay = if std::mem::take(&mut state.again) {
+                    Duration::ZERO
+                } else {
+                    requeue_after
+                };
+                let queue = queue.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = queue.send(Message::Wake(Wake { name, generation }));
+                });
+            }
+        }
         if watch.is_finished() {
             break;
         }
     }
+}
+
+/// How many apps are reconciled at once (Argo CD's `--status-processors` default is 20,
+/// `--operation-processors` 10).
+const CONCURRENT_RECONCILES: usize = 16;
+
+/// What the controller loop is told.
+enum Message {
+    /// Reconcile an app.
+    Wake(Wake),
+    /// A reconcile finished and asks to be run again after `requeue_after`.
+    Done {
+        name: String,
+        requeue_after: Duration,
+    },
+}
+
+/// The loop's view of one app.
+#[derive(Default)]
+struct AppState {
+    /// Bumped by each finished reconcile; a resync timer of an older one is stale.
+    generation: u64,
+    /// A reconcile is under way.
+    running: bool,
+    /// A wake came while it was: run again right after.
+    again: bool,
 }
 
 /// A request to reconcile an app: from the watch (`generation` is `None`) or from its resync

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use ferry_api::argocd::{
-    AppProject, Application, ApplicationCondition, ApplicationStatus, HealthStatus,
-    ManagedNamespaceMetadata, Operation, OperationInitiator, OperationState, RevisionHistory,
-    SyncOperation, SyncOperationResult, SyncStatus,
+    AppProject, Application, ApplicationCondition, ApplicationStatus, HealthStatus, Operation,
+    OperationInitiator, OperationState, ResourceStatus, RevisionHistory, SyncOperation,
+    SyncOperationResult, SyncStatus,
 };
 use ferry_render::application::{Refresh, SourceRenderer};
 use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, Credentials};
@@ -18,9 +18,9 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
 
 use super::project;
-use crate::apply;
 use crate::compare::{self, AppRef, Comparison};
 use crate::live::Cluster;
+use crate::operation::{self, Phase, Settings, Start, retry};
 use crate::tracking::{self, Tracking};
 
 /// The cluster Ferry runs against, as Argo CD names it.
@@ -63,8 +63,8 @@ pub struct Outcome {
 /// Reconciles `app`; only a failed status write is an error.
 pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error> {
     let mut status = app.status.clone();
-    let mut clear_operation = false;
-    let result = steps(ctx, app, &mut status, &mut clear_operation).await;
+    let mut operation = OperationField::Keep;
+    let result = steps(ctx, app, &mut status, &mut operation).await;
     let now = now();
     status.conditions.retain(|c| {
         !matches!(
@@ -72,15 +72,19 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
             "InvalidSpecError" | "ComparisonError"
         )
     });
-    let mut settled = true;
+    let mut again = None;
     match result {
-        Ok(done) => settled = done,
+        Ok(soon) => again = soon,
         Err(error) => {
             let (kind, message) = match error {
                 StepError::InvalidSpec(m) => ("InvalidSpecError", m),
                 StepError::Comparison(m) => ("ComparisonError", m),
             };
             status.sync.status = "Unknown".into();
+            // A requested operation is not left for a whole resync interval.
+            if app.operation.is_some() {
+                again = Some(STEP_ERROR_REQUEUE);
+            }
             status.conditions.push(ApplicationCondition {
                 condition_type: kind.into(),
                 message,
@@ -89,100 +93,86 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
         }
     }
     status.controller_namespace = Some(ctx.namespace.clone());
-    write_status(ctx, app, status, clear_operation, &now).await?;
+    write_status(ctx, app, status, operation, &now).await?;
     Ok(Outcome {
-        requeue_after: if settled {
-            resync_interval(app.name())
-        } else {
-            Duration::from_secs(2)
-        },
+        requeue_after: again.unwrap_or_else(|| resync_interval(app.name())),
     })
 }
 
-/// The steps; `Ok(false)` when something is still moving (a rollout in progress) and the
-/// app should be looked at again soon.
+/// What the status write does to the app's `operation`.
+enum OperationField {
+    /// Leave it.
+    Keep,
+    /// Remove it: the operation is over.
+    Clear,
+    /// Write it: an automated sync started and runs on in later reconciles.
+    Set(Box<Operation>),
+}
+
+/// How soon an app with an operation under way is looked at again.
+const OPERATION_REQUEUE: Duration = Duration::from_secs(1);
+/// How soon an app with an operation whose reconcile failed is looked at again.
+const STEP_ERROR_REQUEUE: Duration = Duration::from_secs(5);
+/// How soon an app whose rollout is in progress is looked at again.
+const PROGRESSING_REQUEUE: Duration = Duration::from_secs(2);
+
+/// The steps; `Some(d)` when something is still moving (an operation, a rollout in
+/// progress) and the app should be looked at again after `d`.
 async fn steps(
     ctx: &Context,
     app: &Application,
     status: &mut ApplicationStatus,
-    clear_operation: &mut bool,
-) -> Result<bool, StepError> {
+    field: &mut OperationField,
+) -> Result<Option<Duration>, StepError> {
     let project = project_of(ctx, app).await?;
     project::check(&project, app).map_err(StepError::InvalidSpec)?;
     check_destination(app)?;
     let (targets, revisions) = render(ctx, app).await?;
     let names = AppNames::of(ctx, app);
-    let mut comparison = compare::compare(
-        &ctx.cluster,
-        &names.as_ref(),
-        targets.clone(),
-        &status.resources,
-        &app.spec.ignore_differences,
-        &ctx.tracking,
-    )
-    .await
-    .map_err(StepError::Comparison)?;
+    let compare_now = |previous: Vec<ResourceStatus>| {
+        let targets = targets.clone();
+        let names = &names;
+        async move {
+            compare::compare(
+                &ctx.cluster,
+                &names.as_ref(),
+                targets,
+                &previous,
+                &app.spec.ignore_differences,
+                &ctx.tracking,
+            )
+            .await
+            .map_err(StepError::Comparison)
+        }
+    };
+    let mut comparison = compare_now(status.resources.clone()).await?;
 
-    if let Some(operation) = wanted_sync(app, status, &comparison, &revisions) {
-        *clear_operation = app.operation.is_some();
-        let started = now();
-        let prune = operation.sync.as_ref().is_some_and(|s| s.prune);
-        let mut results = Vec::new();
-        if has_option(app, &operation, "CreateNamespace=true")
-            && !names.destination_namespace.is_empty()
-        {
-            let managed = managed_namespace_metadata(app);
-            results.extend(
-                apply::ensure_namespace(&ctx.cluster, &names.destination_namespace, managed).await,
-            );
+    let mut again = None;
+    if let Some(state) = operation_to_run(app, status, &comparison, &revisions, field) {
+        again = Some(OPERATION_REQUEUE);
+        match retry_wait(&state) {
+            Some(wait) => {
+                again = Some(wait.max(OPERATION_REQUEUE));
+                status.operation_state = Some(state);
+            }
+            None => {
+                let state = run_operation(ctx, app, status, state, &comparison, &revisions).await;
+                if state.phase != Phase::Running.as_str() {
+                    *field = OperationField::Clear;
+                    again = None;
+                }
+                status.operation_state = Some(state);
+                let previous = comparison.resources.clone();
+                comparison = compare_now(previous).await?;
+            }
         }
-        results.extend(apply::apply(&ctx.cluster, &comparison, prune).await);
-        let failed = results
-            .iter()
-            .any(|r| r.status.as_deref() == Some("SyncFailed"));
-        let finished = now();
-        let revision = revisions.first().cloned().unwrap_or_default();
-        status.operation_state = Some(OperationState {
-            operation: operation.clone(),
-            phase: if failed { "Failed" } else { "Succeeded" }.into(),
-            message: Some(if failed {
-                "one or more objects failed to apply".into()
-            } else {
-                "successfully synced (all tasks run)".into()
-            }),
-            sync_result: Some(SyncOperationResult {
-                resources: results,
-                revision: revision.clone(),
-                revisions: multi_source(&revisions),
-                source: app.spec.source.clone(),
-                sources: app.spec.sources.clone(),
-                managed_namespace_metadata: managed_namespace_metadata(app).cloned(),
-            }),
-            started_at: started.clone(),
-            finished_at: Some(finished.clone()),
-            retry_count: 0,
-        });
-        if !failed {
-            push_history(
-                app, status, revision, &revisions, started, finished, &operation,
-            );
-        }
-        let previous = comparison.resources.clone();
-        comparison = compare::compare(
-            &ctx.cluster,
-            &names.as_ref(),
-            targets,
-            &previous,
-            &app.spec.ignore_differences,
-            &ctx.tracking,
-        )
-        .await
-        .map_err(StepError::Comparison)?;
     }
 
     // A rollout in progress is looked at again soon; a Missing object (say, of a kind no CRD
     // serves) waits for the next resync or a change, not a 2 s loop.
-    let settled = comparison.health.status != "Progressing";
+    if comparison.health.status == "Progressing" {
+        again = again.or(Some(PROGRESSING_REQUEUE));
+    }
     for error in &comparison.errors {
         status.conditions.push(ApplicationCondition {
             condition_type: "ComparisonError".into(),
@@ -210,7 +200,7 @@ async fn steps(
         ..comparison.health
     };
     status.resources = comparison.resources;
-    Ok(settled)
+    Ok(again)
 }
 
 async fn project_of(ctx: &Context, app: &Application) -> Result<AppProject, StepError> {
@@ -328,43 +318,199 @@ impl AppNames {
     }
 }
 
-/// The sync to run now, if any: the `operation` a person (or `argocd app sync`) wrote, else
-/// an automated sync when the app is OutOfSync and this revision was not synced yet (or
-/// self-heal is on).
-fn wanted_sync(
+/// The operation to step now, in its state: the one under way (`operation` set and the
+/// state Running), a new one a person (or `argocd app sync`) wrote, or an automated sync.
+/// An operation removed while it ran (or marked Terminating) ends here as Failed.
+fn operation_to_run(
+    app: &Application,
+    status: &mut ApplicationStatus,
+    comparison: &Comparison,
+    revisions: &[String],
+    field: &mut OperationField,
+) -> Option<OperationState> {
+    let current = status.operation_state.as_ref();
+    let phase = current.map(|s| s.phase.as_str());
+    if phase == Some("Terminating") || (app.operation.is_none() && phase == Some("Running")) {
+        if let Some(state) = status.operation_state.as_mut() {
+            state.phase = Phase::Failed.as_str().into();
+            state.message = Some("Operation terminated".into());
+            state.finished_at = Some(now());
+        }
+        *field = OperationField::Clear;
+        return None;
+    }
+    match &app.operation {
+        Some(_) if phase == Some("Running") => current.cloned(),
+        Some(operation) => Some(new_state(operation.clone())),
+        None => {
+            let operation = automated_sync(app, status, comparison, revisions)?;
+            *field = OperationField::Set(Box::new(operation.clone()));
+            Some(new_state(operation))
+        }
+    }
+}
+
+fn new_state(operation: Operation) -> OperationState {
+    OperationState {
+        operation,
+        phase: Phase::Running.as_str().into(),
+        started_at: now(),
+        ..OperationState::default()
+    }
+}
+
+/// An automated sync, when `syncPolicy.automated` wants one: the app is OutOfSync and this
+/// revision was not synced yet (with `selfHeal`, also when it was, successfully). A failed
+/// attempt at the same revision is not repeated; `retry` does that.
+fn automated_sync(
     app: &Application,
     status: &ApplicationStatus,
     comparison: &Comparison,
     revisions: &[String],
 ) -> Option<Operation> {
-    if let Some(operation) = &app.operation {
-        return Some(operation.clone());
-    }
-    let automated = app.spec.sync_policy.as_ref()?.automated.as_ref()?;
+    let policy = app.spec.sync_policy.as_ref()?;
+    let automated = policy.automated.as_ref()?;
     if automated.enabled == Some(false) || comparison.sync_status != "OutOfSync" {
         return None;
     }
     let revision = revisions.first().cloned().unwrap_or_default();
-    let last = status
-        .operation_state
-        .as_ref()
-        .and_then(|s| s.sync_result.as_ref())
-        .map(|r| r.revision.as_str());
-    if last == Some(revision.as_str()) && automated.self_heal != Some(true) {
-        return None;
+    if let Some(last) = &status.operation_state {
+        let synced = last.sync_result.as_ref().map(|r| r.revision.as_str());
+        if synced == Some(revision.as_str()) {
+            if last.phase != Phase::Succeeded.as_str() {
+                tracing::debug!(app = %app.name(), %revision, "skipping auto-sync: failed previous sync attempt");
+                return None;
+            }
+            if automated.self_heal != Some(true) {
+                return None;
+            }
+        }
     }
     Some(Operation {
         sync: Some(SyncOperation {
             revision: Some(revision),
+            revisions: multi_source(revisions),
             prune: automated.prune == Some(true),
+            sync_options: policy.sync_options.clone(),
             ..SyncOperation::default()
         }),
         initiated_by: OperationInitiator {
             automated: true,
             ..OperationInitiator::default()
         },
+        retry: policy.retry.clone().unwrap_or_default(),
         ..Operation::default()
     })
+}
+
+/// How long a failed operation waits before its next attempt (Argo CD marks one waiting to
+/// be retried as Running with `finishedAt` set); `None` when it runs now.
+fn retry_wait(state: &OperationState) -> Option<Duration> {
+    let finished = chrono::DateTime::parse_from_rfc3339(state.finished_at.as_deref()?).ok()?;
+    let backoff = retry::backoff(&state.operation.retry, state.retry_count - 1).ok()?;
+    let at = finished + chrono::Duration::from_std(backoff).ok()?;
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
+}
+
+/// Steps the operation once and returns its new state: Running, Succeeded (history
+/// recorded), Failed, or Running again with `finishedAt` set when `retry` allows another
+/// attempt.
+async fn run_operation(
+    ctx: &Context,
+    app: &Application,
+    status: &mut ApplicationStatus,
+    mut state: OperationState,
+    comparison: &Comparison,
+    revisions: &[String],
+) -> OperationState {
+    if state.finished_at.take().is_some() {
+        state.sync_result = None;
+        state.message = Some(format!(
+            "Retrying operation. Attempt #{}",
+            state.retry_count
+        ));
+    }
+    let settings = Settings::new(app, &state.operation);
+    let revision = revisions.first().cloned().unwrap_or_default();
+    let started_at = chrono::DateTime::parse_from_rfc3339(&state.started_at)
+        .map(|t| t.timestamp())
+        .unwrap_or_default();
+    let start = Start {
+        revision: &revision,
+        started_at,
+    };
+    let previous = state
+        .sync_result
+        .as_ref()
+        .map(|r| r.resources.clone())
+        .unwrap_or_default();
+    let progress = operation::advance(&ctx.cluster, comparison, &settings, &start, &previous).await;
+    state.sync_result = Some(SyncOperationResult {
+        resources: progress.resources,
+        revision: revision.clone(),
+        revisions: multi_source(revisions),
+        source: app.spec.source.clone(),
+        sources: app.spec.sources.clone(),
+        managed_namespace_metadata: settings.create_namespace.and_then(|(_, m)| m),
+    });
+    state.phase = progress.phase.as_str().into();
+    state.message = Some(progress.message);
+    match progress.phase {
+        Phase::Running => {}
+        Phase::Succeeded => {
+            let finished = now();
+            state.finished_at = Some(finished.clone());
+            if !settings.dry_run && settings.resources.is_empty() {
+                let started = state.started_at.clone();
+                push_history(
+                    app,
+                    status,
+                    revision,
+                    revisions,
+                    started,
+                    finished,
+                    &state.operation,
+                );
+            }
+        }
+        Phase::Failed if retry::allowed(&state.operation.retry, state.retry_count) => {
+            match retry::backoff(&state.operation.retry, state.retry_count) {
+                Ok(wait) => {
+                    let at =
+                        chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                    state.phase = Phase::Running.as_str().into();
+                    state.finished_at = Some(now());
+                    state.retry_count += 1;
+                    state.message = Some(format!(
+                        "{}. Retrying attempt #{} at {}.",
+                        state.message.unwrap_or_default(),
+                        state.retry_count,
+                        at.format("%-I:%M%p"),
+                    ));
+                }
+                Err(e) => {
+                    state.finished_at = Some(now());
+                    state.message = Some(format!(
+                        "{} (failed to retry: {e})",
+                        state.message.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        Phase::Failed => {
+            state.finished_at = Some(now());
+            if state.retry_count > 0 {
+                state.message = Some(format!(
+                    "{} (retried {} times).",
+                    state.message.unwrap_or_default(),
+                    state.retry_count
+                ));
+            }
+        }
+    }
+    state
 }
 
 /// The `revisions` field of a status: every source's revision for a multi-source app,
@@ -375,26 +521,6 @@ fn multi_source(revisions: &[String]) -> Vec<String> {
     } else {
         Vec::new()
     }
-}
-
-/// The spec's `syncPolicy.managedNamespaceMetadata`.
-fn managed_namespace_metadata(app: &Application) -> Option<&ManagedNamespaceMetadata> {
-    app.spec
-        .sync_policy
-        .as_ref()?
-        .managed_namespace_metadata
-        .as_ref()
-}
-
-/// Whether a sync option (`CreateNamespace=true`) is set, by the operation or the spec.
-fn has_option(app: &Application, operation: &Operation, option: &str) -> bool {
-    let from_operation = operation.sync.as_ref().map(|s| &s.sync_options);
-    let from_spec = app.spec.sync_policy.as_ref().map(|p| &p.sync_options);
-    from_operation
-        .into_iter()
-        .chain(from_spec)
-        .flatten()
-        .any(|o| o.eq_ignore_ascii_case(option))
 }
 
 fn push_history(
@@ -437,7 +563,7 @@ async fn write_status(
     ctx: &Context,
     app: &Application,
     mut status: ApplicationStatus,
-    clear_operation: bool,
+    operation: OperationField,
     now: &str,
 ) -> Result<(), kube::Error> {
     let refresh_requested = app
@@ -447,15 +573,31 @@ async fn write_status(
         .is_some_and(|a| a.contains_key(super::REFRESH_ANNOTATION));
     status.reconciled_at = app.status.reconciled_at.clone();
     status.observed_at = app.status.observed_at.clone();
-    if status == app.status && !clear_operation && !refresh_requested {
+    let operation_changes = match &operation {
+        OperationField::Keep => false,
+        OperationField::Clear => app.operation.is_some(),
+        OperationField::Set(_) => true,
+    };
+    if status == app.status && !operation_changes && !refresh_requested {
         return Ok(());
     }
     status.reconciled_at = Some(now.to_string());
     let before = serde_json::to_value(app).unwrap_or_default();
     let mut after = before.clone();
     after["status"] = serde_json::to_value(&status).unwrap_or_default();
-    if clear_operation && let Some(root) = after.as_object_mut() {
-        root.remove("operation");
+    if let Some(root) = after.as_object_mut() {
+        match operation {
+            OperationField::Keep => {}
+            OperationField::Clear => {
+                root.remove("operation");
+            }
+            OperationField::Set(operation) => {
+                root.insert(
+                    "operation".into(),
+                    serde_json::to_value(operation).unwrap_or_default(),
+                );
+            }
+        }
     }
     if refresh_requested
         && let Some(annotations) = after

@@ -20,6 +20,8 @@ mod networking;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::hook::HOOK_FINALIZER;
+
 /// A health status code, ordered from most to least healthy (Argo CD's `healthOrder`), so
 /// the worst of several is their maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -84,11 +86,8 @@ impl Health {
     }
 }
 
-/// The finalizer Argo CD puts on hooks while they run; a hook being deleted keeps its own
-/// verdict until its finalizer is removed.
-const HOOK_FINALIZER: &str = "argocd.argoproj.io/hook-finalizer";
-
-/// The health of `obj`, or `None` when its kind has no built-in check.
+/// The health of `obj`, or `None` when its kind has no built-in check. A hook being deleted
+/// keeps its own verdict until its finalizer is removed.
 pub fn assess(obj: &Value) -> Option<Health> {
     if ferry_api::meta::is_being_deleted(obj)
         && !ferry_api::meta::finalizers(obj).contains(&HOOK_FINALIZER)

@@ -4,3 +4,4 @@
 
 mod bootstrap;
 mod compare;
+mod operation;
