@@ -337,7 +337,7 @@ spec:
   source: {{repoURL: {repo}, targetRevision: main, path: {path}}}
   destination: {{server: https://kubernetes.default.svc, namespace: {name}}}
   syncPolicy:
-    automated: {{}}
+    automated: {{selfHeal: true}}
     syncOptions: [CreateNamespace=true]
     retry: {{limit: 1, backoff: {{duration: 1s}}}}
 "
@@ -345,7 +345,7 @@ spec:
 }
 
 #[test]
-fn hooks_and_waves_run_across_reconciles_and_a_failed_sync_is_retried() {
+fn hooks_and_waves_run_across_reconciles_self_heal_and_a_failed_sync_is_retried() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(GitServer::start());
     let seed = Seed::new(&server, "hooks");
@@ -413,6 +413,34 @@ fn hooks_and_waves_run_across_reconciles_and_a_failed_sync_is_retried() {
         &smoke,
     );
 
+    // Self-heal puts back a hand-edited Deployment, without running the hooks again.
+    ok(
+        &kubectl(),
+        &["scale", "deployment", "web", "-n", "good", "--replicas=5"],
+        &kc,
+    );
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "good",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ],
+        "2",
+    );
+    wait_for(
+        &kc,
+        &good(
+            "jsonpath={.status.operationState.operation.sync.autoHealAttemptsCount} {.status.operationState.syncResult.resources[*].name}",
+        ),
+        "1 web",
+    );
+    wait_for(&kc, &good("jsonpath={.status.history[*].id}"), "0");
+
     // The failing PreSync hook fails the sync; it is retried once, then the sync fails.
     let bad = |path: &'static str| ["get", "application", "bad", "-n", "argocd", "-o", path];
     wait_for(
@@ -427,6 +455,11 @@ fn hooks_and_waves_run_across_reconciles_and_a_failed_sync_is_retried() {
             &kc
         ),
         "one or more synchronization tasks completed unsuccessfully (retried 1 times)."
+    );
+    wait_for(
+        &kc,
+        &bad("jsonpath={.status.conditions[0].type}"),
+        "SyncError",
     );
     let never = run(&kubectl(), &["get", "configmap", "never", "-n", "bad"], &kc);
     assert!(!never.status.success(), "the Sync phase must not run");

@@ -1,9 +1,11 @@
 //! The Application controller: watches the Applications of the control-plane namespace and
-//! reconciles each ([`reconcile`]) when its spec, operation or annotations change, and again
-//! every 120 s (plus jitter), every 2 s while a rollout is in progress (health Progressing).
-//! Its own status writes do not wake it. Up to 16 apps reconcile at once, one app never
-//! twice at the same time.
+//! reconciles each ([`reconcile`]) when its spec, operation or annotations change, when an
+//! object it tracks changes in the cluster, and again every 120 s (plus jitter), every
+//! second while an operation runs, every 2 s while a rollout is in progress (health
+//! Progressing). Its own status writes do not wake it. Up to 16 apps reconcile at once, one
+//! app never twice at the same time.
 
+mod auto_sync;
 mod project;
 pub mod reconcile;
 
@@ -61,6 +63,27 @@ pub async fn run(ctx: Arc<Context>) {
             }
         })
     };
+
+    // A change to a live object wakes the app that tracks it (self-heal, hooks completing,
+    // rollouts progressing), without waiting for the resync.
+    let (changed, mut changes) = mpsc::unbounded_channel();
+    ctx.cluster.subscribe(changed);
+    {
+        let (ctx, latest, queue) = (ctx.clone(), latest.clone(), queue.clone());
+        tokio::spawn(async move {
+            while let Some(obj) = changes.recv().await {
+                let Some(name) = ctx.tracking.app_of(&obj) else {
+                    continue;
+                };
+                if latest.lock().await.contains_key(&name) {
+                    let _ = queue.send(Message::Wake(Wake {
+                        name,
+                        generation: None,
+                    }));
+                }
+            }
+        });
+    }
 
     // Each app has one pending resync timer; a timer from before the latest reconcile is
     // stale and ignored, so timers never pile up. An app is reconciled by one task at a

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use ferry_api::argocd::{
     AppProject, Application, ApplicationCondition, ApplicationStatus, HealthStatus, Operation,
-    OperationInitiator, OperationState, ResourceStatus, RevisionHistory, SyncOperation,
-    SyncOperationResult, SyncStatus,
+    OperationState, ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus,
 };
 use ferry_render::application::{Refresh, SourceRenderer};
 use ferry_source::credentials::{ArgoCdRepoType, ArgoCdRequest, Credentials};
@@ -17,6 +16,7 @@ use ferry_source::secrets::ClusterSecrets;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
 
+use super::auto_sync::{self, Decision};
 use super::project;
 use crate::compare::{self, AppRef, Comparison};
 use crate::live::Cluster;
@@ -63,15 +63,12 @@ pub struct Outcome {
 /// Reconciles `app`; only a failed status write is an error.
 pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error> {
     let mut status = app.status.clone();
+    status
+        .conditions
+        .retain(|c| !RECOMPUTED_CONDITIONS.contains(&c.condition_type.as_str()));
     let mut operation = OperationField::Keep;
     let result = steps(ctx, app, &mut status, &mut operation).await;
     let now = now();
-    status.conditions.retain(|c| {
-        !matches!(
-            c.condition_type.as_str(),
-            "InvalidSpecError" | "ComparisonError"
-        )
-    });
     let mut again = None;
     match result {
         Ok(soon) => again = soon,
@@ -85,18 +82,38 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
             if app.operation.is_some() {
                 again = Some(STEP_ERROR_REQUEUE);
             }
-            status.conditions.push(ApplicationCondition {
-                condition_type: kind.into(),
-                message,
-                last_transition_time: Some(now.clone()),
-            });
+            status.conditions.push(condition(kind, message));
         }
     }
+    keep_transition_times(&app.status.conditions, &mut status.conditions);
     status.controller_namespace = Some(ctx.namespace.clone());
     write_status(ctx, app, status, operation, &now).await?;
     Ok(Outcome {
         requeue_after: again.unwrap_or_else(|| resync_interval(app.name())),
     })
+}
+
+/// The conditions each reconcile states afresh.
+const RECOMPUTED_CONDITIONS: [&str; 3] = ["InvalidSpecError", "ComparisonError", "SyncError"];
+
+fn condition(kind: &str, message: String) -> ApplicationCondition {
+    ApplicationCondition {
+        condition_type: kind.into(),
+        message,
+        last_transition_time: Some(now()),
+    }
+}
+
+/// A condition that was already there (same type, same message) keeps the time it first
+/// appeared, so an unchanged app writes no new status.
+fn keep_transition_times(before: &[ApplicationCondition], after: &mut [ApplicationCondition]) {
+    for condition in after {
+        if let Some(old) = before.iter().find(|old| {
+            old.condition_type == condition.condition_type && old.message == condition.message
+        }) {
+            condition.last_transition_time = old.last_transition_time.clone();
+        }
+    }
 }
 
 /// What the status write does to the app's `operation`.
@@ -148,7 +165,19 @@ async fn steps(
     let mut comparison = compare_now(status.resources.clone()).await?;
 
     let mut again = None;
-    if let Some(state) = operation_to_run(app, status, &comparison, &revisions, field) {
+    let mut requested = requested_operation(app, status, field);
+    if requested.is_none() && app.operation.is_none() && app.metadata.deletion_timestamp.is_none() {
+        match auto_sync::decide(app, status, &comparison, &revisions) {
+            Decision::Start(operation) => {
+                requested = Some(new_state((*operation).clone()));
+                *field = OperationField::Set(operation);
+            }
+            Decision::Later(wait) => again = Some(wait),
+            Decision::Refused(message) => status.conditions.push(condition("SyncError", message)),
+            Decision::Nothing => {}
+        }
+    }
+    if let Some(state) = requested {
         again = Some(OPERATION_REQUEUE);
         match retry_wait(&state) {
             Some(wait) => {
@@ -174,11 +203,9 @@ async fn steps(
         again = again.or(Some(PROGRESSING_REQUEUE));
     }
     for error in &comparison.errors {
-        status.conditions.push(ApplicationCondition {
-            condition_type: "ComparisonError".into(),
-            message: error.to_string(),
-            last_transition_time: Some(now()),
-        });
+        status
+            .conditions
+            .push(condition("ComparisonError", error.to_string()));
     }
     status.sync = SyncStatus {
         status: comparison.sync_status.into(),
@@ -318,14 +345,12 @@ impl AppNames {
     }
 }
 
-/// The operation to step now, in its state: the one under way (`operation` set and the
-/// state Running), a new one a person (or `argocd app sync`) wrote, or an automated sync.
-/// An operation removed while it ran (or marked Terminating) ends here as Failed.
-fn operation_to_run(
+/// The operation a person (or `argocd app sync`) asked for, in its state: the one under way
+/// (`operation` set and the state Running) or a new one. An operation removed while it ran
+/// (or marked Terminating) ends here as Failed.
+fn requested_operation(
     app: &Application,
     status: &mut ApplicationStatus,
-    comparison: &Comparison,
-    revisions: &[String],
     field: &mut OperationField,
 ) -> Option<OperationState> {
     let current = status.operation_state.as_ref();
@@ -342,11 +367,7 @@ fn operation_to_run(
     match &app.operation {
         Some(_) if phase == Some("Running") => current.cloned(),
         Some(operation) => Some(new_state(operation.clone())),
-        None => {
-            let operation = automated_sync(app, status, comparison, revisions)?;
-            *field = OperationField::Set(Box::new(operation.clone()));
-            Some(new_state(operation))
-        }
+        None => None,
     }
 }
 
@@ -357,50 +378,6 @@ fn new_state(operation: Operation) -> OperationState {
         started_at: now(),
         ..OperationState::default()
     }
-}
-
-/// An automated sync, when `syncPolicy.automated` wants one: the app is OutOfSync and this
-/// revision was not synced yet (with `selfHeal`, also when it was, successfully). A failed
-/// attempt at the same revision is not repeated; `retry` does that.
-fn automated_sync(
-    app: &Application,
-    status: &ApplicationStatus,
-    comparison: &Comparison,
-    revisions: &[String],
-) -> Option<Operation> {
-    let policy = app.spec.sync_policy.as_ref()?;
-    let automated = policy.automated.as_ref()?;
-    if automated.enabled == Some(false) || comparison.sync_status != "OutOfSync" {
-        return None;
-    }
-    let revision = revisions.first().cloned().unwrap_or_default();
-    if let Some(last) = &status.operation_state {
-        let synced = last.sync_result.as_ref().map(|r| r.revision.as_str());
-        if synced == Some(revision.as_str()) {
-            if last.phase != Phase::Succeeded.as_str() {
-                tracing::debug!(app = %app.name(), %revision, "skipping auto-sync: failed previous sync attempt");
-                return None;
-            }
-            if automated.self_heal != Some(true) {
-                return None;
-            }
-        }
-    }
-    Some(Operation {
-        sync: Some(SyncOperation {
-            revision: Some(revision),
-            revisions: multi_source(revisions),
-            prune: automated.prune == Some(true),
-            sync_options: policy.sync_options.clone(),
-            ..SyncOperation::default()
-        }),
-        initiated_by: OperationInitiator {
-            automated: true,
-            ..OperationInitiator::default()
-        },
-        retry: policy.retry.clone().unwrap_or_default(),
-        ..Operation::default()
-    })
 }
 
 /// How long a failed operation waits before its next attempt (Argo CD marks one waiting to

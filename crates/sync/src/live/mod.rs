@@ -1,12 +1,16 @@
 //! The destination cluster's side of a comparison: which kinds it serves (discovered once per
-//! kind and remembered) and the live object for a target, read through kube-rs. The next
-//! step replaces the reads by watch-based caches with the same interface.
+//! kind and remembered) and the live object for a target, read from a watch-based cache of
+//! its kind ([`cache`]): one watch per kind, started when an app first needs the kind and
+//! shared by all, so a reconcile reads no object from the API. Changes to watched objects
+//! are announced to a subscriber ([`Cluster::subscribe`]).
+
+mod cache;
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use ferry_api::{Classify, Disposition};
-use kube::api::{Api, DynamicObject};
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
 
@@ -28,6 +32,12 @@ pub enum LiveError {
     /// The object has no `apiVersion`, `kind` or name.
     #[error("an object without apiVersion, kind or metadata.name cannot be looked up")]
     Unnamed,
+    /// The watch of the kind has not listed its objects in time.
+    #[error("the cache of {kind} is not ready: its watch has not listed the objects yet")]
+    NotReady {
+        /// The kind.
+        kind: String,
+    },
     /// The API refused or failed the call.
     #[error("reading {object}: {source}")]
     Api {
@@ -65,6 +75,7 @@ impl Classify for LiveError {
         match self {
             LiveError::UnknownKind { .. } => Disposition::Wait,
             LiveError::Unnamed => Disposition::GiveUp,
+            LiveError::NotReady { .. } => Disposition::Retry,
             LiveError::Api {
                 source: kube::Error::Api(status),
                 ..
@@ -83,10 +94,15 @@ pub struct ServedKind {
     pub namespaced: bool,
 }
 
+/// How long a read waits for a new watch's first list.
+const FIRST_LIST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// One destination cluster, read through `client`.
 pub struct Cluster {
     client: kube::Client,
     kinds: RwLock<HashMap<ferry_api::meta::GroupVersionKind, ServedKind>>,
+    caches: tokio::sync::Mutex<HashMap<ferry_api::meta::GroupVersionKind, Arc<cache::KindCache>>>,
+    changes: Arc<cache::Changes>,
 }
 
 impl Cluster {
@@ -95,7 +111,15 @@ impl Cluster {
         Cluster {
             client,
             kinds: RwLock::new(HashMap::new()),
+            caches: tokio::sync::Mutex::default(),
+            changes: Arc::default(),
         }
+    }
+
+    /// From now on, every change to an object of a watched kind (after its first list) is
+    /// sent to `sender`.
+    pub fn subscribe(&self, sender: tokio::sync::mpsc::UnboundedSender<Arc<Value>>) {
+        self.changes.subscribe(sender);
     }
 
     /// The client.
@@ -137,23 +161,44 @@ impl Cluster {
     }
 
     /// The live object `obj` names (its namespace already filled in when namespaced), or
-    /// `None` when the cluster does not have it.
+    /// `None` when the cluster does not have it; from the cache of its kind.
     pub async fn get(&self, obj: &Value) -> Result<Option<Value>, LiveError> {
         let kind = self.kind_of(obj).await?;
         let name = ferry_api::meta::name(obj)
             .filter(|n| !n.is_empty())
             .ok_or(LiveError::Unnamed)?;
-        let api: Api<DynamicObject> = match ferry_api::meta::namespace(obj) {
-            Some(ns) if kind.namespaced => {
-                Api::namespaced_with(self.client.clone(), ns, &kind.resource)
-            }
-            _ => Api::all_with(self.client.clone(), &kind.resource),
+        let namespace = match ferry_api::meta::namespace(obj) {
+            Some(ns) if kind.namespaced => ns,
+            _ => "",
         };
-        let live = api.get_opt(name).await.map_err(|source| LiveError::Api {
-            object: describe(obj),
-            source,
-        })?;
-        Ok(live.and_then(|o| serde_json::to_value(o).ok()))
+        let cache = self.cache_of(&kind).await;
+        if !cache.wait_ready(FIRST_LIST_TIMEOUT).await {
+            return Err(LiveError::NotReady {
+                kind: kind.resource.kind.clone(),
+            });
+        }
+        Ok(cache.get(namespace, name).map(|o| (*o).clone()))
+    }
+
+    /// The cache of `kind`, its watch started on first use.
+    async fn cache_of(&self, kind: &ServedKind) -> Arc<cache::KindCache> {
+        let resource = &kind.resource;
+        let key = ferry_api::meta::GroupVersionKind::new(
+            &resource.group,
+            &resource.version,
+            &resource.kind,
+        );
+        let mut caches = self.caches.lock().await;
+        caches
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(cache::KindCache::start(
+                    self.client.clone(),
+                    resource.clone(),
+                    self.changes.clone(),
+                ))
+            })
+            .clone()
     }
 }
 
