@@ -465,3 +465,136 @@ fn hooks_and_waves_run_across_reconciles_self_heal_and_a_failed_sync_is_retried(
     assert!(!never.status.success(), "the Sync phase must not run");
     assert!(up.stop().success());
 }
+
+fn parent_application(repo: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: parent
+  namespace: argocd
+spec:
+  project: default
+  source: {{repoURL: {repo}, targetRevision: main, path: parent}}
+  destination: {{server: https://kubernetes.default.svc, namespace: argocd}}
+  syncPolicy:
+    automated: {{prune: true, allowEmpty: true}}
+"
+    )
+}
+
+fn child_application(repo: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: child
+  namespace: argocd
+  finalizers: [resources-finalizer.argocd.argoproj.io]
+spec:
+  project: default
+  source: {{repoURL: {repo}, targetRevision: main, path: child}}
+  destination: {{server: https://kubernetes.default.svc, namespace: kids}}
+  syncPolicy:
+    automated: {{}}
+    syncOptions: [CreateNamespace=true]
+"
+    )
+}
+
+#[test]
+fn a_child_app_removed_from_git_is_pruned_and_cascades_to_its_resources() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let repo = server.url("apps");
+    let seed = Seed::new(&server, "apps");
+    seed.write("parent/child.yaml", &child_application(&repo));
+    // Keeps the directory when the child leaves (a missing path is a ComparisonError).
+    seed.write("parent/README.md", "The children.\n");
+    seed.write("child/configmap.yaml", &CONFIGMAP.replace("COLOR", "red"));
+    seed.write(
+        "child/kept.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    argocd.argoproj.io/sync-options: Delete=false\n",
+    );
+    seed.commit("app of apps");
+    seed.push();
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &repo);
+    ok(
+        &kubectl(),
+        &[
+            "apply",
+            "-f",
+            &write(dir.path(), "parent.yaml", &parent_application(&repo)),
+        ],
+        &kc,
+    );
+    let parent = |path: &'static str| ["get", "application", "parent", "-n", "argocd", "-o", path];
+    let configmaps = [
+        "get",
+        "configmaps",
+        "-n",
+        "kids",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ];
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "application",
+            "child",
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.status.sync.status} {.status.health.status}",
+        ],
+        "Synced Healthy",
+    );
+    wait_for(&kc, &configmaps, "kept settings");
+    wait_for(
+        &kc,
+        &parent("jsonpath={.status.sync.status} {.status.health.status}"),
+        "Synced Healthy",
+    );
+
+    // The child leaves Git: the parent prunes it, and the child's finalizer takes its
+    // resources with it (all but the one marked Delete=false).
+    seed.git(&["rm", "-q", "parent/child.yaml"]);
+    seed.commit("drop the child");
+    seed.push();
+    ok(
+        &kubectl(),
+        &[
+            "annotate",
+            "application",
+            "parent",
+            "-n",
+            "argocd",
+            "argocd.argoproj.io/refresh=normal",
+        ],
+        &kc,
+    );
+    wait_for(&kc, &configmaps, "kept");
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "applications",
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ],
+        "parent",
+    );
+    wait_for(
+        &kc,
+        &parent("jsonpath={.status.operationState.syncResult.resources[0].status}"),
+        "Pruned",
+    );
+    assert!(up.stop().success());
+}

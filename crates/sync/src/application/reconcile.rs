@@ -17,6 +17,7 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
 
 use super::auto_sync::{self, Decision};
+use super::finalize;
 use super::project;
 use crate::compare::{self, AppRef, Comparison};
 use crate::live::Cluster;
@@ -62,6 +63,9 @@ pub struct Outcome {
 
 /// Reconciles `app`; only a failed status write is an error.
 pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error> {
+    if app.metadata.deletion_timestamp.is_some() {
+        return delete(ctx, app).await;
+    }
     let mut status = app.status.clone();
     status
         .conditions
@@ -91,6 +95,35 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
     Ok(Outcome {
         requeue_after: again.unwrap_or_else(|| resync_interval(app.name())),
     })
+}
+
+/// An app being deleted: with the resources finalizer, its objects go first
+/// ([`finalize`]); a failure becomes a `DeletionError` condition.
+async fn delete(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error> {
+    let resync = Outcome {
+        requeue_after: resync_interval(app.name()),
+    };
+    let Some(propagation) = finalize::cascade(app) else {
+        return Ok(resync);
+    };
+    match finalize::finalize(ctx, app, propagation).await {
+        Ok(Some(again)) => Ok(Outcome {
+            requeue_after: again,
+        }),
+        Ok(None) => Ok(resync),
+        Err(message) => {
+            let mut status = app.status.clone();
+            status
+                .conditions
+                .retain(|c| c.condition_type != "DeletionError");
+            status.conditions.push(condition("DeletionError", message));
+            keep_transition_times(&app.status.conditions, &mut status.conditions);
+            write_status(ctx, app, status, OperationField::Keep, &now()).await?;
+            Ok(Outcome {
+                requeue_after: STEP_ERROR_REQUEUE,
+            })
+        }
+    }
 }
 
 /// The conditions each reconcile states afresh.
