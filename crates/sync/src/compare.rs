@@ -51,6 +51,9 @@ pub struct Comparison {
     pub hooks: Vec<Value>,
     /// Resources that could not be compared, each as a `ComparisonError` message.
     pub errors: Vec<LiveError>,
+    /// Targets whose live object another app tracks, each as a `SharedResourceWarning`
+    /// message (`ConfigMap/settings is part of applications shop and other`).
+    pub shared: Vec<String>,
 }
 
 /// Compares `targets` (the rendered objects) for `app` with what `cluster` has. `previous` is
@@ -119,6 +122,25 @@ pub async fn compare(
         }
     }
 
+    let shared = prepared
+        .iter()
+        .filter_map(|(target, live, _)| {
+            let other = tracking.app_of(live.as_ref()?)?;
+            (other != app.instance).then(|| {
+                format!(
+                    "{}/{} is part of applications {} and {}",
+                    target
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    ferry_api::meta::name(target).unwrap_or_default(),
+                    app.instance.replace('_', "/"),
+                    other.replace('_', "/"),
+                )
+            })
+        })
+        .collect();
+
     let mut resources = Vec::new();
     let mut out_of_sync = false;
     for (target, live, failed) in &prepared {
@@ -170,6 +192,7 @@ pub async fn compare(
         prunable,
         hooks,
         errors,
+        shared,
     })
 }
 

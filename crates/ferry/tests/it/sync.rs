@@ -180,6 +180,28 @@ fn an_application_syncs_from_git_and_follows_new_commits() {
         &format!("Succeeded {first}"),
     );
 
+    // Events on the Application, as Argo CD records them (written just after the status).
+    let lines = [
+        format!("Initiated automated sync to '{first}'"),
+        format!("Sync operation to {first} succeeded"),
+        "Updated sync status:  -> Synced".to_string(),
+        "Updated health status:  -> Healthy".to_string(),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let described = ok(
+            &kubectl(),
+            &["describe", "application", "shop", "-n", "argocd"],
+            &kc,
+        );
+        let missing: Vec<&String> = lines.iter().filter(|l| !described.contains(*l)).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{missing:?} not in\n{described}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // A new commit, picked up on a refresh (the webhook's job, later).
     seed.write(
         "config/configmap.yaml",

@@ -224,6 +224,7 @@ mod tests {
             prunable: Vec::new(),
             hooks: Vec::new(),
             errors: Vec::new(),
+            shared: Vec::new(),
         }
     }
 

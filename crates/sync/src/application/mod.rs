@@ -6,6 +6,7 @@
 //! app never twice at the same time.
 
 mod auto_sync;
+mod events;
 mod finalize;
 mod project;
 pub mod reconcile;

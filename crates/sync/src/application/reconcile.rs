@@ -17,6 +17,7 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::Value;
 
 use super::auto_sync::{self, Decision};
+use super::events::{self, AppEvent};
 use super::finalize;
 use super::project;
 use crate::compare::{self, AppRef, Comparison};
@@ -70,8 +71,8 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
     status
         .conditions
         .retain(|c| !RECOMPUTED_CONDITIONS.contains(&c.condition_type.as_str()));
-    let mut operation = OperationField::Keep;
-    let result = steps(ctx, app, &mut status, &mut operation).await;
+    let mut effects = Effects::default();
+    let result = steps(ctx, app, &mut status, &mut effects).await;
     let now = now();
     let mut again = None;
     match result {
@@ -91,7 +92,9 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
     }
     keep_transition_times(&app.status.conditions, &mut status.conditions);
     status.controller_namespace = Some(ctx.namespace.clone());
-    write_status(ctx, app, status, operation, &now).await?;
+    effects.events.extend(events::updated(&app.status, &status));
+    write_status(ctx, app, status, effects.operation, &now).await?;
+    events::record(&ctx.client, app, &effects.events).await;
     Ok(Outcome {
         requeue_after: again.unwrap_or_else(|| resync_interval(app.name())),
     })
@@ -127,7 +130,12 @@ async fn delete(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error
 }
 
 /// The conditions each reconcile states afresh.
-const RECOMPUTED_CONDITIONS: [&str; 3] = ["InvalidSpecError", "ComparisonError", "SyncError"];
+const RECOMPUTED_CONDITIONS: [&str; 4] = [
+    "InvalidSpecError",
+    "ComparisonError",
+    "SyncError",
+    "SharedResourceWarning",
+];
 
 fn condition(kind: &str, message: String) -> ApplicationCondition {
     ApplicationCondition {
@@ -149,9 +157,18 @@ fn keep_transition_times(before: &[ApplicationCondition], after: &mut [Applicati
     }
 }
 
+/// What a reconcile does besides the status: the app's `operation`, and events to record.
+#[derive(Default)]
+struct Effects {
+    operation: OperationField,
+    events: Vec<AppEvent>,
+}
+
 /// What the status write does to the app's `operation`.
+#[derive(Default)]
 enum OperationField {
     /// Leave it.
+    #[default]
     Keep,
     /// Remove it: the operation is over.
     Clear,
@@ -172,7 +189,7 @@ async fn steps(
     ctx: &Context,
     app: &Application,
     status: &mut ApplicationStatus,
-    field: &mut OperationField,
+    effects: &mut Effects,
 ) -> Result<Option<Duration>, StepError> {
     let project = project_of(ctx, app).await?;
     project::check(&project, app).map_err(StepError::InvalidSpec)?;
@@ -198,12 +215,14 @@ async fn steps(
     let mut comparison = compare_now(status.resources.clone()).await?;
 
     let mut again = None;
-    let mut requested = requested_operation(app, status, field);
+    let mut requested = requested_operation(app, status, effects);
     if requested.is_none() && app.operation.is_none() && app.metadata.deletion_timestamp.is_none() {
         match auto_sync::decide(app, status, &comparison, &revisions) {
             Decision::Start(operation) => {
-                requested = Some(new_state((*operation).clone()));
-                *field = OperationField::Set(operation);
+                let state = new_state((*operation).clone());
+                effects.events.push(events::started(&state));
+                requested = Some(state);
+                effects.operation = OperationField::Set(operation);
             }
             Decision::Later(wait) => again = Some(wait),
             Decision::Refused(message) => status.conditions.push(condition("SyncError", message)),
@@ -220,7 +239,8 @@ async fn steps(
             None => {
                 let state = run_operation(ctx, app, status, state, &comparison, &revisions).await;
                 if state.phase != Phase::Running.as_str() {
-                    *field = OperationField::Clear;
+                    effects.operation = OperationField::Clear;
+                    effects.events.push(events::completed(&state));
                     again = None;
                 }
                 status.operation_state = Some(state);
@@ -239,6 +259,11 @@ async fn steps(
         status
             .conditions
             .push(condition("ComparisonError", error.to_string()));
+    }
+    for shared in &comparison.shared {
+        status
+            .conditions
+            .push(condition("SharedResourceWarning", shared.clone()));
     }
     status.sync = SyncStatus {
         status: comparison.sync_status.into(),
@@ -384,7 +409,7 @@ impl AppNames {
 fn requested_operation(
     app: &Application,
     status: &mut ApplicationStatus,
-    field: &mut OperationField,
+    effects: &mut Effects,
 ) -> Option<OperationState> {
     let current = status.operation_state.as_ref();
     let phase = current.map(|s| s.phase.as_str());
@@ -393,13 +418,18 @@ fn requested_operation(
             state.phase = Phase::Failed.as_str().into();
             state.message = Some("Operation terminated".into());
             state.finished_at = Some(now());
+            effects.events.push(events::completed(state));
         }
-        *field = OperationField::Clear;
+        effects.operation = OperationField::Clear;
         return None;
     }
     match &app.operation {
         Some(_) if phase == Some("Running") => current.cloned(),
-        Some(operation) => Some(new_state(operation.clone())),
+        Some(operation) => {
+            let state = new_state(operation.clone());
+            effects.events.push(events::started(&state));
+            Some(state)
+        }
         None => None,
     }
 }

@@ -75,6 +75,15 @@ pub async fn advance(
     start: &Start<'_>,
     previous: &[ResourceResult],
 ) -> Progress {
+    if settings.fail_on_shared_resource
+        && let Some(shared) = comparison.shared.first()
+    {
+        return Progress {
+            phase: Phase::Failed,
+            message: format!("Shared resource found: {shared}"),
+            resources: previous.to_vec(),
+        };
+    }
     let mut run = Run {
         cluster,
         settings,

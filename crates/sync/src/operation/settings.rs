@@ -29,6 +29,8 @@ pub struct Settings {
     pub validate: bool,
     /// `SkipDryRunOnMissingResource=true` for every resource.
     pub skip_dry_run_on_missing_resource: bool,
+    /// `FailOnSharedResource=true`: fail when another app tracks one of the objects.
+    pub fail_on_shared_resource: bool,
     /// `PrunePropagationPolicy=foreground|background|orphan` (foreground by default).
     pub propagation: PropagationPolicy,
     /// `CreateNamespace=true`: the destination namespace, with `managedNamespaceMetadata`.
@@ -73,6 +75,7 @@ impl Settings {
             apply_out_of_sync_only: has("ApplyOutOfSyncOnly=true"),
             validate: !has("Validate=false"),
             skip_dry_run_on_missing_resource: has("SkipDryRunOnMissingResource=true"),
+            fail_on_shared_resource: has("FailOnSharedResource=true"),
             propagation,
             create_namespace: (has("CreateNamespace=true") && !namespace.is_empty())
                 .then_some((namespace, managed)),

@@ -33,6 +33,7 @@ fn settings(prune: bool) -> Settings {
         apply_out_of_sync_only: false,
         validate: true,
         skip_dry_run_on_missing_resource: false,
+        fail_on_shared_resource: false,
         propagation: kube::api::PropagationPolicy::Foreground,
         create_namespace: None,
     }
@@ -361,5 +362,55 @@ async fn a_wave_waits_for_the_previous_one_to_be_healthy() {
     assert_eq!(
         run.result("web", "Sync").hook_phase.as_deref(),
         Some("Succeeded")
+    );
+}
+
+#[tokio::test]
+async fn a_resource_another_app_tracks_is_shared_and_fails_with_fail_on_shared_resource() {
+    let api = EmbeddedApi::start(&["shop", "argocd"]).await;
+    let client = api.client();
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    let mut theirs = config_map("settings", json!({}));
+    theirs["metadata"]["annotations"] =
+        json!({TRACKING_ID_ANNOTATION: "other:/ConfigMap:shop/settings"});
+    configmaps
+        .patch(
+            "settings",
+            &PatchParams::apply("test"),
+            &Patch::Apply(&theirs),
+        )
+        .await
+        .unwrap();
+    let targets = [config_map("settings", json!({}))];
+    let cluster = Cluster::new(client.clone());
+    let comparison = compare(
+        &cluster,
+        &APP,
+        targets.to_vec(),
+        &[],
+        &[],
+        &Tracking::default(),
+    )
+    .await
+    .unwrap();
+    let message = "ConfigMap/settings is part of applications shop and other";
+    assert_eq!(comparison.shared, [message]);
+
+    let mut strict = settings(false);
+    strict.fail_on_shared_resource = true;
+    let run = run_operation(&cluster, &targets, &[], &strict, async |_| {}).await;
+    assert_eq!(run.last.phase, Phase::Failed);
+    assert_eq!(
+        run.last.message,
+        format!("Shared resource found: {message}")
+    );
+
+    // Without the option the sync takes the object over.
+    let run = run_operation(&cluster, &targets, &[], &settings(false), async |_| {}).await;
+    assert_eq!(run.last.phase, Phase::Succeeded, "{:?}", run.messages);
+    let live = configmaps.get("settings").await.unwrap();
+    assert_eq!(
+        live.metadata.annotations.unwrap()[TRACKING_ID_ANNOTATION],
+        "shop:/ConfigMap:shop/settings"
     );
 }
