@@ -1,11 +1,43 @@
 //! Defaulting on create, where kube-apiserver fills fields a client leaves out and other
 //! parts of the system rely on: namespace phase and finalizer, Service cluster IPs, Secret
-//! type, Deployment replicas and strategy, CRD acceptance conditions.
+//! type, Deployment replicas and strategy, CRD acceptance conditions. On every write, a
+//! Secret's `stringData` is folded into `data` ([`on_write`]).
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::objects::Objects;
 use crate::resources::ResourceType;
+
+/// What kube-apiserver changes on every write (create, update, patch, apply): a Secret's
+/// `stringData` is merged into `data`, base64-encoded, its keys winning, and is not stored.
+pub fn on_write(t: &ResourceType, obj: &mut Value) {
+    if (t.group.as_str(), t.plural.as_str()) != ("", "secrets") {
+        return;
+    }
+    let Some(root) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(plain)) = root.remove("stringData") else {
+        return;
+    };
+    let data = root
+        .entry("data")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(serde_json::Map::new());
+    }
+    if let Some(data) = data.as_object_mut() {
+        for (key, value) in plain {
+            let text = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+            data.insert(key, Value::String(encoded));
+        }
+    }
+}
 
 /// Fills defaults for a new object of type `t`. An error is a (field, message) pair.
 pub fn on_create(

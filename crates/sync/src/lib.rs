@@ -6,13 +6,14 @@
 //! served, the control-plane namespace and the `default` AppProject present. [`health`]
 //! judges a live object as Argo CD's built-in checks do; [`hook`] and [`order`] say which
 //! phase and wave a sync applies an object in; [`tracking`] ties objects to their
-//! Application; [`diff`], [`live`] and [`compare`] find the gap between Git and the cluster,
+//! Application; [`clusters`] are the destinations; [`diff`], [`live`] and [`compare`] find the gap between Git and the cluster,
 //! [`operation`] closes it wave by wave through [`apply`]; [`application`] is the controller
 //! that runs them.
 
 pub mod application;
 pub mod apply;
 pub mod bootstrap;
+pub mod clusters;
 pub mod compare;
 pub mod diff;
 pub mod health;

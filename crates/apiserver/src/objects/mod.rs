@@ -372,6 +372,7 @@ impl Objects {
         {
             o.remove("status");
         }
+        defaults::on_write(t, obj);
         validate(t, obj, &name)?;
         if t.namespaced {
             self.check_namespace_accepts(t, namespace)?;
@@ -604,6 +605,7 @@ impl Objects {
                 check_fields(t, checked, &next, Some(&current), opts)?;
             }
             prepare_update(t, &current, &mut next, sub)?;
+            defaults::on_write(t, &mut next);
             validate(t, &next, name)?;
             if same_object(&current, &next) {
                 return Ok((current, false));

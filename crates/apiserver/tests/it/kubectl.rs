@@ -633,6 +633,31 @@ fn typed_create_commands_send_protobuf() {
     )
     .unwrap();
     assert_eq!(value, b"v");
+    // `stringData` is folded into `data` on every write, its keys winning, and not stored.
+    c.ok_stdin(
+        &["create", "-f", "-"],
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\ndata: {a: YQ==, b: YQ==}\nstringData: {b: bee, c: see}\n",
+    );
+    c.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\nstringData: {c: sea}\n",
+    );
+    let plain = get("secret", "plain");
+    assert!(plain.get("stringData").is_none(), "{plain}");
+    let decoded = |key: &str| {
+        String::from_utf8(
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                plain["data"][key].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        (decoded("a"), decoded("b"), decoded("c")),
+        ("a".into(), "bee".into(), "sea".into())
+    );
 
     c.ok(&["create", "serviceaccount", "robot"]);
     assert_eq!(get("serviceaccount", "robot")["metadata"]["name"], "robot");

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand.
 
 mod apply;
+mod controller;
 mod delete;
 mod discover;
 mod get;
@@ -41,8 +42,10 @@ pub struct Target {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Start the embedded Kubernetes-compatible API server (and, later, Ferry's controllers).
+    /// Start the embedded Kubernetes-compatible API server and Ferry's controllers.
     Up(up::Args),
+    /// Run Ferry's controllers against any Kubernetes API (a kubeconfig).
+    Controller(controller::Args),
     /// Create or update objects from YAML files with server-side apply.
     Apply(apply::Args),
     /// Show objects.
@@ -64,6 +67,7 @@ enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(a) => up::run(a).await,
+        Command::Controller(a) => controller::run(a).await,
         Command::Apply(a) => apply::run(a).await,
         Command::Get(a) => get::run(a).await,
         Command::Delete(a) => delete::run(a).await,

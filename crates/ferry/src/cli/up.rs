@@ -1,23 +1,19 @@
 //! `ferry up`: the embedded API server on a SQLite store in the data directory, prepared for
 //! the sync engine (Argo CD's kinds served, the control-plane namespace and its `default`
-//! AppProject), the Application controller on an in-process client, plus optional extra
-//! clusters for multi-cluster work. Runs until SIGINT or SIGTERM.
+//! AppProject), the Application controller on an in-process client (unless
+//! `--no-controller`), plus optional extra clusters for multi-cluster work, each registered
+//! as an Argo CD cluster Secret (`cluster-1`, …). Runs until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use base64::Engine as _;
 use ferry_apiserver::{ApiServer, ServerConfig};
-use ferry_render::application::SourceRenderer;
-use ferry_render::helm::{self, HelmRenderer};
-use ferry_source::git::{GitCache, GitOptions};
-use ferry_source::secrets::ClusterSecrets;
 use ferry_store::Store;
-use ferry_sync::live::Cluster;
-use ferry_sync::tracking::Tracking;
-
-use super::render;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
 
 use crate::datadir;
 
@@ -40,6 +36,9 @@ pub struct Args {
     /// default so a password never travels in clear text.
     #[arg(long)]
     allow_http_credentials: bool,
+    /// Serve the API only; run the controllers elsewhere (`ferry controller --kubeconfig`).
+    #[arg(long)]
+    no_controller: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -56,66 +55,56 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     })?;
 
     let mut servers = vec![start_cluster(&dir, "ferry", args.listen).await?];
-    let (control_plane, _) = &servers[0];
-    let client = control_plane.in_process_client(&datadir::token(&dir)?);
+    let client = servers[0].server.in_process_client(&datadir::token(&dir)?);
     ferry_sync::bootstrap(&client, &args.namespace)
         .await
         .context("cannot prepare the control plane")?;
-    let controller = tokio::spawn(ferry_sync::application::run(Arc::new(controller_context(
-        &dir, client, &args,
-    )?)));
     for i in 1..=args.clusters {
         let listen = next_address(args.listen, i);
         let cluster_dir = dir.join("clusters").join(format!("cluster-{i}"));
         datadir::ensure(&cluster_dir)?;
-        servers.push(start_cluster(&cluster_dir, &format!("ferry-cluster-{i}"), listen).await?);
+        let name = format!("cluster-{i}");
+        let started = start_cluster(&cluster_dir, &format!("ferry-{name}"), listen).await?;
+        register(&client, &args.namespace, &name, &started).await?;
+        servers.push(started);
     }
+    let controller = if args.no_controller {
+        None
+    } else {
+        let ctx =
+            super::controller::context(&dir, client, &args.namespace, args.allow_http_credentials)?;
+        Some(tokio::spawn(ferry_sync::application::run(Arc::new(ctx))))
+    };
     println!("Ferry is up.");
-    for (server, kubeconfig) in &servers {
-        println!("  API server  https://{}", server.addr());
-        println!("  kubeconfig  {}", kubeconfig.display());
+    for started in &servers {
+        println!("  API server  https://{}", started.server.addr());
+        println!("  kubeconfig  {}", started.kubeconfig.display());
     }
     println!(
         "  namespace   {} (Applications, ApplicationSets, AppProjects)",
         args.namespace
     );
+    if args.clusters > 0 {
+        println!(
+            "  clusters    cluster-1 … cluster-{} (cluster Secrets in {})",
+            args.clusters, args.namespace
+        );
+    }
     println!(
         "Try: kubectl --kubeconfig {} get namespaces",
-        servers[0].1.display()
+        servers[0].kubeconfig.display()
     );
 
     wait_for_signal().await?;
     eprintln!("shutting down");
-    controller.abort();
-    for (server, _) in servers {
-        server.shutdown().await;
+    if let Some(controller) = controller {
+        controller.abort();
+    }
+    for started in servers {
+        started.server.shutdown().await;
     }
     drop(lock);
     Ok(())
-}
-
-/// What the Application controller works with: the in-process client, the in-cluster
-/// destination, and the Git, chart and render caches under the data directory.
-fn controller_context(
-    dir: &Path,
-    client: kube::Client,
-    args: &Args,
-) -> anyhow::Result<ferry_sync::application::Context> {
-    let cache = dir.join("cache");
-    let options = GitOptions {
-        allow_http_credentials: args.allow_http_credentials,
-        ..GitOptions::default()
-    };
-    let git = GitCache::with_options(cache.join("git"), options)?;
-    let helm = Arc::new(HelmRenderer::new(helm::default_binary()));
-    Ok(ferry_sync::application::Context {
-        cluster: Cluster::new(client.clone()),
-        renderer: SourceRenderer::new(git, helm).with_charts(render::chart_fetcher(&cache)?),
-        secrets: ClusterSecrets::new(client.clone()),
-        tracking: Tracking::default(),
-        namespace: args.namespace.clone(),
-        client,
-    })
 }
 
 /// Port `base + offset`, or another free port when the base is 0.
@@ -128,11 +117,15 @@ fn next_address(base: SocketAddr, offset: u16) -> SocketAddr {
     SocketAddr::new(base.ip(), port)
 }
 
-async fn start_cluster(
-    dir: &Path,
-    name: &str,
-    listen: SocketAddr,
-) -> anyhow::Result<(ApiServer, PathBuf)> {
+/// A started embedded cluster and how to reach it.
+struct Started {
+    server: ApiServer,
+    kubeconfig: PathBuf,
+    token: String,
+    ca_pem: String,
+}
+
+async fn start_cluster(dir: &Path, name: &str, listen: SocketAddr) -> anyhow::Result<Started> {
     let db = dir.join("state.db");
     let store = tokio::task::spawn_blocking({
         let db = db.clone();
@@ -156,7 +149,54 @@ async fn start_cluster(
         &token,
     )?;
     ensure_default_namespaces(&server).await?;
-    Ok((server, kubeconfig))
+    Ok(Started {
+        server,
+        kubeconfig,
+        token,
+        ca_pem: identity.ca_pem,
+    })
+}
+
+/// Registers an extra cluster with the control plane as Argo CD's cluster Secret `name`,
+/// so Applications (and a clusters generator) can target it by name or URL.
+async fn register(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    cluster: &Started,
+) -> anyhow::Result<()> {
+    let config = serde_json::json!({
+        "bearerToken": cluster.token,
+        "tlsClientConfig": {
+            "insecure": false,
+            "caData": base64::engine::general_purpose::STANDARD.encode(&cluster.ca_pem),
+        },
+    });
+    let secret = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"argocd.argoproj.io/secret-type": "cluster"},
+        },
+        "type": "Opaque",
+        "stringData": {
+            "name": name,
+            "server": format!("https://{}", cluster.server.addr()),
+            "config": config.to_string(),
+        },
+    });
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    secrets
+        .patch(
+            name,
+            &PatchParams::apply("ferry").force(),
+            &Patch::Apply(&secret),
+        )
+        .await
+        .with_context(|| format!("cannot register cluster {name}"))?;
+    Ok(())
 }
 
 /// A new cluster has `default`, `kube-system` and `kube-public`, as a real one does.
@@ -169,7 +209,7 @@ async fn ensure_default_namespaces(server: &ApiServer) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("cannot create the default namespaces: {e}"))
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub(super) async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -24,17 +24,17 @@ const COLOR: [&str; 7] = [
     "jsonpath={.data.color}",
 ];
 
-const CONFIGMAP: &str =
+pub(super) const CONFIGMAP: &str =
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: COLOR\n";
 
-fn write(dir: &Path, name: &str, contents: &str) -> String {
+pub(super) fn write(dir: &Path, name: &str, contents: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path.to_str().unwrap().to_string()
 }
 
 /// Polls `kubectl get … -o jsonpath=…` until it prints `want`.
-fn wait_for(kc: &Path, args: &[&str], want: &str) {
+pub(super) fn wait_for(kc: &Path, args: &[&str], want: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = String::new();
     while Instant::now() < deadline {
@@ -62,7 +62,7 @@ fn wait_for(kc: &Path, args: &[&str], want: &str) {
 }
 
 /// An Argo CD repository Secret with the git server's credentials for `url`.
-fn add_repository(dir: &Path, kc: &Path, url: &str) {
+pub(super) fn add_repository(dir: &Path, kc: &Path, url: &str) {
     let secret = format!(
         "apiVersion: v1
 kind: Secret

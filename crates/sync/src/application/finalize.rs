@@ -4,7 +4,8 @@
 //! gone; then the finalizer is removed and the Application goes. Left alone, as in Argo CD:
 //! CRDs, objects with `Delete=false` (annotation or the app's sync options), Helm's
 //! `helm.sh/resource-policy: keep`, and objects that are not really the app's (a copy that
-//! carries its tracking).
+//! carries its tracking). When the destination cluster is gone, the finalizer is simply
+//! removed.
 
 use std::time::Duration;
 
@@ -14,7 +15,8 @@ use serde_json::Value;
 
 use super::reconcile::Context;
 use crate::apply;
-use crate::live;
+use crate::clusters::DestinationError;
+use crate::live::{self, Cluster};
 use crate::operation::settings;
 use crate::order;
 
@@ -42,7 +44,19 @@ pub async fn finalize(
     app: &Application,
     propagation: PropagationPolicy,
 ) -> Result<Option<Duration>, String> {
-    let remaining = owned_objects(ctx, app).await?;
+    // A destination that no longer exists has nothing left to delete, as in Argo CD.
+    let cluster = match ctx.clusters.resolve(&app.spec.destination).await {
+        Ok(destination) => destination.cluster,
+        Err(e @ DestinationError::Api(_)) => return Err(e.to_string()),
+        Err(e) => {
+            tracing::warn!(app = %app.name(), error = %e, "removing the resources finalizer");
+            remove_finalizers(ctx, app)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(None);
+        }
+    };
+    let remaining = owned_objects(ctx, app, &cluster).await?;
     if remaining.iter().any(ferry_api::meta::is_being_deleted) {
         return Ok(Some(DELETION_REQUEUE));
     }
@@ -52,7 +66,7 @@ pub async fn finalize(
         .collect();
     if let Some(highest) = deletable.iter().map(|obj| order::wave(obj)).max() {
         for obj in deletable.iter().filter(|obj| order::wave(obj) == highest) {
-            apply::delete_object(&ctx.cluster, obj, &propagation, false).await?;
+            apply::delete_object(&cluster, obj, &propagation, false).await?;
         }
         return Ok(Some(DELETION_REQUEUE));
     }
@@ -64,7 +78,11 @@ pub async fn finalize(
 
 /// The live objects `app` deployed: its resources and hooks, as its status names them,
 /// that the cluster still has and that really are the app's.
-async fn owned_objects(ctx: &Context, app: &Application) -> Result<Vec<Value>, String> {
+async fn owned_objects(
+    ctx: &Context,
+    app: &Application,
+    cluster: &Cluster,
+) -> Result<Vec<Value>, String> {
     let namespace = app.metadata.namespace.as_deref().unwrap_or(&ctx.namespace);
     let instance = crate::tracking::instance_name(namespace, app.name(), &ctx.namespace);
     let resources = app
@@ -82,7 +100,7 @@ async fn owned_objects(ctx: &Context, app: &Application) -> Result<Vec<Value>, S
         .map(|r| live::probe(&r.group, &r.version, &r.kind, &r.namespace, &r.name));
     let mut owned = Vec::new();
     for probe in resources.chain(hooks) {
-        let live = match ctx.cluster.get(&probe).await {
+        let live = match cluster.get(&probe).await {
             Ok(Some(live)) => live,
             Ok(None) | Err(live::LiveError::UnknownKind { .. }) => continue,
             Err(e) => return Err(e.to_string()),

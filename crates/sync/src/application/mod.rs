@@ -69,7 +69,7 @@ pub async fn run(ctx: Arc<Context>) {
     // A change to a live object wakes the app that tracks it (self-heal, hooks completing,
     // rollouts progressing), without waiting for the resync.
     let (changed, mut changes) = mpsc::unbounded_channel();
-    ctx.cluster.subscribe(changed);
+    ctx.clusters.subscribe(changed);
     {
         let (ctx, latest, queue) = (ctx.clone(), latest.clone(), queue.clone());
         tokio::spawn(async move {

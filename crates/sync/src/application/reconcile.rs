@@ -4,6 +4,7 @@
 //! (`InvalidSpecError`, `ComparisonError`, `SyncError`); the status is written either way.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_api::argocd::{
@@ -20,15 +21,12 @@ use super::auto_sync::{self, Decision};
 use super::events::{self, AppEvent};
 use super::finalize;
 use super::project;
+use crate::clusters::{Clusters, DestinationError};
 use crate::compare::{self, AppRef, Comparison};
 use crate::live::Cluster;
 use crate::operation::{self, Phase, Settings, Start, retry};
 use crate::tracking::{self, Tracking};
 
-/// The cluster Ferry runs against, as Argo CD names it.
-pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
-/// The name of [`IN_CLUSTER_SERVER`].
-pub const IN_CLUSTER_NAME: &str = "in-cluster";
 /// Argo CD's default `revisionHistoryLimit`.
 const HISTORY_LIMIT: usize = 10;
 
@@ -38,8 +36,8 @@ pub struct Context {
     pub client: kube::Client,
     /// The control-plane namespace.
     pub namespace: String,
-    /// The destination cluster (the in-cluster one).
-    pub cluster: Cluster,
+    /// The destination clusters: the in-cluster one and the cluster Secrets'.
+    pub clusters: Clusters,
     /// The renderer, with its Git and render caches.
     pub renderer: SourceRenderer,
     /// Repository credentials from Argo CD's Secrets.
@@ -193,15 +191,15 @@ async fn steps(
 ) -> Result<Option<Duration>, StepError> {
     let project = project_of(ctx, app).await?;
     project::check(&project, app).map_err(StepError::InvalidSpec)?;
-    check_destination(app)?;
+    let cluster = destination_of(ctx, app).await?;
     let (targets, revisions) = render(ctx, app).await?;
     let names = AppNames::of(ctx, app);
     let compare_now = |previous: Vec<ResourceStatus>| {
         let targets = targets.clone();
-        let names = &names;
+        let (names, cluster) = (&names, &cluster);
         async move {
             compare::compare(
-                &ctx.cluster,
+                cluster,
                 &names.as_ref(),
                 targets,
                 &previous,
@@ -237,7 +235,8 @@ async fn steps(
                 status.operation_state = Some(state);
             }
             None => {
-                let state = run_operation(ctx, app, status, state, &comparison, &revisions).await;
+                let state =
+                    run_operation(&cluster, app, status, state, &comparison, &revisions).await;
                 if state.phase != Phase::Running.as_str() {
                     effects.operation = OperationField::Clear;
                     effects.events.push(events::completed(&state));
@@ -306,23 +305,15 @@ async fn project_of(ctx: &Context, app: &Application) -> Result<AppProject, Step
     }
 }
 
-/// Only the cluster Ferry runs against is a destination until cluster Secrets are read.
-fn check_destination(app: &Application) -> Result<(), StepError> {
-    let destination = &app.spec.destination;
-    match (destination.server.as_deref(), destination.name.as_deref()) {
-        (Some(IN_CLUSTER_SERVER), None | Some("") | Some(IN_CLUSTER_NAME)) => Ok(()),
-        (None | Some(""), Some(IN_CLUSTER_NAME)) => Ok(()),
-        (Some(server), _) if !server.is_empty() => Err(StepError::InvalidSpec(format!(
-            "application destination spec for {} is invalid: unable to find destination server: there are no clusters with this URL: {server}",
+/// The destination cluster: the in-cluster one or a cluster Secret's.
+async fn destination_of(ctx: &Context, app: &Application) -> Result<Arc<Cluster>, StepError> {
+    match ctx.clusters.resolve(&app.spec.destination).await {
+        Ok(destination) => Ok(destination.cluster),
+        Err(e @ DestinationError::Api(_)) => Err(StepError::Comparison(e.to_string())),
+        Err(e) => Err(StepError::InvalidSpec(format!(
+            "application destination spec for {} is invalid: {e}",
             app.name()
         ))),
-        (_, Some(name)) if !name.is_empty() => Err(StepError::InvalidSpec(format!(
-            "application destination spec for {} is invalid: unable to find destination server: there are no clusters with this name: {name}",
-            app.name()
-        ))),
-        _ => Err(StepError::InvalidSpec(
-            "Destination server missing from app spec".into(),
-        )),
     }
 }
 
@@ -458,7 +449,7 @@ fn retry_wait(state: &OperationState) -> Option<Duration> {
 /// recorded), Failed, or Running again with `finishedAt` set when `retry` allows another
 /// attempt.
 async fn run_operation(
-    ctx: &Context,
+    cluster: &Cluster,
     app: &Application,
     status: &mut ApplicationStatus,
     mut state: OperationState,
@@ -486,7 +477,7 @@ async fn run_operation(
         .as_ref()
         .map(|r| r.resources.clone())
         .unwrap_or_default();
-    let progress = operation::advance(&ctx.cluster, comparison, &settings, &start, &previous).await;
+    let progress = operation::advance(cluster, comparison, &settings, &start, &previous).await;
     state.sync_result = Some(SyncOperationResult {
         resources: progress.resources,
         revision: revision.clone(),

@@ -1,0 +1,86 @@
+//! `ferry controller`: the sync controllers against any Kubernetes API, reached through a
+//! kubeconfig: Argo CD's kinds served and the control-plane namespace prepared as `ferry up`
+//! prepares its own, then the Application controller, until SIGINT or SIGTERM. The
+//! kubeconfig's cluster is the in-cluster destination (`https://kubernetes.default.svc`).
+//! `ferry up` runs the same controllers on an in-process client.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use ferry_render::application::SourceRenderer;
+use ferry_render::helm::{self, HelmRenderer};
+use ferry_source::git::{GitCache, GitOptions};
+use ferry_source::secrets::ClusterSecrets;
+use ferry_sync::clusters::Clusters;
+use ferry_sync::tracking::Tracking;
+
+use super::render;
+use crate::{datadir, kubeclient};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Kubeconfig of the cluster to run against (default: $KUBECONFIG, then the one `ferry
+    /// up` wrote, then ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Where the Git, chart and render caches live (default: ~/.local/share/ferry).
+    #[arg(long, env = "FERRY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The control-plane namespace, where Applications, ApplicationSets and AppProjects live.
+    #[arg(long, env = "FERRY_NAMESPACE", default_value = "argocd")]
+    namespace: String,
+    /// Send repository credentials over plain `http://` (loopback test servers).
+    #[arg(long)]
+    allow_http_credentials: bool,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let dir = args.data_dir.clone().unwrap_or_else(datadir::default_dir);
+    datadir::ensure(&dir)?;
+    let (client, _) = kubeclient::connect(args.kubeconfig.as_deref()).await?;
+    ferry_sync::bootstrap(&client, &args.namespace)
+        .await
+        .context("cannot prepare the cluster for the controllers")?;
+    let ctx = context(&dir, client, &args.namespace, args.allow_http_credentials)?;
+    eprintln!(
+        "Ferry's controllers are running (Applications in namespace {}).",
+        args.namespace
+    );
+    let controller = tokio::spawn(ferry_sync::application::run(Arc::new(ctx)));
+    tokio::select! {
+        signal = super::up::wait_for_signal() => signal?,
+        ended = controller => {
+            ended?;
+            anyhow::bail!("the Application watch ended: the API server went away");
+        }
+    }
+    eprintln!("shutting down");
+    Ok(())
+}
+
+/// What the Application controller works with: `client` for the control plane and the
+/// in-cluster destination, cluster Secrets for the others, and the Git, chart and render
+/// caches under `dir`.
+pub fn context(
+    dir: &Path,
+    client: kube::Client,
+    namespace: &str,
+    allow_http_credentials: bool,
+) -> anyhow::Result<ferry_sync::application::Context> {
+    let cache = dir.join("cache");
+    let options = GitOptions {
+        allow_http_credentials,
+        ..GitOptions::default()
+    };
+    let git = GitCache::with_options(cache.join("git"), options)?;
+    let helm = Arc::new(HelmRenderer::new(helm::default_binary()));
+    Ok(ferry_sync::application::Context {
+        clusters: Clusters::new(client.clone(), namespace),
+        renderer: SourceRenderer::new(git, helm).with_charts(render::chart_fetcher(&cache)?),
+        secrets: ClusterSecrets::new(client.clone()),
+        tracking: Tracking::default(),
+        namespace: namespace.to_string(),
+        client,
+    })
+}
