@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand.
 
+mod app;
 mod apply;
 mod controller;
 mod delete;
@@ -46,6 +47,8 @@ enum Command {
     Up(up::Args),
     /// Run Ferry's controllers against any Kubernetes API (a kubeconfig).
     Controller(controller::Args),
+    /// Argo CD Applications: list, get, history, sync, rollback.
+    App(app::Args),
     /// Create or update objects from YAML files with server-side apply.
     Apply(apply::Args),
     /// Show objects.
@@ -68,6 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(a) => up::run(a).await,
         Command::Controller(a) => controller::run(a).await,
+        Command::App(a) => app::run(a).await,
         Command::Apply(a) => apply::run(a).await,
         Command::Get(a) => get::run(a).await,
         Command::Delete(a) => delete::run(a).await,

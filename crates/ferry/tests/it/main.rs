@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod app;
 mod clusters;
 mod discover;
 mod health;

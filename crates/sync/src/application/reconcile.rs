@@ -194,8 +194,7 @@ async fn steps(
     let cluster = destination_of(ctx, app).await?;
     let (targets, revisions) = render(ctx, app).await?;
     let names = AppNames::of(ctx, app);
-    let compare_now = |previous: Vec<ResourceStatus>| {
-        let targets = targets.clone();
+    let compare_now = |targets: Vec<Value>, previous: Vec<ResourceStatus>| {
         let (names, cluster) = (&names, &cluster);
         async move {
             compare::compare(
@@ -210,7 +209,7 @@ async fn steps(
             .map_err(StepError::Comparison)
         }
     };
-    let mut comparison = compare_now(status.resources.clone()).await?;
+    let mut comparison = compare_now(targets.clone(), status.resources.clone()).await?;
 
     let mut again = None;
     let mut requested = requested_operation(app, status, effects);
@@ -235,8 +234,18 @@ async fn steps(
                 status.operation_state = Some(state);
             }
             None => {
-                let state =
-                    run_operation(&cluster, app, status, state, &comparison, &revisions).await;
+                // A sync to another revision or source (`--revision`, a rollback) renders
+                // and compares what it syncs; the status keeps comparing with the spec.
+                let state = match as_synced(app, &state.operation, &revisions) {
+                    None => {
+                        run_operation(&cluster, app, status, state, &comparison, &revisions).await
+                    }
+                    Some(synced) => {
+                        let (targets, revisions) = render(ctx, &synced).await?;
+                        let compared = compare_now(targets, status.resources.clone()).await?;
+                        run_operation(&cluster, &synced, status, state, &compared, &revisions).await
+                    }
+                };
                 if state.phase != Phase::Running.as_str() {
                     effects.operation = OperationField::Clear;
                     effects.events.push(events::completed(&state));
@@ -244,7 +253,7 @@ async fn steps(
                 }
                 status.operation_state = Some(state);
                 let previous = comparison.resources.clone();
-                comparison = compare_now(previous).await?;
+                comparison = compare_now(targets, previous).await?;
             }
         }
     }
@@ -423,6 +432,39 @@ fn requested_operation(
         }
         None => None,
     }
+}
+
+/// The app as `operation` syncs it: the operation's sources (a rollback sets them), else the
+/// spec's, at the operation's revisions; `None` when that is the spec at the revisions just
+/// resolved.
+fn as_synced(app: &Application, operation: &Operation, resolved: &[String]) -> Option<Application> {
+    let sync = operation.sync.as_ref()?;
+    let mut synced = app.clone();
+    if !sync.sources.is_empty() {
+        synced.spec.sources = sync.sources.clone();
+        synced.spec.source = None;
+    } else if let Some(source) = &sync.source {
+        synced.spec.source = Some(source.clone());
+        synced.spec.sources.clear();
+    }
+    let wanted: Vec<&str> = if synced.spec.sources.is_empty() {
+        sync.revision.as_deref().into_iter().collect()
+    } else {
+        sync.revisions.iter().map(String::as_str).collect()
+    };
+    let sources: Vec<&mut ferry_api::argocd::ApplicationSource> = if synced.spec.sources.is_empty()
+    {
+        synced.spec.source.iter_mut().collect()
+    } else {
+        synced.spec.sources.iter_mut().collect()
+    };
+    for (i, (source, revision)) in sources.into_iter().zip(wanted).enumerate() {
+        let already = resolved.get(i).is_some_and(|r| r == revision);
+        if !revision.is_empty() && !already {
+            source.target_revision = Some(revision.to_string());
+        }
+    }
+    (synced.spec != app.spec).then_some(synced)
 }
 
 fn new_state(operation: Operation) -> OperationState {

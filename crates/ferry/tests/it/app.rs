@@ -1,0 +1,182 @@
+//! `ferry app`: a manual Application synced with `ferry app sync`, its history, a rollback
+//! to an earlier deployment (which leaves it OutOfSync with Git, as in Argo CD), and the
+//! refusals: a rollback of an automated app, an unknown history id.
+
+use std::process::Command;
+
+use ferry_testkit::git_server::GitServer;
+use ferry_testkit::kubectl;
+use ferry_testkit::seed::Seed;
+
+use super::sync::{CONFIGMAP, add_repository, wait_for, write};
+use super::up::{Up, ok};
+
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+
+fn ferry(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(FERRY)
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .output()
+        .unwrap()
+}
+
+fn succeeds(kubeconfig: &std::path::Path, args: &[&str]) -> String {
+    let out = ferry(kubeconfig, args);
+    assert!(
+        out.status.success(),
+        "ferry {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(kubeconfig: &std::path::Path, args: &[&str]) -> String {
+    let out = ferry(kubeconfig, args);
+    assert!(!out.status.success(), "ferry {} succeeded", args.join(" "));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn sync_history_and_rollback_from_the_cli() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "cli");
+    seed.write(
+        "config/configmap.yaml",
+        &CONFIGMAP.replace("COLOR", "amber"),
+    );
+    let first = seed.commit("amber");
+    seed.push();
+    let repo = server.url("cli");
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &repo);
+    let app = format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: argocd}}
+spec:
+  project: default
+  source: {{repoURL: {repo}, targetRevision: main, path: config}}
+  destination: {{server: https://kubernetes.default.svc, namespace: shop}}
+  syncPolicy: {{syncOptions: [CreateNamespace=true]}}
+"
+    );
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
+        &kc,
+    );
+    let status = [
+        "get",
+        "application",
+        "web",
+        "-n",
+        "argocd",
+        "-o",
+        "jsonpath={.status.sync.status}",
+    ];
+    wait_for(&kc, &status, "OutOfSync");
+
+    let synced = succeeds(&kc, &["app", "sync", "web"]);
+    assert!(synced.contains("Phase:              Succeeded"), "{synced}");
+    assert!(
+        synced.contains("configmap/settings serverside-applied"),
+        "{synced}"
+    );
+    let color = [
+        "get",
+        "configmap",
+        "settings",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.data.color}",
+    ];
+    wait_for(&kc, &color, "amber");
+
+    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "jade"));
+    let second = seed.commit("jade");
+    seed.push();
+    ok(
+        &kubectl(),
+        &[
+            "annotate",
+            "application",
+            "web",
+            "-n",
+            "argocd",
+            "argocd.argoproj.io/refresh=normal",
+        ],
+        &kc,
+    );
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "application",
+            "web",
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.status.sync.revision}",
+        ],
+        &second,
+    );
+    succeeds(&kc, &["app", "sync", "web", "--revision", &second]);
+    wait_for(&kc, &color, "jade");
+    let history = succeeds(&kc, &["app", "history", "web"]);
+    assert!(
+        history.contains(&format!("main ({first})"))
+            && history.contains(&format!("main ({second})")),
+        "{history}"
+    );
+
+    // Back to the first deployment: the cluster runs it, Git still says jade.
+    let rolled = succeeds(&kc, &["app", "rollback", "web", "0"]);
+    assert!(
+        rolled.contains(&format!("Sync Revision:      {first}")),
+        "{rolled}"
+    );
+    wait_for(&kc, &color, "amber");
+    wait_for(&kc, &status, "OutOfSync");
+    let listed = succeeds(&kc, &["app", "list"]);
+    assert!(
+        listed.lines().nth(1).unwrap().starts_with("argocd/web"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("OutOfSync") && listed.contains("Manual"),
+        "{listed}"
+    );
+
+    assert!(
+        fails(&kc, &["app", "rollback", "web", "7"]).contains("does not have deployment with id 7")
+    );
+    ok(
+        &kubectl(),
+        &[
+            "patch",
+            "application",
+            "web",
+            "-n",
+            "argocd",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"syncPolicy":{"automated":{}}}}"#,
+        ],
+        &kc,
+    );
+    assert!(
+        fails(&kc, &["app", "rollback", "web"])
+            .contains("rollback cannot be initiated when auto-sync is enabled")
+    );
+    assert!(fails(&kc, &["app", "get", "nope"]).contains("application nope not found"));
+    assert!(up.stop().success());
+}
