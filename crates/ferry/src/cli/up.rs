@@ -2,7 +2,8 @@
 //! the sync engine (Argo CD's kinds served, the control-plane namespace and its `default`
 //! AppProject), the Application controller on an in-process client (unless
 //! `--no-controller`), plus optional extra clusters for multi-cluster work, each registered
-//! as an Argo CD cluster Secret (`cluster-1`, …). Runs until SIGINT or SIGTERM.
+//! as an Argo CD cluster Secret (`cluster-1`, …), and Ferry's web endpoints (Git webhooks).
+//! Runs until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,10 @@ pub struct Args {
     /// Serve the API only; run the controllers elsewhere (`ferry controller --kubeconfig`).
     #[arg(long)]
     no_controller: bool,
+    /// Address of Ferry's web endpoints (`POST /api/webhook`); default 127.0.0.1:8080, or a
+    /// free port when `--listen` asks for one.
+    #[arg(long)]
+    web_listen: Option<SocketAddr>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -68,6 +73,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         register(&client, &args.namespace, &name, &started).await?;
         servers.push(started);
     }
+    let web_listen = args.web_listen.unwrap_or_else(|| {
+        let port = if args.listen.port() == 0 { 0 } else { 8080 };
+        SocketAddr::new(args.listen.ip(), port)
+    });
+    let web_listener = tokio::net::TcpListener::bind(web_listen)
+        .await
+        .with_context(|| format!("cannot listen on {web_listen} (--web-listen)"))?;
+    let web_addr = web_listener.local_addr()?;
+    let web_state = ferry_web::WebState {
+        client: client.clone(),
+        namespace: args.namespace.clone(),
+    };
+    let web = tokio::spawn(async move {
+        if let Err(e) = ferry_web::serve(web_listener, web_state).await {
+            tracing::error!("web endpoints stopped: {e}");
+        }
+    });
     let controller = if args.no_controller {
         None
     } else {
@@ -84,6 +106,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "  namespace   {} (Applications, ApplicationSets, AppProjects)",
         args.namespace
     );
+    println!("  web         http://{web_addr} (POST /api/webhook)");
     if args.clusters > 0 {
         println!(
             "  clusters    cluster-1 … cluster-{} (cluster Secrets in {})",
@@ -100,6 +123,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(controller) = controller {
         controller.abort();
     }
+    web.abort();
     for started in servers {
         started.server.shutdown().await;
     }

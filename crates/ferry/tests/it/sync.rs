@@ -620,3 +620,59 @@ fn a_child_app_removed_from_git_is_pruned_and_cascades_to_its_resources() {
     );
     assert!(up.stop().success());
 }
+
+#[test]
+fn a_push_webhook_syncs_the_new_commit_without_waiting_for_the_resync() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "pushed");
+    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "blue"));
+    seed.commit("blue");
+    seed.push();
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &server.url("pushed"));
+    let app = application("pushed", "default", &server.url("pushed"));
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
+        &kc,
+    );
+    wait_for(&kc, &COLOR, "blue");
+
+    seed.write(
+        "config/configmap.yaml",
+        &CONFIGMAP.replace("COLOR", "green"),
+    );
+    seed.commit("green");
+    seed.push();
+    // GitHub's push event, as it names the repository (its web URL, without `.git`).
+    let web_url = server.url("pushed").trim_end_matches(".git").to_string();
+    let body = serde_json::json!({
+        "ref": "refs/heads/main",
+        "repository": {"html_url": web_url, "default_branch": "main"},
+        "commits": [{"added": [], "modified": ["config/configmap.yaml"], "removed": []}],
+    })
+    .to_string();
+    let pushed = Instant::now();
+    let (status, answer) = ferry_testkit::cluster::raw_request(
+        up.web.expect("ferry up printed its web address"),
+        "POST",
+        "/api/webhook",
+        &[
+            ("X-GitHub-Event", "push"),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, r#"{"refreshed":["argocd/pushed"]}"#)
+    );
+    // The resync is 120 s away; only the webhook can make this quick.
+    wait_for(&kc, &COLOR, "green");
+    eprintln!("push → synced: {:?}", pushed.elapsed());
+    assert!(up.stop().success());
+}

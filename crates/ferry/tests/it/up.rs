@@ -14,6 +14,8 @@ const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 pub(super) struct Up {
     child: Child,
     pub(super) kubeconfigs: Vec<PathBuf>,
+    /// Where the web endpoints listen.
+    pub(super) web: Option<std::net::SocketAddr>,
 }
 
 impl Up {
@@ -28,11 +30,16 @@ impl Up {
             .spawn()
             .expect("ferry runs");
         let mut kubeconfigs = Vec::new();
+        let mut web = None;
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         for line in lines.by_ref() {
             let line = line.unwrap();
             if let Some(path) = line.trim().strip_prefix("kubeconfig") {
                 kubeconfigs.push(PathBuf::from(path.trim()));
+            }
+            if let Some(rest) = line.trim().strip_prefix("web") {
+                let addr = rest.trim().trim_start_matches("http://");
+                web = addr.split_whitespace().next().and_then(|a| a.parse().ok());
             }
             if line.starts_with("Try:") {
                 break;
@@ -41,7 +48,11 @@ impl Up {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         assert!(!kubeconfigs.is_empty(), "ferry up printed no kubeconfig");
-        Self { child, kubeconfigs }
+        Self {
+            child,
+            kubeconfigs,
+            web,
+        }
     }
 
     pub(super) fn stop(mut self) -> std::process::ExitStatus {
