@@ -38,6 +38,7 @@ pub async fn apply_object(
     } else {
         ValidationDirective::Ignore
     });
+    cluster.count_write("apply");
     api.patch(name, &params, &Patch::Apply(target))
         .await
         .map(drop)
@@ -58,6 +59,7 @@ pub async fn delete_object(
         dry_run,
         ..DeleteParams::default()
     };
+    cluster.count_write("delete");
     match api.delete(name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::live::Cluster;
+use crate::metrics::Metrics;
 
 /// The cluster Ferry runs against, as Argo CD names it.
 pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
@@ -91,18 +92,25 @@ pub struct Clusters {
     /// By Secret uid, with the resourceVersion the cluster was built from.
     known: tokio::sync::Mutex<HashMap<String, (String, Arc<Cluster>)>>,
     changes: std::sync::Mutex<Option<UnboundedSender<Arc<Value>>>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Clusters {
     /// The clusters of the control plane `client` talks to (also the in-cluster destination),
     /// with cluster Secrets read from `namespace`.
-    pub fn new(client: kube::Client, namespace: &str) -> Self {
+    /// Writes to every cluster are counted in `metrics` when given.
+    pub fn new(client: kube::Client, namespace: &str, metrics: Option<Arc<Metrics>>) -> Self {
+        let mut in_cluster = Cluster::new(client.clone());
+        if let Some(metrics) = &metrics {
+            in_cluster = in_cluster.with_metrics(metrics.clone(), IN_CLUSTER_SERVER);
+        }
         Clusters {
-            in_cluster: Arc::new(Cluster::new(client.clone())),
+            in_cluster: Arc::new(in_cluster),
             control_plane: client,
             namespace: namespace.to_string(),
             known: tokio::sync::Mutex::default(),
             changes: std::sync::Mutex::default(),
+            metrics,
         }
     }
 
@@ -191,7 +199,11 @@ impl Clusters {
             });
         }
         let client = parsed.client(&secret_name(secret)).await?;
-        let cluster = Arc::new(Cluster::new(client));
+        let mut cluster = Cluster::new(client);
+        if let Some(metrics) = &self.metrics {
+            cluster = cluster.with_metrics(metrics.clone(), &parsed.server);
+        }
+        let cluster = Arc::new(cluster);
         if let Ok(slot) = self.changes.lock()
             && let Some(sender) = slot.as_ref()
         {
@@ -384,7 +396,7 @@ mod tests {
     #[tokio::test]
     async fn destinations_need_exactly_one_of_server_and_name() {
         let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
-        let clusters = Clusters::new(kube::Client::try_from(config).unwrap(), "argocd");
+        let clusters = Clusters::new(kube::Client::try_from(config).unwrap(), "argocd", None);
         let destination = |server: Option<&str>, name: Option<&str>| ApplicationDestination {
             server: server.map(str::to_string),
             name: name.map(str::to_string),

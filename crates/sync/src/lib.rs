@@ -19,6 +19,7 @@ pub mod diff;
 pub mod health;
 pub mod hook;
 pub mod live;
+pub mod metrics;
 pub mod operation;
 pub mod order;
 pub mod tracking;

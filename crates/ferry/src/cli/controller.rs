@@ -13,6 +13,7 @@ use ferry_render::helm::{self, HelmRenderer};
 use ferry_source::git::{GitCache, GitOptions};
 use ferry_source::secrets::ClusterSecrets;
 use ferry_sync::clusters::Clusters;
+use ferry_sync::metrics::Metrics;
 use ferry_sync::tracking::Tracking;
 
 use super::render;
@@ -60,8 +61,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// What the Application controller works with: `client` for the control plane and the
-/// in-cluster destination, cluster Secrets for the others, and the Git, chart and render
-/// caches under `dir`.
+/// in-cluster destination, cluster Secrets for the others, the Git, chart and render caches
+/// under `dir`, and the metrics.
 pub fn context(
     dir: &Path,
     client: kube::Client,
@@ -69,18 +70,21 @@ pub fn context(
     allow_http_credentials: bool,
 ) -> anyhow::Result<ferry_sync::application::Context> {
     let cache = dir.join("cache");
+    let metrics = Arc::new(Metrics::new());
     let options = GitOptions {
         allow_http_credentials,
+        observer: Some(metrics.clone()),
         ..GitOptions::default()
     };
     let git = GitCache::with_options(cache.join("git"), options)?;
     let helm = Arc::new(HelmRenderer::new(helm::default_binary()));
     Ok(ferry_sync::application::Context {
-        clusters: Clusters::new(client.clone(), namespace),
+        clusters: Clusters::new(client.clone(), namespace, Some(metrics.clone())),
         renderer: SourceRenderer::new(git, helm).with_charts(render::chart_fetcher(&cache)?),
         secrets: ClusterSecrets::new(client.clone()),
         tracking: Tracking::default(),
         namespace: namespace.to_string(),
+        metrics,
         client,
     })
 }

@@ -40,8 +40,8 @@ pub struct Args {
     /// Serve the API only; run the controllers elsewhere (`ferry controller --kubeconfig`).
     #[arg(long)]
     no_controller: bool,
-    /// Address of Ferry's web endpoints (`POST /api/webhook`); default 127.0.0.1:8080, or a
-    /// free port when `--listen` asks for one.
+    /// Address of Ferry's web endpoints (`POST /api/webhook`, `GET /metrics`); default
+    /// 127.0.0.1:8080, or a free port when `--listen` asks for one.
     #[arg(long)]
     web_listen: Option<SocketAddr>,
 }
@@ -81,22 +81,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {web_listen} (--web-listen)"))?;
     let web_addr = web_listener.local_addr()?;
+    let ctx = if args.no_controller {
+        None
+    } else {
+        Some(super::controller::context(
+            &dir,
+            client.clone(),
+            &args.namespace,
+            args.allow_http_credentials,
+        )?)
+    };
     let web_state = ferry_web::WebState {
-        client: client.clone(),
+        client,
         namespace: args.namespace.clone(),
+        metrics: ctx.as_ref().map(|c| c.metrics.clone()),
     };
     let web = tokio::spawn(async move {
         if let Err(e) = ferry_web::serve(web_listener, web_state).await {
             tracing::error!("web endpoints stopped: {e}");
         }
     });
-    let controller = if args.no_controller {
-        None
-    } else {
-        let ctx =
-            super::controller::context(&dir, client, &args.namespace, args.allow_http_credentials)?;
-        Some(tokio::spawn(ferry_sync::application::run(Arc::new(ctx))))
-    };
+    let controller = ctx.map(|ctx| tokio::spawn(ferry_sync::application::run(Arc::new(ctx))));
     println!("Ferry is up.");
     for started in &servers {
         println!("  API server  https://{}", started.server.addr());
@@ -106,7 +111,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "  namespace   {} (Applications, ApplicationSets, AppProjects)",
         args.namespace
     );
-    println!("  web         http://{web_addr} (POST /api/webhook)");
+    println!("  web         http://{web_addr} (POST /api/webhook, GET /metrics)");
     if args.clusters > 0 {
         println!(
             "  clusters    cluster-1 … cluster-{} (cluster Secrets in {})",

@@ -49,15 +49,15 @@ pub(super) fn wait_for(kc: &Path, args: &[&str], want: &str) {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let apps = run(
-        &kubectl(),
-        &["get", "applications", "-n", "argocd", "-o", "yaml"],
-        kc,
-    );
+    let dump = |what: &[&str]| {
+        let out = run(&kubectl(), what, kc);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     panic!(
-        "kubectl {} never printed {want:?}; last: {last}\nApplications:\n{}",
+        "kubectl {} never printed {want:?}; last: {last}\nApplications:\n{}\nJobs and Pods:\n{}",
         args.join(" "),
-        String::from_utf8_lossy(&apps.stdout)
+        dump(&["get", "applications", "-n", "argocd", "-o", "yaml"]),
+        dump(&["get", "jobs,pods", "-A", "-o", "yaml"]),
     );
 }
 
@@ -622,7 +622,7 @@ fn a_child_app_removed_from_git_is_pruned_and_cascades_to_its_resources() {
 }
 
 #[test]
-fn a_push_webhook_syncs_the_new_commit_without_waiting_for_the_resync() {
+fn a_push_webhook_syncs_the_new_commit_without_waiting_for_the_resync_and_metrics_count_it() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(GitServer::start());
     let seed = Seed::new(&server, "pushed");
@@ -674,5 +674,25 @@ fn a_push_webhook_syncs_the_new_commit_without_waiting_for_the_resync() {
     // The resync is 120 s away; only the webhook can make this quick.
     wait_for(&kc, &COLOR, "green");
     eprintln!("push → synced: {:?}", pushed.elapsed());
+
+    // Argo CD's metrics, for the dashboards people already have.
+    let (status, metrics) =
+        ferry_testkit::cluster::raw_request(up.web.unwrap(), "GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    for wanted in [
+        r#"argocd_app_sync_total{name="pushed",namespace="argocd",project="default","#,
+        r#"request_type="fetch"} "#,
+        r#"argocd_kubectl_exec_total{hostname="https://kubernetes.default.svc",command="apply"} "#,
+        "argocd_app_reconcile_count{",
+    ] {
+        assert!(metrics.contains(wanted), "{wanted} not in\n{metrics}");
+    }
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("argocd_app_info{name=\"pushed\"")
+                && l.contains("sync_status=\"Synced\"")),
+        "{metrics}"
+    );
     assert!(up.stop().success());
 }

@@ -374,7 +374,13 @@ impl GitRunner {
         let op = call.op;
         let url = call.url.clone();
         let network = call.network;
-        let done = self.run_raw(call).await?;
+        let started = std::time::Instant::now();
+        let done = self.run_raw(call).await;
+        if network && let Some(observer) = &self.options.observer {
+            let failed = !done.as_ref().is_ok_and(|d| d.status.success());
+            observer.remote_call(&url.to_string(), op, started.elapsed(), failed);
+        }
+        let done = done?;
         if done.status.success() {
             Ok(done.stdout)
         } else {

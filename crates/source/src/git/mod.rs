@@ -57,6 +57,15 @@ pub struct GitOptions {
     /// Extra environment for every git child (for example `GIT_TRACE_PACKET` while
     /// debugging). Never put credentials here.
     pub extra_env: Vec<(String, String)>,
+    /// Told about every call to a remote, for metrics.
+    pub observer: Option<std::sync::Arc<dyn RemoteObserver>>,
+}
+
+/// Told about every call git makes to a remote (`clone`, `fetch`, `ls-remote`, `push`). The
+/// URL never carries credentials.
+pub trait RemoteObserver: Send + Sync + std::fmt::Debug {
+    /// A call of kind `op` to `url` took `elapsed`; `failed` when git did not succeed.
+    fn remote_call(&self, url: &str, op: &str, elapsed: Duration, failed: bool);
 }
 
 impl Default for GitOptions {
@@ -70,6 +79,7 @@ impl Default for GitOptions {
             max_read_bytes: 1 << 30,
             ssh_known_hosts: None,
             extra_env: Vec::new(),
+            observer: None,
         }
     }
 }

@@ -35,12 +35,14 @@ pub async fn run(ctx: Arc<Context>) {
     let watch = {
         let latest = latest.clone();
         let queue = queue.clone();
+        let metrics = ctx.metrics.clone();
         tokio::spawn(async move {
             let mut seen: HashMap<String, String> = HashMap::new();
             let mut events = std::pin::pin!(watcher(apps, watcher::Config::default()));
             while let Some(event) = events.next().await {
                 match event {
                     Ok(watcher::Event::Apply(app) | watcher::Event::InitApply(app)) => {
+                        metrics.app_info(&app);
                         let name = app.name().to_string();
                         let fingerprint = fingerprint(&app);
                         latest.lock().await.insert(name.clone(), app);
@@ -53,6 +55,7 @@ pub async fn run(ctx: Arc<Context>) {
                         }
                     }
                     Ok(watcher::Event::Delete(app)) => {
+                        metrics.app_deleted(app.namespace().unwrap_or_default(), app.name());
                         seen.remove(app.name());
                         latest.lock().await.remove(app.name());
                     }
@@ -103,35 +106,51 @@ pub async fn run(ctx: Arc<Context>) {
                     state.again = true;
                     continue;
                 }
-                let Some(app) = latest.lock().await.get(&name).cloned() else {
+                if !latest.lock().await.contains_key(&name) {
                     apps.remove(&name);
                     continue;
-                };
+                }
                 state.running = true;
+                let after_write = state.wrote;
                 let (ctx, queue, permits) = (ctx.clone(), queue.clone(), permits.clone());
+                let latest = latest.clone();
                 tokio::spawn(async move {
                     let Ok(_permit) = permits.acquire_owned().await else {
                         return;
                     };
-                    let requeue_after = match reconcile::reconcile(&ctx, &app).await {
-                        Ok(outcome) => outcome.requeue_after,
+                    let Some(app) = current(&ctx, &latest, &name, after_write).await else {
+                        let _ = queue.send(Message::Done {
+                            name,
+                            requeue_after: Duration::from_secs(5),
+                            wrote: false,
+                        });
+                        return;
+                    };
+                    let started = std::time::Instant::now();
+                    let result = reconcile::reconcile(&ctx, &app).await;
+                    ctx.metrics.reconciled(&app, started.elapsed());
+                    let (requeue_after, wrote) = match result {
+                        Ok(outcome) => (outcome.requeue_after, outcome.wrote),
                         Err(e) => {
                             tracing::warn!(app = %name, error = %e, "writing Application status");
-                            Duration::from_secs(5)
+                            (Duration::from_secs(5), false)
                         }
                     };
                     let _ = queue.send(Message::Done {
                         name,
                         requeue_after,
+                        wrote,
                     });
                 });
             }
             Message::Done {
                 name,
                 requeue_after,
+                wrote,
             } => {
                 let state = apps.entry(name.clone()).or_default();
                 state.running = false;
+                state.wrote = wrote;
                 state.generation += 1;
                 let generation = Some(state.generation);
                 let delay = if std::mem::take(&mut state.again) {
@@ -160,10 +179,12 @@ const CONCURRENT_RECONCILES: usize = 16;
 enum Message {
     /// Reconcile an app.
     Wake(Wake),
-    /// A reconcile finished and asks to be run again after `requeue_after`.
+    /// A reconcile finished and asks to be run again after `requeue_after`; `wrote` when it
+    /// wrote the Application.
     Done {
         name: String,
         requeue_after: Duration,
+        wrote: bool,
     },
 }
 
@@ -176,6 +197,8 @@ struct AppState {
     running: bool,
     /// A wake came while it was: run again right after.
     again: bool,
+    /// The last reconcile wrote the Application: read it from the API next time.
+    wrote: bool,
 }
 
 /// A request to reconcile an app: from the watch (`generation` is `None`) or from its resync
@@ -183,6 +206,35 @@ struct AppState {
 struct Wake {
     name: String,
     generation: Option<u64>,
+}
+
+/// The app to reconcile: the watch's copy, or the API's when the last reconcile wrote it or
+/// an operation runs (the watch may not have delivered that write yet, and a step taken from
+/// a stale status would redo, or undo, what the last one did).
+async fn current(
+    ctx: &Context,
+    latest: &tokio::sync::Mutex<HashMap<String, Application>>,
+    name: &str,
+    after_write: bool,
+) -> Option<Application> {
+    let app = latest.lock().await.get(name).cloned()?;
+    let phase = app
+        .status
+        .operation_state
+        .as_ref()
+        .map(|s| s.phase.as_str());
+    let operating = app.operation.is_some() || matches!(phase, Some("Running" | "Terminating"));
+    if !after_write && !operating {
+        return Some(app);
+    }
+    let apps: Api<Application> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    match apps.get_opt(name).await {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            tracing::warn!(app = %name, error = %e, "reading the Application");
+            Some(app)
+        }
+    }
 }
 
 /// What a reconcile reacts to: the spec, the operation, annotations and deletion; not the

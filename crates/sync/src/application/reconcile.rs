@@ -24,6 +24,7 @@ use super::project;
 use crate::clusters::{Clusters, DestinationError};
 use crate::compare::{self, AppRef, Comparison};
 use crate::live::Cluster;
+use crate::metrics::Metrics;
 use crate::operation::{self, Phase, Settings, Start, retry};
 use crate::tracking::{self, Tracking};
 
@@ -44,6 +45,8 @@ pub struct Context {
     pub secrets: ClusterSecrets,
     /// How objects are tracked.
     pub tracking: Tracking,
+    /// Argo CD's metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// A step that failed, and the condition it becomes.
@@ -58,6 +61,9 @@ enum StepError {
 pub struct Outcome {
     /// When to look again.
     pub requeue_after: Duration,
+    /// Whether the Application was written (its watch copy is stale until the watch
+    /// delivers the write).
+    pub wrote: bool,
 }
 
 /// Reconciles `app`; only a failed status write is an error.
@@ -91,9 +97,10 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
     keep_transition_times(&app.status.conditions, &mut status.conditions);
     status.controller_namespace = Some(ctx.namespace.clone());
     effects.events.extend(events::updated(&app.status, &status));
-    write_status(ctx, app, status, effects.operation, &now).await?;
+    let wrote = write_status(ctx, app, status, effects.operation, &now).await?;
     events::record(&ctx.client, app, &effects.events).await;
     Ok(Outcome {
+        wrote,
         requeue_after: again.unwrap_or_else(|| resync_interval(app.name())),
     })
 }
@@ -101,17 +108,16 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
 /// An app being deleted: with the resources finalizer, its objects go first
 /// ([`finalize`]); a failure becomes a `DeletionError` condition.
 async fn delete(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error> {
-    let resync = Outcome {
-        requeue_after: resync_interval(app.name()),
+    let outcome = |requeue_after, wrote| Outcome {
+        requeue_after,
+        wrote,
     };
     let Some(propagation) = finalize::cascade(app) else {
-        return Ok(resync);
+        return Ok(outcome(resync_interval(app.name()), false));
     };
     match finalize::finalize(ctx, app, propagation).await {
-        Ok(Some(again)) => Ok(Outcome {
-            requeue_after: again,
-        }),
-        Ok(None) => Ok(resync),
+        Ok(Some(again)) => Ok(outcome(again, false)),
+        Ok(None) => Ok(outcome(resync_interval(app.name()), true)),
         Err(message) => {
             let mut status = app.status.clone();
             status
@@ -119,10 +125,8 @@ async fn delete(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error
                 .retain(|c| c.condition_type != "DeletionError");
             status.conditions.push(condition("DeletionError", message));
             keep_transition_times(&app.status.conditions, &mut status.conditions);
-            write_status(ctx, app, status, OperationField::Keep, &now()).await?;
-            Ok(Outcome {
-                requeue_after: STEP_ERROR_REQUEUE,
-            })
+            let wrote = write_status(ctx, app, status, OperationField::Keep, &now()).await?;
+            Ok(outcome(STEP_ERROR_REQUEUE, wrote))
         }
     }
 }
@@ -249,6 +253,8 @@ async fn steps(
                 if state.phase != Phase::Running.as_str() {
                     effects.operation = OperationField::Clear;
                     effects.events.push(events::completed(&state));
+                    let dry_run = state.operation.sync.as_ref().is_some_and(|s| s.dry_run);
+                    ctx.metrics.sync_completed(app, &state.phase, dry_run);
                     again = None;
                 }
                 status.operation_state = Some(state);
@@ -631,14 +637,15 @@ fn push_history(
 }
 
 /// Writes `status` (and clears `operation`, and the refresh annotation) with a JSON patch
-/// from what was read, so nothing is written when nothing changed but the time.
+/// from what was read, so nothing is written when nothing changed but the time; `true` when
+/// it wrote.
 async fn write_status(
     ctx: &Context,
     app: &Application,
     mut status: ApplicationStatus,
     operation: OperationField,
     now: &str,
-) -> Result<(), kube::Error> {
+) -> Result<bool, kube::Error> {
     let refresh_requested = app
         .metadata
         .annotations
@@ -652,7 +659,7 @@ async fn write_status(
         OperationField::Set(_) => true,
     };
     if status == app.status && !operation_changes && !refresh_requested {
-        return Ok(());
+        return Ok(false);
     }
     status.reconciled_at = Some(now.to_string());
     let before = serde_json::to_value(app).unwrap_or_default();
@@ -700,7 +707,7 @@ async fn write_status(
         &Patch::Json::<()>(patch),
     )
     .await
-    .map(drop)
+    .map(|_| true)
 }
 
 /// 120 s (Argo CD's `timeout.reconciliation`) plus up to 60 s of jitter, fixed per app so

@@ -103,6 +103,8 @@ pub struct Cluster {
     kinds: RwLock<HashMap<ferry_api::meta::GroupVersionKind, ServedKind>>,
     caches: tokio::sync::Mutex<HashMap<ferry_api::meta::GroupVersionKind, Arc<cache::KindCache>>>,
     changes: Arc<cache::Changes>,
+    /// Where writes are counted, and the server they are counted against.
+    metrics: Option<(Arc<crate::metrics::Metrics>, String)>,
 }
 
 impl Cluster {
@@ -113,6 +115,20 @@ impl Cluster {
             kinds: RwLock::new(HashMap::new()),
             caches: tokio::sync::Mutex::default(),
             changes: Arc::default(),
+            metrics: None,
+        }
+    }
+
+    /// Counts this cluster's writes in `metrics`, as writes to `server`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>, server: &str) -> Self {
+        self.metrics = Some((metrics, server.to_string()));
+        self
+    }
+
+    /// Counts one write (`apply`, `delete`).
+    pub fn count_write(&self, command: &str) {
+        if let Some((metrics, server)) = &self.metrics {
+            metrics.cluster_write(server, command);
         }
     }
 
@@ -178,6 +194,26 @@ impl Cluster {
             });
         }
         Ok(cache.get(namespace, name).map(|o| (*o).clone()))
+    }
+
+    /// Whether the API server has `obj` now, asked directly rather than of the cache (which
+    /// may not have seen a create yet).
+    pub async fn exists(&self, obj: &Value) -> Result<bool, LiveError> {
+        let kind = self.kind_of(obj).await?;
+        let name = ferry_api::meta::name(obj)
+            .filter(|n| !n.is_empty())
+            .ok_or(LiveError::Unnamed)?;
+        let api: kube::Api<kube::api::DynamicObject> = match ferry_api::meta::namespace(obj) {
+            Some(ns) if kind.namespaced => {
+                kube::Api::namespaced_with(self.client.clone(), ns, &kind.resource)
+            }
+            _ => kube::Api::all_with(self.client.clone(), &kind.resource),
+        };
+        let found = api.get_opt(name).await.map_err(|source| LiveError::Api {
+            object: describe(obj),
+            source,
+        })?;
+        Ok(found.is_some())
     }
 
     /// The cache of `kind`, its watch started on first use.

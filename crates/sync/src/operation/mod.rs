@@ -5,7 +5,8 @@
 //! 1. **start** (first step only): create the namespace (`CreateNamespace=true`), dry-run
 //!    every write; a refused dry run fails the operation before anything is written.
 //! 2. **observe**: a running hook completes when its health says so (Healthy or no check:
-//!    Succeeded; Degraded: Failed); a running resource succeeds once Healthy.
+//!    Succeeded; Degraded: Failed; its object gone: Failed); a running resource succeeds
+//!    once Healthy.
 //! 3. **wait**: for running hooks, and, when the sync has more than one phase or wave, for
 //!    the resources of the wave before to be healthy; for pruned objects still being deleted.
 //! 4. **release**: completed hooks lose the hook finalizer.
@@ -153,7 +154,7 @@ impl Run<'_> {
             }
         }
 
-        self.observe(&mut tasks);
+        self.observe(&mut tasks).await;
         let multi_step = tasks
             .first()
             .zip(tasks.last())
@@ -259,10 +260,23 @@ impl Run<'_> {
         }
     }
 
-    /// Observes running tasks on their live objects.
-    fn observe(&mut self, tasks: &mut [SyncTask]) {
+    /// Observes running tasks on their live objects. A running hook whose object the API
+    /// server no longer has (deleted by hand, or by someone else's policy) failed: it cannot
+    /// complete any more.
+    async fn observe(&mut self, tasks: &mut [SyncTask]) {
         for task in tasks.iter_mut().filter(|t| t.running()) {
             let Some(live) = &task.live else {
+                let target = task.target.as_ref();
+                let gone = match target {
+                    Some(target) if task.hook => {
+                        matches!(self.cluster.exists(target).await, Ok(false))
+                    }
+                    _ => false,
+                };
+                if gone {
+                    let message = "the hook was deleted before it completed".to_string();
+                    self.set(task, TaskPhase::Failed, message);
+                }
                 continue;
             };
             let health = health::assess(live);

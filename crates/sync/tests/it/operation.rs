@@ -414,3 +414,43 @@ async fn a_resource_another_app_tracks_is_shared_and_fails_with_fail_on_shared_r
         "shop:/ConfigMap:shop/settings"
     );
 }
+
+#[tokio::test]
+async fn a_running_hook_deleted_by_hand_fails_the_sync() {
+    let api = EmbeddedApi::start(&["shop", "argocd"]).await;
+    let client = api.client();
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "shop");
+    let targets = [job(
+        "stuck",
+        json!({"argocd.argoproj.io/hook": "PreSync", "ferry.dev/simulate": "progressing"}),
+    )];
+    let cluster = Cluster::new(client.clone());
+    let mut deleted = false;
+    let run = run_operation(
+        &cluster,
+        &targets,
+        &[],
+        &settings(false),
+        async |progress| {
+            if !deleted && progress.message == "waiting for completion of hook batch/Job/stuck" {
+                deleted = true;
+                let release = json!({"metadata": {"finalizers": []}});
+                jobs.patch("stuck", &PatchParams::default(), &Patch::Merge(&release))
+                    .await
+                    .unwrap();
+                jobs.delete("stuck", &Default::default()).await.unwrap();
+            }
+        },
+    )
+    .await;
+    assert!(deleted, "{:?}", run.messages);
+    assert_eq!(run.last.phase, Phase::Failed, "{:?}", run.messages);
+    let stuck = run.result("stuck", "PreSync");
+    assert_eq!(
+        (stuck.hook_phase.as_deref(), stuck.message.as_deref()),
+        (
+            Some("Failed"),
+            Some("the hook was deleted before it completed")
+        )
+    );
+}

@@ -137,6 +137,7 @@ async fn a_signed_push_refreshes_exactly_the_apps_it_touches() {
     let state = WebState {
         client: client.clone(),
         namespace: "argocd".into(),
+        metrics: None,
     };
     let body = serde_json::to_vec(&json!({
         "ref": "refs/heads/main",
