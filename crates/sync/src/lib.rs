@@ -23,5 +23,6 @@ pub mod metrics;
 pub mod operation;
 pub mod order;
 pub mod tracking;
+pub mod windows;
 
 pub use bootstrap::{BootstrapError, bootstrap};

@@ -180,3 +180,110 @@ spec:
     assert!(fails(&kc, &["app", "get", "nope"]).contains("application nope not found"));
     assert!(up.stop().success());
 }
+
+#[test]
+fn a_deny_window_holds_a_sync_until_it_closes() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "windowed");
+    seed.write(
+        "config/configmap.yaml",
+        &CONFIGMAP.replace("COLOR", "slate"),
+    );
+    seed.commit("slate");
+    seed.push();
+    let repo = server.url("windowed");
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &repo);
+    let project = "apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: frozen, namespace: argocd}
+spec:
+  sourceRepos: ['*']
+  destinations: [{server: '*', namespace: '*'}]
+  syncWindows:
+  - {kind: deny, schedule: '* * * * *', duration: 1h, applications: ['*'], timeZone: Europe/Paris}
+";
+    let app = format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: held, namespace: argocd}}
+spec:
+  project: frozen
+  source: {{repoURL: {repo}, targetRevision: main, path: config}}
+  destination: {{server: https://kubernetes.default.svc, namespace: shop}}
+  syncPolicy: {{automated: {{}}, syncOptions: [CreateNamespace=true]}}
+"
+    );
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "project.yaml", project)],
+        &kc,
+    );
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
+        &kc,
+    );
+    let message = [
+        "get",
+        "application",
+        "held",
+        "-n",
+        "argocd",
+        "-o",
+        "jsonpath={.status.operationState.phase}: {.status.operationState.message}",
+    ];
+    wait_for(
+        &kc,
+        &message,
+        "Running: Sync operation blocked by sync window",
+    );
+    let absent = super::up::run(
+        &kubectl(),
+        &["get", "configmap", "settings", "-n", "shop"],
+        &kc,
+    );
+    assert!(
+        !absent.status.success(),
+        "nothing is applied while the window is closed"
+    );
+
+    // The window goes: the waiting operation runs.
+    ok(
+        &kubectl(),
+        &[
+            "patch",
+            "appproject",
+            "frozen",
+            "-n",
+            "argocd",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/spec/syncWindows"}]"#,
+        ],
+        &kc,
+    );
+    wait_for(
+        &kc,
+        &message,
+        "Succeeded: successfully synced (all tasks run)",
+    );
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "configmap",
+            "settings",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.data.color}",
+        ],
+        "slate",
+    );
+    assert!(up.stop().success());
+}

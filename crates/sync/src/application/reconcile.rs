@@ -27,6 +27,7 @@ use crate::live::Cluster;
 use crate::metrics::Metrics;
 use crate::operation::{self, Phase, Settings, Start, retry};
 use crate::tracking::{self, Tracking};
+use crate::windows;
 
 /// Argo CD's default `revisionHistoryLimit`.
 const HISTORY_LIMIT: usize = 10;
@@ -182,6 +183,8 @@ enum OperationField {
 const OPERATION_REQUEUE: Duration = Duration::from_secs(1);
 /// How soon an app with an operation whose reconcile failed is looked at again.
 const STEP_ERROR_REQUEUE: Duration = Duration::from_secs(5);
+/// How soon an operation a sync window holds back is looked at again.
+const WINDOW_REQUEUE: Duration = Duration::from_secs(10);
 /// How soon an app whose rollout is in progress is looked at again.
 const PROGRESSING_REQUEUE: Duration = Duration::from_secs(2);
 
@@ -232,9 +235,16 @@ async fn steps(
     }
     if let Some(state) = requested {
         again = Some(OPERATION_REQUEUE);
+        let blocked = blocked_by_window(&project, app, &state);
         match retry_wait(&state) {
             Some(wait) => {
                 again = Some(wait.max(OPERATION_REQUEUE));
+                status.operation_state = Some(state);
+            }
+            None if blocked.is_some() => {
+                let mut state = state;
+                state.message = blocked;
+                again = Some(WINDOW_REQUEUE);
                 status.operation_state = Some(state);
             }
             None => {
@@ -479,6 +489,22 @@ fn new_state(operation: Operation) -> OperationState {
         phase: Phase::Running.as_str().into(),
         started_at: now(),
         ..OperationState::default()
+    }
+}
+
+/// Why the project's sync windows hold `state`'s operation back now, if they do (Argo CD's
+/// words; a window that cannot be evaluated holds it back too, and says why).
+fn blocked_by_window(
+    project: &AppProject,
+    app: &Application,
+    state: &OperationState,
+) -> Option<String> {
+    let manual = !state.operation.initiated_by.automated;
+    let now = jiff::Timestamp::now();
+    match windows::can_sync(&project.spec.sync_windows, app, manual, now) {
+        Ok(true) => None,
+        Ok(false) => Some("Sync operation blocked by sync window".into()),
+        Err(e) => Some(format!("Sync operation blocked by sync window: {e}")),
     }
 }
 
