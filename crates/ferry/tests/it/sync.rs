@@ -696,3 +696,107 @@ fn a_push_webhook_syncs_the_new_commit_without_waiting_for_the_resync_and_metric
     );
     assert!(up.stop().success());
 }
+
+const SLOW_HOOK: &str = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+spec:
+  completions: 3
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data: {wave: \"0\"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: later
+  annotations:
+    argocd.argoproj.io/sync-wave: \"1\"
+data: {wave: \"1\"}
+";
+
+#[test]
+fn a_sync_killed_midway_completes_after_a_restart() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "crash");
+    seed.write("config/all.yaml", SLOW_HOOK);
+    seed.commit("slow hook");
+    seed.push();
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &server.url("crash"));
+    let app = application("crash", "default", &server.url("crash"));
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
+        &kc,
+    );
+    let phase = [
+        "get",
+        "application",
+        "crash",
+        "-n",
+        "argocd",
+        "-o",
+        "jsonpath={.status.operationState.phase}",
+    ];
+    // The PreSync hook runs three Pods one after the other: the sync is mid-way.
+    wait_for(&kc, &phase, "Running");
+    up.kill();
+
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    wait_for(&kc, &phase, "Succeeded");
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "configmaps",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ],
+        "later settings",
+    );
+    let jobs = ok(
+        &kubectl(),
+        &[
+            "get",
+            "jobs",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.items[*].metadata.name} {.items[*].status.succeeded}",
+        ],
+        &kc,
+    );
+    assert_eq!(jobs, "migrate 3", "one hook Job, run to completion");
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "application",
+            "crash",
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.operation}{.status.history[*].id}",
+        ],
+        "0",
+    );
+    assert!(up.stop().success());
+}

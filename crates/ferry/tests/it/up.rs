@@ -55,6 +55,12 @@ impl Up {
         }
     }
 
+    /// SIGKILL: the process gets no chance to tidy up.
+    pub(super) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     pub(super) fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id() as libc::pid_t;
         // SIGTERM, as a service manager would send.
