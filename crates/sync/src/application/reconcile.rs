@@ -25,6 +25,7 @@ use crate::clusters::{Clusters, DestinationError};
 use crate::compare::{self, AppRef, Comparison};
 use crate::live::Cluster;
 use crate::metrics::Metrics;
+use crate::operation::settings::ResourcePolicy;
 use crate::operation::{self, Phase, Settings, Start, retry};
 use crate::tracking::{self, Tracking};
 use crate::windows;
@@ -252,12 +253,24 @@ async fn steps(
                 // and compares what it syncs; the status keeps comparing with the spec.
                 let state = match as_synced(app, &state.operation, &revisions) {
                     None => {
-                        run_operation(&cluster, app, status, state, &comparison, &revisions).await
+                        run_operation(
+                            &cluster,
+                            &project,
+                            app,
+                            status,
+                            state,
+                            &comparison,
+                            &revisions,
+                        )
+                        .await
                     }
                     Some(synced) => {
                         let (targets, revisions) = render(ctx, &synced).await?;
                         let compared = compare_now(targets, status.resources.clone()).await?;
-                        run_operation(&cluster, &synced, status, state, &compared, &revisions).await
+                        run_operation(
+                            &cluster, &project, &synced, status, state, &compared, &revisions,
+                        )
+                        .await
                     }
                 };
                 if state.phase != Phase::Running.as_str() {
@@ -524,6 +537,7 @@ fn retry_wait(state: &OperationState) -> Option<Duration> {
 /// attempt.
 async fn run_operation(
     cluster: &Cluster,
+    project: &AppProject,
     app: &Application,
     status: &mut ApplicationStatus,
     mut state: OperationState,
@@ -537,7 +551,8 @@ async fn run_operation(
             state.retry_count
         ));
     }
-    let settings = Settings::new(app, &state.operation);
+    let mut settings = Settings::new(app, &state.operation);
+    settings.policy = Some(ResourcePolicy::of(project));
     let revision = revisions.first().cloned().unwrap_or_default();
     let started_at = chrono::DateTime::parse_from_rfc3339(&state.started_at)
         .map(|t| t.timestamp())

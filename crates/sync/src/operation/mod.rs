@@ -125,8 +125,17 @@ impl Run<'_> {
         )
         .await;
         let mut tasks = plan.tasks;
-        for task in &plan.invalid {
+        for task in plan.invalid.iter().chain(&plan.refused) {
             self.record(task);
+        }
+        if !plan.refused.is_empty() {
+            return (
+                Phase::Failed,
+                with_reasons(
+                    "one or more synchronization tasks are not valid",
+                    &plan.refused,
+                ),
+            );
         }
 
         if !started {

@@ -8,7 +8,8 @@
 //!
 //! A task whose kind the cluster does not serve is invalid unless a CRD of this sync provides
 //! it or `SkipDryRunOnMissingResource=true` is set: it fails with a message naming the kind,
-//! and the rest of the sync goes on.
+//! and the rest of the sync goes on. A task the project's resource lists refuse fails, and
+//! then nothing is written at all.
 
 use std::collections::BTreeSet;
 
@@ -28,6 +29,8 @@ pub struct Plan {
     pub tasks: Vec<SyncTask>,
     /// Tasks that cannot run (their kind is not served), already failed.
     pub invalid: Vec<SyncTask>,
+    /// Tasks the project refuses, already failed: then nothing runs.
+    pub refused: Vec<SyncTask>,
 }
 
 /// What names an operation's generated hook names.
@@ -78,13 +81,24 @@ pub async fn plan(
         .filter_map(|(t, _)| order::kind_provided(t))
         .collect();
     let mut invalid = Vec::new();
+    let mut refused = Vec::new();
     let mut valid = Vec::new();
     for mut task in tasks {
+        let served = cluster.kind_of(task.obj()).await;
+        if let (Ok(kind), Some(policy)) = (&served, &settings.policy)
+            && let Some(refusal) = policy.refusal(task.obj(), kind.namespaced)
+        {
+            task.code = Some(ResultCode::SyncFailed);
+            task.state = Some(TaskPhase::Failed);
+            task.message = refusal;
+            refused.push(task);
+            continue;
+        }
         let Some(target) = &task.target else {
             valid.push(task);
             continue;
         };
-        match cluster.kind_of(target).await {
+        match served {
             Ok(_) => valid.push(task),
             Err(LiveError::UnknownKind { .. })
                 if settings.skip_dry_run_on_missing_resource
@@ -132,6 +146,7 @@ pub async fn plan(
     Plan {
         tasks: valid,
         invalid,
+        refused,
     }
 }
 

@@ -3,7 +3,9 @@
 //! Argo CD reads them. A resource's own `argocd.argoproj.io/sync-options` annotation adds to
 //! them per object ([`object_has`]).
 
-use ferry_api::argocd::{Application, ManagedNamespaceMetadata, Operation, SyncOperationResource};
+use ferry_api::argocd::{
+    AppProject, Application, GroupKind, ManagedNamespaceMetadata, Operation, SyncOperationResource,
+};
 use kube::api::PropagationPolicy;
 use serde_json::Value;
 
@@ -35,6 +37,68 @@ pub struct Settings {
     pub propagation: PropagationPolicy,
     /// `CreateNamespace=true`: the destination namespace, with `managedNamespaceMetadata`.
     pub create_namespace: Option<(String, Option<ManagedNamespaceMetadata>)>,
+    /// The project's resource lists; every kind is allowed without one.
+    pub policy: Option<ResourcePolicy>,
+}
+
+/// An AppProject's resource lists as a sync applies them to each object, Argo CD's
+/// `IsGroupKindNamePermitted`: a namespaced kind is allowed unless
+/// `namespaceResourceWhitelist` is set without it or `namespaceResourceBlacklist` has it; a
+/// cluster-scoped kind only when `clusterResourceWhitelist` has it and
+/// `clusterResourceBlacklist` does not. Entries match group, kind and (when set) name, as
+/// globs.
+#[derive(Clone, Debug, Default)]
+pub struct ResourcePolicy {
+    project: String,
+    cluster_allow: Vec<GroupKind>,
+    cluster_deny: Vec<GroupKind>,
+    namespace_allow: Vec<GroupKind>,
+    namespace_deny: Vec<GroupKind>,
+}
+
+impl ResourcePolicy {
+    /// The lists of `project`.
+    pub fn of(project: &AppProject) -> Self {
+        ResourcePolicy {
+            project: project.metadata.name.clone().unwrap_or_default(),
+            cluster_allow: project.spec.cluster_resource_whitelist.clone(),
+            cluster_deny: project.spec.cluster_resource_blacklist.clone(),
+            namespace_allow: project.spec.namespace_resource_whitelist.clone(),
+            namespace_deny: project.spec.namespace_resource_blacklist.clone(),
+        }
+    }
+
+    /// `None` when `obj` may be synced, else Argo CD's refusal.
+    pub fn refusal(&self, obj: &Value, namespaced: bool) -> Option<String> {
+        let gvk = ferry_api::meta::GroupVersionKind::of(obj).unwrap_or_default();
+        let name = ferry_api::meta::name(obj).unwrap_or_default();
+        let listed = |list: &[GroupKind]| {
+            list.iter().any(|e| {
+                glob(&e.group, &gvk.group)
+                    && glob(&e.kind, &gvk.kind)
+                    && e.name
+                        .as_deref()
+                        .is_none_or(|n| n.is_empty() || glob(n, name))
+            })
+        };
+        let permitted = if namespaced {
+            (self.namespace_allow.is_empty() || listed(&self.namespace_allow))
+                && !listed(&self.namespace_deny)
+        } else {
+            listed(&self.cluster_allow) && !listed(&self.cluster_deny)
+        };
+        (!permitted).then(|| {
+            format!(
+                "resource {}:{} is not permitted in project {}",
+                gvk.group, gvk.kind, self.project
+            )
+        })
+    }
+}
+
+fn glob(pattern: &str, value: &str) -> bool {
+    pattern == value
+        || globset::Glob::new(pattern).is_ok_and(|g| g.compile_matcher().is_match(value))
 }
 
 impl Settings {
@@ -79,6 +143,7 @@ impl Settings {
             propagation,
             create_namespace: (has("CreateNamespace=true") && !namespace.is_empty())
                 .then_some((namespace, managed)),
+            policy: None,
         }
     }
 
@@ -178,6 +243,51 @@ mod tests {
         let service = json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "web", "namespace": "web"}});
         assert!(s.selects(&deployment) && !s.selects(&service));
+    }
+
+    #[test]
+    fn the_project_lists_govern_kinds_as_argo_cd_does() {
+        let project: AppProject = serde_json::from_value(json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+            "metadata": {"name": "shop", "namespace": "argocd"},
+            "spec": {
+                "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"},
+                    {"group": "rbac.authorization.k8s.io", "kind": "*"}],
+                "clusterResourceBlacklist": [{"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding"}],
+                "namespaceResourceBlacklist": [{"group": "", "kind": "Secret", "name": "admin-*"}]}
+        }))
+        .unwrap();
+        let policy = ResourcePolicy::of(&project);
+        let obj = |api_version: &str, kind: &str, name: &str| json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name}});
+        // (object, namespaced, refused)
+        let table = [
+            (obj("v1", "Namespace", "shop"), false, false),
+            (
+                obj("rbac.authorization.k8s.io/v1", "ClusterRole", "r"),
+                false,
+                false,
+            ),
+            (
+                obj("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "b"),
+                false,
+                true,
+            ),
+            (
+                obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "c"),
+                false,
+                true,
+            ),
+            (obj("apps/v1", "Deployment", "web"), true, false),
+            (obj("v1", "Secret", "admin-token"), true, true),
+            (obj("v1", "Secret", "app-token"), true, false),
+        ];
+        for (o, namespaced, refused) in table {
+            assert_eq!(policy.refusal(&o, namespaced).is_some(), refused, "{o}");
+        }
+        assert_eq!(
+            policy.refusal(&obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", "c"), false),
+            Some("resource apiextensions.k8s.io:CustomResourceDefinition is not permitted in project shop".into())
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ fn settings(prune: bool) -> Settings {
         fail_on_shared_resource: false,
         propagation: kube::api::PropagationPolicy::Foreground,
         create_namespace: None,
+        policy: None,
     }
 }
 
