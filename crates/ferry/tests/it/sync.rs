@@ -800,3 +800,161 @@ fn a_sync_killed_midway_completes_after_a_restart() {
     );
     assert!(up.stop().success());
 }
+
+#[test]
+fn a_kind_the_project_refuses_stops_the_whole_sync() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "guarded");
+    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "red"));
+    seed.write(
+        "config/role.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\nrules: []\n",
+    );
+    seed.commit("a cluster role");
+    seed.push();
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &server.url("guarded"));
+    // The seed's Craftista project: namespaced kinds by default, cluster-scoped ones only
+    // when whitelisted (its list names none that is cluster-scoped).
+    let project = "apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: craftisia, namespace: argocd}
+spec:
+  sourceRepos: ['*']
+  destinations: [{namespace: '*', server: '*'}]
+  clusterResourceWhitelist:
+  - {group: '', kind: Pod}
+  - {group: apps, kind: Deployment}
+  - {group: networking.k8s.io, kind: Ingress}
+";
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "project.yaml", project)],
+        &kc,
+    );
+    // No retries: the refusal is final at once.
+    let app = application("guarded", "craftisia", &server.url("guarded")).replace(
+        "    automated:\n",
+        "    retry: {limit: 0}\n    automated:\n",
+    );
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
+        &kc,
+    );
+    let state = [
+        "get",
+        "application",
+        "guarded",
+        "-n",
+        "argocd",
+        "-o",
+        "jsonpath={.status.operationState.phase}: {.status.operationState.message}",
+    ];
+    wait_for(
+        &kc,
+        &state,
+        "Failed: one or more synchronization tasks are not valid, reason: resource rbac.authorization.k8s.io:ClusterRole is not permitted in project craftisia",
+    );
+    let nothing = run(
+        &kubectl(),
+        &["get", "configmap", "settings", "-n", "shop"],
+        &kc,
+    );
+    assert!(
+        !nothing.status.success(),
+        "nothing is applied when a kind is refused"
+    );
+    assert!(up.stop().success());
+}
+
+const FRONTEND_CHART: &str = "apiVersion: v2\nname: frontend\nversion: 0.1.0\n";
+const FRONTEND_DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Chart.Name }}
+  labels: {app: {{ .Chart.Name }}}
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector:
+    matchLabels: {app: {{ .Chart.Name }}}
+  template:
+    metadata:
+      labels: {app: {{ .Chart.Name }}}
+    spec:
+      containers:
+      - name: {{ .Chart.Name }}
+        image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"
+        ports: [{containerPort: 3000}]
+";
+const FRONTEND_SERVICE: &str = "apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Chart.Name }}
+spec:
+  selector: {app: {{ .Chart.Name }}}
+  ports: [{port: 80, targetPort: 3000}]
+";
+
+/// Seed 004's Craftista layout: a Helm chart per service under `service-charts/`, values per
+/// environment under `env/`, the AppProject and the Applications applied with
+/// `kubectl apply -k` from the `argocd/` directory, the Application as the seed writes it
+/// (only `repoURL` changed).
+#[test]
+fn seed_004s_craftista_frontend_deploys_from_its_chart_and_environment_values() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let repo = server.url("microservice-helmcharts");
+    let seed = Seed::new(&server, "microservice-helmcharts");
+    seed.write("service-charts/frontend/Chart.yaml", FRONTEND_CHART);
+    seed.write("service-charts/frontend/templates/deployment.yaml", FRONTEND_DEPLOYMENT);
+    seed.write("service-charts/frontend/templates/service.yaml", FRONTEND_SERVICE);
+    seed.write(
+        "env/dev/frontend/frontend-values.yaml",
+        "image:\n  repository: nitheesh86/microservice-frontend\n  tag: 1.0.11\n\nreplicaCount: 2\n",
+    );
+    seed.commit("frontend chart and dev values");
+    seed.push();
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &repo);
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync/tests/it/seeds/004-craftisia.yaml");
+    let written = std::fs::read_to_string(seeds)
+        .unwrap()
+        .replace("https://github.com/nitheeshp-irl/microservice-helmcharts", &repo);
+    let (project, application) = written.split_once("---\n").unwrap();
+    let argocd = dir.path().join("argocd");
+    std::fs::create_dir_all(argocd.join("application/dev")).unwrap();
+    std::fs::write(argocd.join("project.yaml"), project).unwrap();
+    std::fs::write(argocd.join("application/dev/frontend.yaml"), application).unwrap();
+    std::fs::write(
+        argocd.join("kustomization.yaml"),
+        "resources: [project.yaml, application/dev/frontend.yaml]\n",
+    )
+    .unwrap();
+    ok(&kubectl(), &["apply", "-k", argocd.to_str().unwrap()], &kc);
+
+    wait_for(
+        &kc,
+        &["get", "application", "frontend-dev", "-n", "argocd", "-o", "jsonpath={.status.sync.status} {.status.health.status}"],
+        "Synced Healthy",
+    );
+    wait_for(
+        &kc,
+        &["get", "deployment", "frontend", "-n", "front-end-dev", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} {.status.readyReplicas}"],
+        "2 nitheesh86/microservice-frontend:1.0.11 2",
+    );
+    let source_type = ok(
+        &kubectl(),
+        &["get", "application", "frontend-dev", "-n", "argocd", "-o", "jsonpath={.status.resources[*].kind}"],
+        &kc,
+    );
+    assert_eq!(source_type, "Service Deployment");
+    assert!(up.stop().success());
+}
