@@ -911,8 +911,14 @@ fn seed_004s_craftista_frontend_deploys_from_its_chart_and_environment_values() 
     let repo = server.url("microservice-helmcharts");
     let seed = Seed::new(&server, "microservice-helmcharts");
     seed.write("service-charts/frontend/Chart.yaml", FRONTEND_CHART);
-    seed.write("service-charts/frontend/templates/deployment.yaml", FRONTEND_DEPLOYMENT);
-    seed.write("service-charts/frontend/templates/service.yaml", FRONTEND_SERVICE);
+    seed.write(
+        "service-charts/frontend/templates/deployment.yaml",
+        FRONTEND_DEPLOYMENT,
+    );
+    seed.write(
+        "service-charts/frontend/templates/service.yaml",
+        FRONTEND_SERVICE,
+    );
     seed.write(
         "env/dev/frontend/frontend-values.yaml",
         "image:\n  repository: nitheesh86/microservice-frontend\n  tag: 1.0.11\n\nreplicaCount: 2\n",
@@ -924,10 +930,12 @@ fn seed_004s_craftista_frontend_deploys_from_its_chart_and_environment_values() 
     let up = Up::start(dir.path(), &["--allow-http-credentials"]);
     let kc = up.kubeconfigs[0].clone();
     add_repository(dir.path(), &kc, &repo);
-    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync/tests/it/seeds/004-craftisia.yaml");
-    let written = std::fs::read_to_string(seeds)
-        .unwrap()
-        .replace("https://github.com/nitheeshp-irl/microservice-helmcharts", &repo);
+    let seeds =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync/tests/it/seeds/004-craftisia.yaml");
+    let written = std::fs::read_to_string(seeds).unwrap().replace(
+        "https://github.com/nitheeshp-irl/microservice-helmcharts",
+        &repo,
+    );
     let (project, application) = written.split_once("---\n").unwrap();
     let argocd = dir.path().join("argocd");
     std::fs::create_dir_all(argocd.join("application/dev")).unwrap();
@@ -942,17 +950,41 @@ fn seed_004s_craftista_frontend_deploys_from_its_chart_and_environment_values() 
 
     wait_for(
         &kc,
-        &["get", "application", "frontend-dev", "-n", "argocd", "-o", "jsonpath={.status.sync.status} {.status.health.status}"],
+        &[
+            "get",
+            "application",
+            "frontend-dev",
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.status.sync.status} {.status.health.status}",
+        ],
         "Synced Healthy",
     );
     wait_for(
         &kc,
-        &["get", "deployment", "frontend", "-n", "front-end-dev", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} {.status.readyReplicas}"],
+        &[
+            "get",
+            "deployment",
+            "frontend",
+            "-n",
+            "front-end-dev",
+            "-o",
+            "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} {.status.readyReplicas}",
+        ],
         "2 nitheesh86/microservice-frontend:1.0.11 2",
     );
     let source_type = ok(
         &kubectl(),
-        &["get", "application", "frontend-dev", "-n", "argocd", "-o", "jsonpath={.status.resources[*].kind}"],
+        &[
+            "get",
+            "application",
+            "frontend-dev",
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.status.resources[*].kind}",
+        ],
         &kc,
     );
     assert_eq!(source_type, "Service Deployment");

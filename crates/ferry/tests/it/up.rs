@@ -25,6 +25,7 @@ impl Up {
             .arg(data_dir)
             .args(extra)
             .env("HOME", data_dir)
+            .env("FERRY_HELM", ferry_testkit::tools::helm_binary())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
