@@ -5,6 +5,7 @@
 //! and waves run across reconciles; a failed hook fails the sync, which is retried.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ferry_testkit::git_server::{GitServer, PASSWORD, USER};
@@ -181,11 +182,13 @@ fn an_application_syncs_from_git_and_follows_new_commits() {
     );
 
     // Events on the Application, as Argo CD records them (written just after the status).
+    // The status may pass through OutOfSync/Missing first (the cache sees the applied
+    // object a moment later), so the transitions are matched by their end.
     let lines = [
         format!("Initiated automated sync to '{first}'"),
         format!("Sync operation to {first} succeeded"),
-        "Updated sync status:  -> Synced".to_string(),
-        "Updated health status:  -> Healthy".to_string(),
+        "-> Synced\n".to_string(),
+        "-> Healthy\n".to_string(),
     ];
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -988,5 +991,151 @@ fn seed_004s_craftista_frontend_deploys_from_its_chart_and_environment_values() 
         &kc,
     );
     assert_eq!(source_type, "Service Deployment");
+    assert!(up.stop().success());
+}
+
+/// The seed's documents whose `metadata.name` is one of `names`, their repository URLs
+/// replaced.
+fn seed_documents(file: &str, names: &[&str], urls: &[(&str, &str)]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sync/tests/it/seeds")
+        .join(file);
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (from, to) in urls {
+        text = text.replace(from, to);
+    }
+    text.split("\n---\n")
+        .filter(|doc| {
+            names.iter().any(|n| {
+                doc.lines()
+                    .any(|l| l.trim() == format!("name: {n}") && !l.starts_with("    "))
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+/// Seed 002's Applications: Argo CD managing itself from a Helm repository chart with
+/// `valuesObject` (here a stand-in `argo-cd` 7.4.7 in a local chart repository), the first
+/// Application with its `testing` project, and the app-of-apps with `directory.recurse`.
+#[test]
+fn seed_002s_applications_sync_from_a_chart_repository_and_git() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let chart = work.path().join("argo-cd");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: argo-cd\nversion: 7.4.7\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  url: https://{{ .Values.global.domain }}\n  ingress: {{ .Values.server.ingress.enabled | quote }}\n  issuer: {{ .Values.server.certificate.issuer.name }}\n",
+    )
+    .unwrap();
+    let site = work.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    ferry_testkit::chart_repo::package_chart(work.path(), &site, "argo-cd", "7.4.7");
+    let indexed = ferry_testkit::chart_repo::helm()
+        .args(["repo", "index"])
+        .arg(&site)
+        .status()
+        .unwrap();
+    assert!(indexed.success());
+    let charts = runtime.block_on(ferry_testkit::chart_repo::StaticServer::start(&site));
+
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "gitops");
+    seed.write(
+        "hello-world/configmap.yaml",
+        &CONFIGMAP.replace("COLOR", "hello"),
+    );
+    let child = |name: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}, namespace: argocd}}\nspec:\n  project: default\n  source: {{repoURL: {repo}, targetRevision: HEAD, path: hello-world}}\n  destination: {{server: https://kubernetes.default.svc, namespace: {name}}}\n  syncPolicy: {{automated: {{}}, syncOptions: [CreateNamespace=true]}}\n",
+            repo = server.url("gitops")
+        )
+    };
+    seed.write("apps/team-a/child.yaml", &child("team-a"));
+    seed.write("apps/team-b/nested/child.yaml", &child("team-b"));
+    seed.commit("hello world and apps");
+    seed.push();
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &server.url("gitops"));
+    let argo_cd = seed_documents(
+        "002-argo-cd.yaml",
+        &["argo-cd", "argo"],
+        &[("https://argoproj.github.io/argo-helm", &charts.url)],
+    );
+    let git = server.url("gitops");
+    let hello = seed_documents(
+        "002-hello-world.yaml",
+        &["hello-world", "testing", "app-of-apps"],
+        &[
+            ("https://git.example.com/our/repo", &git),
+            ("git@gitlab.example.com:infra/gitops.git", &git),
+        ],
+    );
+    // The seed's app-of-apps names a project `cd` the seed does not show.
+    let cd = "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: cd, namespace: argocd}\nspec:\n  sourceRepos: ['*']\n  destinations: [{server: '*', namespace: '*'}]\n  clusterResourceWhitelist: [{group: '*', kind: '*'}]\n";
+    for (file, text) in [
+        ("argo-cd.yaml", argo_cd.as_str()),
+        ("hello.yaml", hello.as_str()),
+        ("cd.yaml", cd),
+    ] {
+        ok(
+            &kubectl(),
+            &["apply", "-f", &write(dir.path(), file, text)],
+            &kc,
+        );
+    }
+
+    let status = |app: &'static str| {
+        [
+            "get",
+            "application",
+            app,
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.status.sync.status} {.status.health.status}",
+        ]
+    };
+    wait_for(&kc, &status("argo-cd"), "Synced Healthy");
+    wait_for(
+        &kc,
+        &[
+            "get",
+            "configmap",
+            "argocd-settings",
+            "-n",
+            "argocd",
+            "-o",
+            "jsonpath={.data.url} {.data.ingress} {.data.issuer}",
+        ],
+        "https://argocd.example.com true letsencrypt-dns-production",
+    );
+    // Manual sync for the first Application, as the seed leaves it.
+    wait_for(&kc, &status("hello-world"), "OutOfSync Missing");
+    let synced = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["app", "sync", "hello-world", "--kubeconfig"])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    assert!(
+        synced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synced.stderr)
+    );
+    wait_for(&kc, &status("hello-world"), "Synced Healthy");
+    // The app-of-apps finds its children in nested directories.
+    for child in ["team-a", "team-b"] {
+        wait_for(&kc, &status(child), "Synced Healthy");
+    }
+    wait_for(&kc, &status("app-of-apps"), "Synced Healthy");
     assert!(up.stop().success());
 }

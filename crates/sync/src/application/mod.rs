@@ -1,9 +1,9 @@
 //! The Application controller: watches the Applications of the control-plane namespace and
 //! reconciles each ([`reconcile`]) when its spec, operation or annotations change, when an
-//! object it tracks changes in the cluster, and again every 120 s (plus jitter), every
-//! second while an operation runs, every 2 s while a rollout is in progress (health
-//! Progressing). Its own status writes do not wake it. Up to 16 apps reconcile at once, one
-//! app never twice at the same time.
+//! object it tracks changes in the cluster, when its AppProject changes, and again every
+//! 120 s (plus jitter), every second while an operation runs, every 2 s while a rollout is
+//! in progress (health Progressing). Its own status writes do not wake it. Up to 16 apps
+//! reconcile at once, one app never twice at the same time.
 
 mod auto_sync;
 mod events;
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_api::argocd::Application;
+use ferry_api::argocd::{AppProject, Application};
 use futures_util::StreamExt as _;
 use kube::api::Api;
 use kube::runtime::watcher;
@@ -81,6 +81,47 @@ pub async fn run(ctx: Arc<Context>) {
                     continue;
                 };
                 if latest.lock().await.contains_key(&name) {
+                    let _ = queue.send(Message::Wake(Wake {
+                        name,
+                        generation: None,
+                    }));
+                }
+            }
+        });
+    }
+
+    // A project change (created after its apps, windows or lists edited) wakes its apps.
+    {
+        let (latest, queue) = (latest.clone(), queue.clone());
+        let projects: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(watcher(projects, watcher::Config::default()));
+            while let Some(event) = events.next().await {
+                let project = match event {
+                    Ok(watcher::Event::Apply(p) | watcher::Event::Delete(p)) => p,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "watching AppProjects");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                let name = project.metadata.name.unwrap_or_default();
+                let members: Vec<String> = latest
+                    .lock()
+                    .await
+                    .values()
+                    .filter(|a| {
+                        let p = if a.spec.project.is_empty() {
+                            "default"
+                        } else {
+                            a.spec.project.as_str()
+                        };
+                        p == name
+                    })
+                    .map(|a| a.name().to_string())
+                    .collect();
+                for name in members {
                     let _ = queue.send(Message::Wake(Wake {
                         name,
                         generation: None,
