@@ -68,31 +68,43 @@ pub async fn delete_object(
 }
 
 /// Removes `finalizer` from `live`, guarded by its `resourceVersion`; nothing to do when it
-/// does not carry it or is gone.
+/// does not carry it or is gone. A cached `live` may be stale: on a conflict the object is
+/// read again from the API and the removal tried once more.
 pub async fn remove_finalizer(
     cluster: &Cluster,
     live: &Value,
     finalizer: &str,
 ) -> Result<(), String> {
-    let finalizers = ferry_api::meta::finalizers(live);
-    if !finalizers.contains(&finalizer) {
-        return Ok(());
-    }
-    let rest: Vec<&str> = finalizers.into_iter().filter(|f| *f != finalizer).collect();
     let api = api_for(cluster, live).await?;
     let name = ferry_api::meta::name(live).unwrap_or_default();
-    let patch = serde_json::json!({"metadata": {
-        "finalizers": rest,
-        "resourceVersion": live.pointer("/metadata/resourceVersion"),
-    }});
-    match api
-        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-        Err(e) => Err(api_message(&e)),
+    let mut current = live.clone();
+    for _ in 0..2 {
+        let finalizers = ferry_api::meta::finalizers(&current);
+        if !finalizers.contains(&finalizer) {
+            return Ok(());
+        }
+        let rest: Vec<&str> = finalizers.into_iter().filter(|f| *f != finalizer).collect();
+        let patch = serde_json::json!({"metadata": {
+            "finalizers": rest,
+            "resourceVersion": current.pointer("/metadata/resourceVersion"),
+        }});
+        match api
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => match api.get_opt(name).await {
+                Ok(Some(fresh)) => current = serde_json::to_value(fresh).unwrap_or_default(),
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(api_message(&e)),
+            },
+            Err(e) => return Err(api_message(&e)),
+        }
     }
+    Err(format!(
+        "{name} kept changing while its finalizer was removed"
+    ))
 }
 
 /// The `CreateNamespace=true` sync option: creates the destination namespace when it is

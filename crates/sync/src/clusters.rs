@@ -173,8 +173,13 @@ impl Clusters {
             .await
             .map_err(DestinationError::Api)?;
         for secret in &listed.items {
-            let parsed = ClusterSecret::parse(secret)?;
-            if matches(&parsed) {
+            // A Secret that cannot be used only fails the apps that name it.
+            let Some(identity) = ClusterSecret::identity(secret) else {
+                tracing::warn!(secret = %secret_name(secret), "cluster secret without a server");
+                continue;
+            };
+            if matches(&identity) {
+                let parsed = ClusterSecret::parse(secret)?;
                 return self.destination(secret, parsed).await.map(Some);
             }
         }
@@ -218,6 +223,11 @@ impl Clusters {
     }
 }
 
+fn secret_text(secret: &Secret, key: &str) -> Option<String> {
+    let data = secret.data.as_ref()?.get(key)?;
+    String::from_utf8(data.0.clone()).ok()
+}
+
 fn secret_name(secret: &Secret) -> String {
     secret.metadata.name.clone().unwrap_or_default()
 }
@@ -259,15 +269,22 @@ struct TlsClientConfig {
 }
 
 impl ClusterSecret {
+    /// The Secret's `name` and `server` only (its `config` unread), to match a destination.
+    fn identity(secret: &Secret) -> Option<ClusterSecret> {
+        let server = secret_text(secret, "server")?;
+        Some(ClusterSecret {
+            name: secret_text(secret, "name").unwrap_or_else(|| server.clone()),
+            server,
+            config: ClusterConfig::default(),
+        })
+    }
+
     fn parse(secret: &Secret) -> Result<Self, DestinationError> {
         let invalid = |reason: String| DestinationError::InvalidSecret {
             secret: secret_name(secret),
             reason,
         };
-        let text = |key: &str| -> Option<String> {
-            let data = secret.data.as_ref()?.get(key)?;
-            String::from_utf8(data.0.clone()).ok()
-        };
+        let text = |key: &str| secret_text(secret, key);
         let server = text("server").ok_or_else(|| invalid("no server".into()))?;
         let name = text("name").unwrap_or_else(|| server.clone());
         let config = match text("config") {

@@ -5,7 +5,8 @@
 //!
 //! [`SourceRenderer::render_application`] serves Git sources; a [`SourceJob`] renders one source
 //! from a tree the caller already has (a local checkout, for `ferry render -f --local`). A hard
-//! refresh re-renders even when the cache holds the key. Trees of one commit are read once
+//! refresh re-renders even when the cache holds the key; a periodic look ([`Refresh::Resync`])
+//! reuses refs fetched within the revision cache's three minutes. Trees of one commit are read once
 //! and shared by every Application on that commit (a monorepo with 100 apps reads it once).
 //!
 //! One file per concern: `tools` (which tool, and running it on a tree), `refs` (`ref`
@@ -19,7 +20,9 @@ pub use build_env::BuildEnv;
 pub use refs::Refs;
 pub use tools::{ChartAccess, SourceJob, Tool};
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferry_api::argocd::{Application, ApplicationSource, SourceError};
 use ferry_api::{Classify, Disposition};
@@ -60,15 +63,22 @@ impl AppContext {
     }
 }
 
-/// Whether a render may be served from the cache.
+/// How fresh a render must be.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Refresh {
-    /// Serve from the cache when the key is there.
+    /// Ask the repository for its refs now; serve the render from the cache when the key is
+    /// there (Argo CD's normal refresh).
     #[default]
     Normal,
-    /// Argo CD's hard refresh: render again even if the key is cached.
+    /// Argo CD's hard refresh: ask for refs and render again even if the key is cached.
     Hard,
+    /// A periodic look: refs fetched from the repository within [`REVISION_CACHE`] are
+    /// reused (Argo CD's revision cache), so the apps of one repository share one fetch.
+    Resync,
 }
+
+/// How long fetched refs serve [`Refresh::Resync`], Argo CD's `--revision-cache-expiration`.
+pub const REVISION_CACHE: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// A rendered source.
 #[derive(Clone, Debug)]
@@ -206,6 +216,9 @@ pub struct SourceRenderer {
     charts: Option<Arc<ChartFetcher>>,
     snapshots: BoundedCache<(String, String), Arc<Snapshot>>,
     manifests: BoundedCache<String, Arc<Vec<Manifest>>>,
+    /// Per repository URL, when its refs were last fetched; the lock is held across a fetch,
+    /// so apps of one repository asking at once share it.
+    fetched: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
 }
 
 /// Commit trees kept in memory; each is a whole repository at one commit.
@@ -225,6 +238,7 @@ impl SourceRenderer {
             charts: None,
             snapshots: BoundedCache::new(SNAPSHOTS),
             manifests: BoundedCache::new(RENDERS),
+            fetched: std::sync::Mutex::default(),
         }
     }
 
@@ -249,7 +263,9 @@ impl SourceRenderer {
         for (field, source) in &sources {
             if let Some(name) = &source.reference {
                 let creds = credentials(&source.repo_url);
-                let checkout = self.checkout(field, source, creds.as_ref()).await?;
+                let checkout = self
+                    .checkout(field, source, creds.as_ref(), refresh)
+                    .await?;
                 refs.push((name.clone(), checkout));
             }
         }
@@ -270,7 +286,10 @@ impl SourceRenderer {
                 Target::Git(checkout)
             } else {
                 let creds = credentials(&source.repo_url);
-                Target::Git(self.checkout(&field, source, creds.as_ref()).await?)
+                Target::Git(
+                    self.checkout(&field, source, creds.as_ref(), refresh)
+                        .await?,
+                )
             };
             let result = self
                 .render_target(
@@ -294,6 +313,7 @@ impl SourceRenderer {
         field: &str,
         source: &ApplicationSource,
         credentials: Option<&Credentials>,
+        refresh: Refresh,
     ) -> Result<Checkout, RenderError> {
         if source.is_chart() {
             return Err(RenderError::Invalid {
@@ -306,7 +326,15 @@ impl SourceRenderer {
             error,
         };
         let mirror = self.git.repo(&source.repo_url).map_err(git)?;
-        mirror.fetch(credentials).await.map_err(git)?;
+        let gate = self.fetch_gate(&source.repo_url);
+        let mut last = gate.lock().await;
+        let fresh =
+            refresh == Refresh::Resync && last.is_some_and(|t| t.elapsed() < REVISION_CACHE);
+        if !fresh {
+            mirror.fetch(credentials).await.map_err(git)?;
+            *last = Some(Instant::now());
+        }
+        drop(last);
         let resolved = mirror
             .resolve(source.revision(), Some(&ferry_source::git::SemverTags))
             .await
@@ -316,6 +344,13 @@ impl SourceRenderer {
             mirror,
             commit: resolved.commit,
         })
+    }
+
+    fn fetch_gate(&self, url: &str) -> Arc<tokio::sync::Mutex<Option<Instant>>> {
+        let Ok(mut gates) = self.fetched.lock() else {
+            return Arc::default();
+        };
+        gates.entry(url.to_string()).or_default().clone()
     }
 
     /// Resolves a `chart:` source's version and brings the chart into the fetcher's cache.
@@ -406,7 +441,7 @@ impl SourceRenderer {
             Target::Git(_) => revision,
             Target::Chart { fetched, .. } => fetched.version.clone(),
         };
-        if refresh == Refresh::Normal
+        if refresh != Refresh::Hard
             && let Some(manifests) = self.manifests.get(&key)
         {
             return Ok(Rendered {

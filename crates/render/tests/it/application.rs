@@ -152,7 +152,7 @@ async fn craftista_charts_render_as_helm_template_with_env_value_files() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renders_are_cached_by_commit_until_a_hard_refresh() {
+async fn renders_are_cached_by_commit_until_a_hard_refresh_and_resyncs_reuse_fetched_refs() {
     let repo = Repo::of("kustomize-envs");
     let cache = tempfile::tempdir().unwrap();
     let renderer = renderer(cache.path());
@@ -185,6 +185,14 @@ async fn renders_are_cached_by_commit_until_a_hard_refresh() {
     repo.commit_file(
         "env/dev/kustomization.yaml",
         &overlay.replace("1.27.3", "1.27.4"),
+    );
+    // A periodic look reuses the refs fetched a moment ago: the new commit waits for a
+    // refresh (or the revision cache's three minutes).
+    let resync = once(Refresh::Resync).await;
+    assert!(resync.cached);
+    assert_eq!(
+        resync.revision, first.revision,
+        "refs fetched just before are reused"
     );
     let changed = once(Refresh::Normal).await;
     assert!(!changed.cached);

@@ -150,7 +150,7 @@ fn already_attempted(app: &Application, status: &ApplicationStatus, revisions: &
         return false;
     };
     let Some(result) = &last.sync_result else {
-        return matches!(last.phase.as_str(), "Succeeded" | "Failed" | "Error");
+        return false;
     };
     if app.spec.sources.is_empty() {
         revisions.len() == 1 && result.revision == revisions[0] && result.source == app.spec.source

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::reconcile::Context;
 use crate::apply;
 use crate::clusters::DestinationError;
+use crate::hook::HOOK_FINALIZER;
 use crate::live::{self, Cluster};
 use crate::operation::settings;
 use crate::order;
@@ -47,16 +48,24 @@ pub async fn finalize(
     // A destination that no longer exists has nothing left to delete, as in Argo CD.
     let cluster = match ctx.clusters.resolve(&app.spec.destination).await {
         Ok(destination) => destination.cluster,
-        Err(e @ DestinationError::Api(_)) => return Err(e.to_string()),
-        Err(e) => {
+        Err(e @ (DestinationError::NoServer(_) | DestinationError::NoName(_))) => {
             tracing::warn!(app = %app.name(), error = %e, "removing the resources finalizer");
             remove_finalizers(ctx, app)
                 .await
                 .map_err(|e| e.to_string())?;
             return Ok(None);
         }
+        // Anything else (a broken Secret, the API) may pass: nothing is orphaned meanwhile.
+        Err(e) => return Err(e.to_string()),
     };
     let remaining = owned_objects(ctx, app, &cluster).await?;
+    // No operation will observe the app's hooks any more: their finalizer must not hold
+    // their deletion.
+    for obj in &remaining {
+        if ferry_api::meta::finalizers(obj).contains(&HOOK_FINALIZER) {
+            apply::remove_finalizer(&cluster, obj, HOOK_FINALIZER).await?;
+        }
+    }
     if remaining.iter().any(ferry_api::meta::is_being_deleted) {
         return Ok(Some(DELETION_REQUEUE));
     }

@@ -38,12 +38,36 @@ pub async fn run(ctx: Arc<Context>) {
         let metrics = ctx.metrics.clone();
         tokio::spawn(async move {
             let mut seen: HashMap<String, String> = HashMap::new();
+            // The names a (re-)list returned so far: after a watch gap, apps deleted in the
+            // gap are dropped when the list is done.
+            let mut listed: Option<std::collections::HashSet<String>> = None;
             let mut events = std::pin::pin!(watcher(apps, watcher::Config::default()));
             while let Some(event) = events.next().await {
                 match event {
+                    Ok(watcher::Event::Init) => listed = Some(Default::default()),
+                    Ok(watcher::Event::InitDone) => {
+                        let Some(listed) = listed.take() else {
+                            continue;
+                        };
+                        let mut latest = latest.lock().await;
+                        let gone: Vec<String> = latest
+                            .keys()
+                            .filter(|n| !listed.contains(*n))
+                            .cloned()
+                            .collect();
+                        for name in gone {
+                            if let Some(app) = latest.remove(&name) {
+                                metrics.app_deleted(app.namespace().unwrap_or_default(), &name);
+                            }
+                            seen.remove(&name);
+                        }
+                    }
                     Ok(watcher::Event::Apply(app) | watcher::Event::InitApply(app)) => {
                         metrics.app_info(&app);
                         let name = app.name().to_string();
+                        if let Some(listed) = listed.as_mut() {
+                            listed.insert(name.clone());
+                        }
                         let fingerprint = fingerprint(&app);
                         latest.lock().await.insert(name.clone(), app);
                         if seen.get(&name) != Some(&fingerprint) {
@@ -59,7 +83,6 @@ pub async fn run(ctx: Arc<Context>) {
                         seen.remove(app.name());
                         latest.lock().await.remove(app.name());
                     }
-                    Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "watching Applications");
                         tokio::time::sleep(Duration::from_secs(1)).await;

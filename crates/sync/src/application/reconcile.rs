@@ -251,7 +251,8 @@ async fn steps(
             None => {
                 // A sync to another revision or source (`--revision`, a rollback) renders
                 // and compares what it syncs; the status keeps comparing with the spec.
-                let state = match as_synced(app, &state.operation, &revisions) {
+                // A resumed operation keeps the commits its first step resolved.
+                let state = match as_synced(app, &pinned(&state), &revisions) {
                     None => {
                         run_operation(
                             &cluster,
@@ -394,12 +395,15 @@ async fn render(ctx: &Context, app: &Application) -> Result<(Vec<Value>, Vec<Str
     Ok((targets, revisions))
 }
 
-/// `argocd.argoproj.io/refresh: hard` renders again even when the cache has the result.
+/// `argocd.argoproj.io/refresh: hard` renders again even when the cache has the result;
+/// `normal` (what the webhook sets) asks the repository for its refs now; otherwise refs
+/// fetched within the revision cache are reused.
 fn refresh_of(app: &Application) -> Refresh {
     let annotations = app.metadata.annotations.as_ref();
     match annotations.and_then(|a| a.get(super::REFRESH_ANNOTATION)) {
         Some(value) if value == "hard" => Refresh::Hard,
-        _ => Refresh::Normal,
+        Some(_) => Refresh::Normal,
+        None => Refresh::Resync,
     }
 }
 
@@ -461,6 +465,26 @@ fn requested_operation(
         }
         None => None,
     }
+}
+
+/// `state`'s operation with the revisions its first step resolved (`syncResult`), so a push
+/// while it runs does not change what its later waves apply, as in Argo CD.
+fn pinned(state: &OperationState) -> Operation {
+    let mut operation = state.operation.clone();
+    // A retry about to start (finishedAt set) resolves afresh.
+    let resumed = state
+        .sync_result
+        .as_ref()
+        .filter(|_| state.finished_at.is_none());
+    if let (Some(sync), Some(result)) = (operation.sync.as_mut(), resumed) {
+        if !result.revision.is_empty() {
+            sync.revision = Some(result.revision.clone());
+        }
+        if !result.revisions.is_empty() {
+            sync.revisions = result.revisions.clone();
+        }
+    }
+    operation
 }
 
 /// The app as `operation` syncs it: the operation's sources (a rollback sets them), else the
@@ -679,7 +703,9 @@ fn push_history(
 
 /// Writes `status` (and clears `operation`, and the refresh annotation) with a JSON patch
 /// from what was read, so nothing is written when nothing changed but the time; `true` when
-/// it wrote.
+/// it wrote. When the app changed since it was read (an annotation, a label), the patch is
+/// made again on the app as it is now, so a step's record is not lost; not when its
+/// operation state moved meanwhile.
 async fn write_status(
     ctx: &Context,
     app: &Application,
@@ -687,11 +713,7 @@ async fn write_status(
     operation: OperationField,
     now: &str,
 ) -> Result<bool, kube::Error> {
-    let refresh_requested = app
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(super::REFRESH_ANNOTATION));
+    let refresh_requested = has_refresh(app);
     status.reconciled_at = app.status.reconciled_at.clone();
     status.observed_at = app.status.observed_at.clone();
     let operation_changes = match &operation {
@@ -703,9 +725,55 @@ async fn write_status(
         return Ok(false);
     }
     status.reconciled_at = Some(now.to_string());
-    let before = serde_json::to_value(app).unwrap_or_default();
+    let apps: Api<Application> = Api::namespaced(
+        ctx.client.clone(),
+        app.namespace().unwrap_or(&ctx.namespace),
+    );
+    let mut base = app.clone();
+    for attempt in 0.. {
+        let patch = status_patch(&base, &status, &operation, refresh_requested);
+        match apps
+            .patch(
+                app.name(),
+                &PatchParams::default(),
+                &Patch::Json::<()>(patch),
+            )
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(kube::Error::Api(e)) if matches!(e.code, 409 | 422) && attempt < 3 => {
+                let Some(fresh) = apps.get_opt(app.name()).await? else {
+                    return Ok(false);
+                };
+                if fresh.status.operation_state != app.status.operation_state {
+                    return Err(kube::Error::Api(e));
+                }
+                base = fresh;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+fn has_refresh(app: &Application) -> bool {
+    app.metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(super::REFRESH_ANNOTATION))
+}
+
+/// The JSON patch from `base` to `base` with `status`, `operation` as asked, and the refresh
+/// annotation removed when it was served; guarded by `base`'s resourceVersion.
+fn status_patch(
+    base: &Application,
+    status: &ApplicationStatus,
+    operation: &OperationField,
+    refresh_served: bool,
+) -> json_patch::Patch {
+    let before = serde_json::to_value(base).unwrap_or_default();
     let mut after = before.clone();
-    after["status"] = serde_json::to_value(&status).unwrap_or_default();
+    after["status"] = serde_json::to_value(status).unwrap_or_default();
     if let Some(root) = after.as_object_mut() {
         match operation {
             OperationField::Keep => {}
@@ -720,7 +788,8 @@ async fn write_status(
             }
         }
     }
-    if refresh_requested
+    // A refresh asked for after the read stays, for the next reconcile.
+    if refresh_served
         && let Some(annotations) = after
             .pointer_mut("/metadata/annotations")
             .and_then(Value::as_object_mut)
@@ -728,8 +797,7 @@ async fn write_status(
         annotations.remove(super::REFRESH_ANNOTATION);
     }
     let mut patch = json_patch::diff(&before, &after);
-    // Guard against writing over a change made since the read.
-    if let Some(version) = &app.metadata.resource_version {
+    if let Some(version) = &base.metadata.resource_version {
         patch.0.insert(
             0,
             json_patch::PatchOperation::Test(json_patch::TestOperation {
@@ -738,17 +806,7 @@ async fn write_status(
             }),
         );
     }
-    let apps: Api<Application> = Api::namespaced(
-        ctx.client.clone(),
-        app.namespace().unwrap_or(&ctx.namespace),
-    );
-    apps.patch(
-        app.name(),
-        &PatchParams::default(),
-        &Patch::Json::<()>(patch),
-    )
-    .await
-    .map(|_| true)
+    patch
 }
 
 /// 120 s (Argo CD's `timeout.reconciliation`) plus up to 60 s of jitter, fixed per app so

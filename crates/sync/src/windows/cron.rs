@@ -63,7 +63,7 @@ impl Schedule {
             days: field(day, 1, 31, &[]).map_err(&error)?,
             months: field(month, 1, 12, &MONTHS).map_err(&error)?,
             weekdays,
-            any_day: day.starts_with(['*', '?']) || weekday.starts_with(['*', '?']),
+            any_day: is_star(day) || is_star(weekday),
         })
     }
 
@@ -103,7 +103,11 @@ impl Schedule {
                 t = t.checked_add(1.minute()).ok()?;
                 continue;
             }
-            return tz.to_timestamp(t).ok();
+            // A wall-clock time the clocks went back over can read as before `after`.
+            match tz.to_timestamp(t) {
+                Ok(fire) if fire > after => return Some(fire),
+                _ => t = t.checked_add(1.minute()).ok()?,
+            }
         }
         None
     }
@@ -117,6 +121,14 @@ impl Schedule {
             day || weekday
         }
     }
+}
+
+/// A field that is "any" (`*`, `?`, or those with step 1), as robfig/cron marks them; `*/2`
+/// is a restriction.
+fn is_star(field: &str) -> bool {
+    field
+        .split(',')
+        .any(|p| matches!(p, "*" | "?" | "*/1" | "?/1"))
 }
 
 fn bit(set: u64, value: i8) -> bool {
@@ -209,6 +221,12 @@ mod tests {
             ),
             ("0 12 * * 7", "2026-12-04T00:00:00Z", "2026-12-06T12:00:00Z"),
             ("0 0 13 * 5", "2026-12-04T01:00:00Z", "2026-12-11T00:00:00Z"),
+            // `*/2` restricts: either day field may match (the 5th is odd, a Saturday).
+            (
+                "0 9 */2 * 1",
+                "2026-12-04T10:00:00Z",
+                "2026-12-05T09:00:00Z",
+            ),
             ("@daily", "2026-12-04T10:00:00Z", "2026-12-05T00:00:00Z"),
             ("0 0 29 2 *", "2026-12-04T10:00:00Z", "2028-02-29T00:00:00Z"),
         ];

@@ -86,7 +86,13 @@ pub async fn handle(
         }
         Err(e) => {
             tracing::info!(error = %e, "webhook refused");
-            (e.status(), e.to_string())
+            let status = e.status();
+            // The API's own words stay in the log, not in an answer to an unknown caller.
+            let body = match e {
+                WebhookError::Api(_) => "Webhook processing failed".to_string(),
+                other => other.to_string(),
+            };
+            (status, body)
         }
     }
 }
@@ -117,7 +123,11 @@ async fn webhook_secret(
         return Ok(None);
     };
     match value.strip_prefix('$').and_then(|r| r.split_once(':')) {
-        Some((name, key)) => secret_value(&secrets, name, key).await,
+        // A reference that leads nowhere stays as written, as in Argo CD: requests are then
+        // refused, never accepted unsigned.
+        Some((name, key)) => Ok(Some(
+            secret_value(&secrets, name, key).await?.unwrap_or(value),
+        )),
         None => Ok(Some(value)),
     }
 }

@@ -195,4 +195,19 @@ async fn a_signed_push_refreshes_exactly_the_apps_it_touches() {
         r#"{"refreshed":["argocd/main","argocd/ssh-spelling"]}"#
     );
     assert_eq!(refreshed(&apps).await, ["main", "ssh-spelling"]);
+
+    // A secret reference that leads nowhere refuses requests; it never lets them through.
+    let dangling = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "argocd-secret", "namespace": "argocd"},
+        "stringData": {"webhook.gitlab.secret": "$no-such-secret:token"}});
+    secrets
+        .patch(
+            "argocd-secret",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&dangling),
+        )
+        .await
+        .unwrap();
+    let gitlab = post(&state, &[("X-Gitlab-Event", "Push Hook".into())], b"{}").await;
+    assert_eq!(gitlab.0, StatusCode::UNAUTHORIZED);
 }
