@@ -221,6 +221,13 @@ async fn steps(
 
     let mut again = None;
     let mut requested = requested_operation(app, status, effects);
+    if let Some(state) = status.operation_state.as_mut()
+        && matches!(effects.operation, OperationField::Clear)
+        && state.message.as_deref() == Some(TERMINATED)
+        && let Some(result) = state.sync_result.as_mut()
+    {
+        operation::terminate(&cluster, &mut result.resources).await;
+    }
     if requested.is_none() && app.operation.is_none() && app.metadata.deletion_timestamp.is_none() {
         match auto_sync::decide(app, status, &comparison, &revisions) {
             Decision::Start(operation) => {
@@ -436,9 +443,13 @@ impl AppNames {
     }
 }
 
+/// The message of an operation ended by hand.
+const TERMINATED: &str = "Operation terminated";
+
 /// The operation a person (or `argocd app sync`) asked for, in its state: the one under way
 /// (`operation` set and the state Running) or a new one. An operation removed while it ran
-/// (or marked Terminating) ends here as Failed.
+/// (or marked Terminating) ends here as Failed; its running hooks are then stopped
+/// ([`operation::terminate`]).
 fn requested_operation(
     app: &Application,
     status: &mut ApplicationStatus,
@@ -449,7 +460,7 @@ fn requested_operation(
     if phase == Some("Terminating") || (app.operation.is_none() && phase == Some("Running")) {
         if let Some(state) = status.operation_state.as_mut() {
             state.phase = Phase::Failed.as_str().into();
-            state.message = Some("Operation terminated".into());
+            state.message = Some(TERMINATED.into());
             state.finished_at = Some(now());
             effects.events.push(events::completed(state));
         }

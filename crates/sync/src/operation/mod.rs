@@ -98,6 +98,43 @@ pub async fn advance(
     }
 }
 
+/// Stops what a terminated operation left running, as gitops-engine's `Terminate`: each
+/// running hook loses the hook finalizer and is deleted, and its result says so. Failures
+/// are logged; the operation is over either way.
+pub async fn terminate(cluster: &Cluster, results: &mut [ResourceResult]) {
+    for result in results
+        .iter_mut()
+        .filter(|r| r.hook_type.is_some() && r.hook_phase.as_deref() == Some("Running"))
+    {
+        let probe = live::probe(
+            &result.group,
+            &result.version,
+            &result.kind,
+            &result.namespace,
+            &result.name,
+        );
+        if let Ok(Some(live)) = cluster.get(&probe).await {
+            let stopped = match apply::remove_finalizer(cluster, &live, HOOK_FINALIZER).await {
+                Ok(()) => {
+                    apply::delete_object(
+                        cluster,
+                        &live,
+                        &kube::api::PropagationPolicy::Background,
+                        false,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = stopped {
+                tracing::warn!(hook = %result.name, error = %e, "stopping a hook");
+            }
+        }
+        result.hook_phase = Some(TaskPhase::Failed.as_str().into());
+        result.message = Some("Terminated".into());
+    }
+}
+
 /// How a batch of writes went.
 #[derive(PartialEq, Eq)]
 enum RunState {

@@ -455,3 +455,43 @@ async fn a_running_hook_deleted_by_hand_fails_the_sync() {
         )
     );
 }
+
+#[tokio::test]
+async fn terminating_stops_running_hooks() {
+    let api = EmbeddedApi::start(&["shop", "argocd"]).await;
+    let client = api.client();
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "shop");
+    let targets = [job(
+        "endless",
+        json!({"argocd.argoproj.io/hook": "PreSync", "ferry.dev/simulate": "progressing"}),
+    )];
+    let cluster = Cluster::new(client.clone());
+    let start = Start {
+        revision: "0123456789abcdef",
+        started_at: 1_700_000_000,
+    };
+    let tracking = Tracking::default();
+    let mut results = Vec::new();
+    // Two steps: the hook is created, then it is running.
+    for _ in 0..2 {
+        let comparison = compare(&cluster, &APP, targets.to_vec(), &[], &[], &tracking)
+            .await
+            .unwrap();
+        results = operation::advance(&cluster, &comparison, &settings(false), &start, &results)
+            .await
+            .resources;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(results[0].hook_phase.as_deref(), Some("Running"));
+    assert!(jobs.get_opt("endless").await.unwrap().is_some());
+
+    operation::terminate(&cluster, &mut results).await;
+    assert_eq!(
+        (
+            results[0].hook_phase.as_deref(),
+            results[0].message.as_deref()
+        ),
+        (Some("Failed"), Some("Terminated"))
+    );
+    gone(&jobs, "endless").await;
+}
