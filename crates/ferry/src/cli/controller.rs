@@ -43,7 +43,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ferry_sync::bootstrap(&client, &args.namespace)
         .await
         .context("cannot prepare the cluster for the controllers")?;
-    let ctx = context(&dir, client, &args.namespace, args.allow_http_credentials)?;
+    let resync = ferry_sync::application::Resync::read(&client, &args.namespace).await;
+    let ctx = context(
+        &dir,
+        client,
+        &args.namespace,
+        args.allow_http_credentials,
+        resync,
+    )?;
     eprintln!(
         "Ferry's controllers are running (Applications in namespace {}).",
         args.namespace
@@ -68,6 +75,7 @@ pub fn context(
     client: kube::Client,
     namespace: &str,
     allow_http_credentials: bool,
+    resync: ferry_sync::application::Resync,
 ) -> anyhow::Result<ferry_sync::application::Context> {
     let cache = dir.join("cache");
     let metrics = Arc::new(Metrics::new());
@@ -85,6 +93,7 @@ pub fn context(
         tracking: Tracking::default(),
         namespace: namespace.to_string(),
         metrics,
+        resync,
         client,
     })
 }

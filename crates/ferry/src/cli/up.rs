@@ -84,11 +84,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let ctx = if args.no_controller {
         None
     } else {
+        let resync = ferry_sync::application::Resync::read(&client, &args.namespace).await;
         Some(super::controller::context(
             &dir,
             client.clone(),
             &args.namespace,
             args.allow_http_credentials,
+            resync,
         )?)
     };
     let web_state = ferry_web::WebState {

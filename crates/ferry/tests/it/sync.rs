@@ -1139,3 +1139,54 @@ fn seed_002s_applications_sync_from_a_chart_repository_and_git() {
     wait_for(&kc, &status("app-of-apps"), "Synced Healthy");
     assert!(up.stop().success());
 }
+
+#[test]
+fn timeout_reconciliation_in_argocd_cm_sets_the_resync_period() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, "polled");
+    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "blue"));
+    seed.commit("blue");
+    seed.push();
+
+    // Read when the controller starts, as Argo CD's controller reads it.
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    let settings = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm, namespace: argocd}\ndata:\n  timeout.reconciliation: 2s\n  timeout.reconciliation.jitter: \"0\"\n";
+    ok(
+        &kubectl(),
+        &[
+            "apply",
+            "-f",
+            &write(dir.path(), "argocd-cm.yaml", settings),
+        ],
+        &kc,
+    );
+    assert!(up.stop().success());
+    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir.path(), &kc, &server.url("polled"));
+    let app = application("polled", "default", &server.url("polled"));
+    ok(
+        &kubectl(),
+        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
+        &kc,
+    );
+    wait_for(&kc, &COLOR, "blue");
+
+    // With nothing changed, the app is looked at every 2 s (by default every 120–180 s).
+    let reconciles = || {
+        let (_, text) =
+            ferry_testkit::cluster::raw_request(up.web.unwrap(), "GET", "/metrics", &[], b"");
+        text.lines()
+            .filter(|l| l.starts_with("argocd_app_reconcile_count"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let before = reconciles();
+    std::thread::sleep(Duration::from_secs(7));
+    let looked = reconciles() - before;
+    assert!(looked >= 2.0, "every 2 s, {looked} reconciles in 7 s");
+    assert!(up.stop().success());
+}

@@ -1,7 +1,7 @@
 //! The Application controller: watches the Applications of the control-plane namespace and
 //! reconciles each ([`reconcile`]) when its spec, operation or annotations change, when an
 //! object it tracks changes in the cluster, when its AppProject changes, and again every
-//! 120 s (plus jitter), every second while an operation runs, every 2 s while a rollout is
+//! 120 s plus jitter (`argocd-cm`, [`resync`]), every second while an operation runs, every 2 s while a rollout is
 //! in progress (health Progressing). Its own status writes do not wake it. Up to 16 apps
 //! reconcile at once, one app never twice at the same time.
 
@@ -10,6 +10,7 @@ mod events;
 mod finalize;
 mod project;
 pub mod reconcile;
+pub mod resync;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use kube::runtime::watcher;
 use tokio::sync::mpsc;
 
 pub use reconcile::Context;
+pub use resync::Resync;
 
 /// Argo CD's refresh annotation (`normal` or `hard`), removed once served.
 pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";

@@ -21,6 +21,7 @@ use super::auto_sync::{self, Decision};
 use super::events::{self, AppEvent};
 use super::finalize;
 use super::project;
+use super::resync::Resync;
 use crate::clusters::{Clusters, DestinationError};
 use crate::compare::{self, AppRef, Comparison};
 use crate::live::Cluster;
@@ -49,6 +50,8 @@ pub struct Context {
     pub tracking: Tracking,
     /// Argo CD's metrics.
     pub metrics: Arc<Metrics>,
+    /// How often apps are looked at with nothing having changed.
+    pub resync: Resync,
 }
 
 /// A step that failed, and the condition it becomes.
@@ -103,7 +106,7 @@ pub async fn reconcile(ctx: &Context, app: &Application) -> Result<Outcome, kube
     events::record(&ctx.client, app, &effects.events).await;
     Ok(Outcome {
         wrote,
-        requeue_after: again.unwrap_or_else(|| resync_interval(app.name())),
+        requeue_after: again.unwrap_or_else(|| ctx.resync.after(app.name())),
     })
 }
 
@@ -115,11 +118,11 @@ async fn delete(ctx: &Context, app: &Application) -> Result<Outcome, kube::Error
         wrote,
     };
     let Some(propagation) = finalize::cascade(app) else {
-        return Ok(outcome(resync_interval(app.name()), false));
+        return Ok(outcome(ctx.resync.after(app.name()), false));
     };
     match finalize::finalize(ctx, app, propagation).await {
         Ok(Some(again)) => Ok(outcome(again, false)),
-        Ok(None) => Ok(outcome(resync_interval(app.name()), true)),
+        Ok(None) => Ok(outcome(ctx.resync.after(app.name()), true)),
         Err(message) => {
             let mut status = app.status.clone();
             status
@@ -818,16 +821,6 @@ fn status_patch(
         );
     }
     patch
-}
-
-/// 120 s (Argo CD's `timeout.reconciliation`) plus up to 60 s of jitter, fixed per app so
-/// apps spread out.
-fn resync_interval(name: &str) -> Duration {
-    let jitter = name
-        .bytes()
-        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
-        % 60;
-    Duration::from_secs(120 + jitter)
 }
 
 fn now() -> String {
