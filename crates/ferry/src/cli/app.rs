@@ -112,12 +112,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 prune,
                 dry_run,
                 resources,
-                sync_options: app
-                    .spec
-                    .sync_policy
-                    .as_ref()
-                    .map(|p| p.sync_options.clone())
-                    .unwrap_or_default(),
+                sync_options: spec_sync_options(&app),
                 ..SyncOperation::default()
             };
             let retry = app
@@ -167,17 +162,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 }),
                 source: entry.source.clone(),
                 sources: entry.sources.clone(),
-                sync_options: app
-                    .spec
-                    .sync_policy
-                    .as_ref()
-                    .map(|p| p.sync_options.clone())
-                    .unwrap_or_default(),
+                sync_options: spec_sync_options(&app),
                 ..SyncOperation::default()
             };
             operate(&apps, &app, sync, Default::default(), no_wait).await
         }
     }
+}
+
+/// The app's own `syncPolicy.syncOptions`, which `argocd app sync` sends with a sync.
+fn spec_sync_options(app: &Application) -> Vec<String> {
+    app.spec
+        .sync_policy
+        .as_ref()
+        .map(|p| p.sync_options.clone())
+        .unwrap_or_default()
 }
 
 async fn fetch(apps: &Api<Application>, name: &str) -> anyhow::Result<Application> {

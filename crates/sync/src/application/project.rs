@@ -4,6 +4,8 @@
 
 use ferry_api::argocd::{AppProject, Application};
 
+use crate::operation::settings::glob;
+
 /// Why the project refuses the Application, in Argo CD's words.
 pub fn check(project: &AppProject, app: &Application) -> Result<(), String> {
     let name = project.metadata.name.clone().unwrap_or_default();
@@ -61,11 +63,6 @@ fn permitted(patterns: &[String], value: &str) -> bool {
             .iter()
             .filter(|p| !p.starts_with('!'))
             .any(|p| glob(p, value))
-}
-
-fn glob(pattern: &str, value: &str) -> bool {
-    pattern == value
-        || globset::Glob::new(pattern).is_ok_and(|g| g.compile_matcher().is_match(value))
 }
 
 #[cfg(test)]

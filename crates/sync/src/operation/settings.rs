@@ -96,7 +96,9 @@ impl ResourcePolicy {
     }
 }
 
-fn glob(pattern: &str, value: &str) -> bool {
+/// Whether `value` matches `pattern` as AppProject fields glob (`*` spans `/`); a pattern
+/// that is not a glob matches only itself.
+pub(crate) fn glob(pattern: &str, value: &str) -> bool {
     pattern == value
         || globset::Glob::new(pattern).is_ok_and(|g| g.compile_matcher().is_match(value))
 }

@@ -13,6 +13,8 @@ use ferry_api::argocd::{Application, SyncWindow};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use crate::operation::settings::glob;
+
 /// A window that cannot be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WindowError {
@@ -70,12 +72,9 @@ fn is_deny(window: &SyncWindow) -> bool {
 pub fn matches(window: &SyncWindow, app: &Application) -> bool {
     let destination = &app.spec.destination;
     let glob = |patterns: &[String], values: &[Option<&str>]| {
-        patterns.iter().any(|p| {
-            globset::Glob::new(p).is_ok_and(|g| {
-                let m = g.compile_matcher();
-                values.iter().flatten().any(|v| m.is_match(v))
-            })
-        })
+        patterns
+            .iter()
+            .any(|p| values.iter().flatten().any(|v| glob(p, v)))
     };
     let checks = [
         (!window.applications.is_empty()).then(|| glob(&window.applications, &[Some(app.name())])),
