@@ -4,12 +4,10 @@
 
 use std::process::Command;
 
-use ferry_testkit::git_server::GitServer;
 use ferry_testkit::kubectl;
-use ferry_testkit::seed::Seed;
 
-use super::sync::{CONFIGMAP, add_repository, wait_for, write};
-use super::up::{Up, ok};
+use super::sync::{CONFIGMAP, apply, color_repo, up_with_repository, wait_for};
+use super::up::ok;
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
@@ -43,20 +41,11 @@ fn fails(kubeconfig: &std::path::Path, args: &[&str]) -> String {
 #[test]
 fn sync_history_and_rollback_from_the_cli() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(GitServer::start());
-    let seed = Seed::new(&server, "cli");
-    seed.write(
-        "config/configmap.yaml",
-        &CONFIGMAP.replace("COLOR", "amber"),
-    );
-    let first = seed.commit("amber");
-    seed.push();
+    let (server, seed, first) = color_repo(&runtime, "cli", "amber");
     let repo = server.url("cli");
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &repo);
+    let (up, kc) = up_with_repository(dir.path(), &repo);
     let app = format!(
         "apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -68,11 +57,7 @@ spec:
   syncPolicy: {{syncOptions: [CreateNamespace=true]}}
 "
     );
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "app.yaml", &app);
     let status = [
         "get",
         "application",
@@ -184,20 +169,11 @@ spec:
 #[test]
 fn a_deny_window_holds_a_sync_until_it_closes() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(GitServer::start());
-    let seed = Seed::new(&server, "windowed");
-    seed.write(
-        "config/configmap.yaml",
-        &CONFIGMAP.replace("COLOR", "slate"),
-    );
-    seed.commit("slate");
-    seed.push();
+    let (server, _seed, _) = color_repo(&runtime, "windowed", "slate");
     let repo = server.url("windowed");
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &repo);
+    let (up, kc) = up_with_repository(dir.path(), &repo);
     let project = "apiVersion: argoproj.io/v1alpha1
 kind: AppProject
 metadata: {name: frozen, namespace: argocd}
@@ -218,16 +194,8 @@ spec:
   syncPolicy: {{automated: {{}}, syncOptions: [CreateNamespace=true]}}
 "
     );
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "project.yaml", project)],
-        &kc,
-    );
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "project.yaml", project);
+    apply(dir.path(), &kc, "app.yaml", &app);
     let message = [
         "get",
         "application",

@@ -7,11 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ferry_testkit::git_server::GitServer;
 use ferry_testkit::kubectl;
-use ferry_testkit::seed::Seed;
 
-use super::sync::{CONFIGMAP, add_repository, wait_for, write};
+use super::sync::{add_repository, apply, color_repo, wait_for};
 use super::up::{Up, ok, run};
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
@@ -64,11 +62,7 @@ fn color(kubeconfig: &Path) -> String {
 #[test]
 fn applications_deploy_to_registered_clusters_by_name_and_url() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(GitServer::start());
-    let seed = Seed::new(&server, "multi");
-    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "teal"));
-    seed.commit("teal");
-    seed.push();
+    let (server, _seed, _) = color_repo(&runtime, "multi", "teal");
     let repo = server.url("multi");
 
     let dir = tempfile::tempdir().unwrap();
@@ -100,11 +94,7 @@ fn applications_deploy_to_registered_clusters_by_name_and_url() {
         application("nowhere", "name: cluster-9", &repo),
     ]
     .join("---\n");
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "apps.yaml", &apps)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "apps.yaml", &apps);
 
     for app in ["by-name", "by-url"] {
         wait_for(
@@ -147,11 +137,7 @@ fn applications_deploy_to_registered_clusters_by_name_and_url() {
 #[test]
 fn the_controller_runs_against_a_kubeconfig() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(GitServer::start());
-    let seed = Seed::new(&server, "remote");
-    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "plum"));
-    seed.commit("plum");
-    seed.push();
+    let (server, _seed, _) = color_repo(&runtime, "remote", "plum");
     let repo = server.url("remote");
 
     // The "external cluster": another `ferry up`, serving the API only.
@@ -160,11 +146,7 @@ fn the_controller_runs_against_a_kubeconfig() {
     let kc = up.kubeconfigs[0].clone();
     add_repository(dir.path(), &kc, &repo);
     let app = application("remote", "server: https://kubernetes.default.svc", &repo);
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "app.yaml", &app);
     std::thread::sleep(Duration::from_secs(1));
     let status = ok(
         &kubectl(),

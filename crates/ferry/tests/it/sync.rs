@@ -62,6 +62,35 @@ pub(super) fn wait_for(kc: &Path, args: &[&str], want: &str) {
     );
 }
 
+/// A git server (basic auth) on `runtime` with repository `name`, its
+/// `config/configmap.yaml` of `color` committed and pushed; and that commit.
+pub(super) fn color_repo(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    color: &str,
+) -> (GitServer, Seed, String) {
+    let server = runtime.block_on(GitServer::start());
+    let seed = Seed::new(&server, name);
+    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", color));
+    let commit = seed.commit(color);
+    seed.push();
+    (server, seed, commit)
+}
+
+/// `ferry up` on `dir` (credentials over plain http allowed, for the loopback git server)
+/// with the credentials of `url` in a repository Secret; and its kubeconfig.
+pub(super) fn up_with_repository(dir: &Path, url: &str) -> (Up, std::path::PathBuf) {
+    let up = Up::start(dir, &["--allow-http-credentials"]);
+    let kc = up.kubeconfigs[0].clone();
+    add_repository(dir, &kc, url);
+    (up, kc)
+}
+
+/// `kubectl apply -f` of `text`, written to `dir/file`.
+pub(super) fn apply(dir: &Path, kc: &Path, file: &str, text: &str) {
+    ok(&kubectl(), &["apply", "-f", &write(dir, file, text)], kc);
+}
+
 /// An Argo CD repository Secret with the git server's credentials for `url`.
 pub(super) fn add_repository(dir: &Path, kc: &Path, url: &str) {
     let secret = format!(
@@ -116,22 +145,12 @@ spec:
 #[test]
 fn an_application_syncs_from_git_and_follows_new_commits() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(GitServer::start());
-    let seed = Seed::new(&server, "shop");
-    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "blue"));
-    let first = seed.commit("blue");
-    seed.push();
+    let (server, seed, first) = color_repo(&runtime, "shop", "blue");
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &server.url("shop"));
+    let (up, kc) = up_with_repository(dir.path(), &server.url("shop"));
     let app = application("shop", "default", &server.url("shop"));
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "app.yaml", &app);
 
     let jsonpath = |path: &'static str| ["get", "application", "shop", "-n", "argocd", "-o", path];
     wait_for(
@@ -243,17 +262,9 @@ spec:
   sourceRepos: [\"https://git.example.com/*\"]
   destinations: [{server: \"*\", namespace: \"*\"}]
 ";
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "project.yaml", project)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "project.yaml", project);
     let locked = application("locked", "locked", &server.url("shop"));
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "locked.yaml", &locked)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "locked.yaml", &locked);
     let locked_status = ["get", "application", "locked", "-n", "argocd", "-o"];
     wait_for(
         &kc,
@@ -381,19 +392,13 @@ fn hooks_and_waves_run_across_reconciles_self_heal_and_a_failed_sync_is_retried(
     let repo = server.url("hooks");
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &repo);
+    let (up, kc) = up_with_repository(dir.path(), &repo);
     let apps = [
         hooked_application("good", "good", &repo),
         hooked_application("bad", "bad", &repo),
     ]
     .join("---\n");
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "apps.yaml", &apps)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "apps.yaml", &apps);
 
     // PreSync hook, then wave 0, then wave 1 once the Deployment is healthy, then PostSync.
     let good = |path: &'static str| ["get", "application", "good", "-n", "argocd", "-o", path];
@@ -545,9 +550,7 @@ fn a_child_app_removed_from_git_is_pruned_and_cascades_to_its_resources() {
     seed.push();
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &repo);
+    let (up, kc) = up_with_repository(dir.path(), &repo);
     ok(
         &kubectl(),
         &[
@@ -627,22 +630,12 @@ fn a_child_app_removed_from_git_is_pruned_and_cascades_to_its_resources() {
 #[test]
 fn a_push_webhook_syncs_the_new_commit_without_waiting_for_the_resync_and_metrics_count_it() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(GitServer::start());
-    let seed = Seed::new(&server, "pushed");
-    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "blue"));
-    seed.commit("blue");
-    seed.push();
+    let (server, seed, _) = color_repo(&runtime, "pushed", "blue");
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &server.url("pushed"));
+    let (up, kc) = up_with_repository(dir.path(), &server.url("pushed"));
     let app = application("pushed", "default", &server.url("pushed"));
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "app.yaml", &app);
     wait_for(&kc, &COLOR, "blue");
 
     seed.write(
@@ -738,15 +731,9 @@ fn a_sync_killed_midway_completes_after_a_restart() {
     seed.push();
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &server.url("crash"));
+    let (up, kc) = up_with_repository(dir.path(), &server.url("crash"));
     let app = application("crash", "default", &server.url("crash"));
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "app.yaml", &app);
     let phase = [
         "get",
         "application",
@@ -818,9 +805,7 @@ fn a_kind_the_project_refuses_stops_the_whole_sync() {
     seed.push();
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &server.url("guarded"));
+    let (up, kc) = up_with_repository(dir.path(), &server.url("guarded"));
     // The seed's Craftista project: namespaced kinds by default, cluster-scoped ones only
     // when whitelisted (its list names none that is cluster-scoped).
     let project = "apiVersion: argoproj.io/v1alpha1
@@ -834,21 +819,13 @@ spec:
   - {group: apps, kind: Deployment}
   - {group: networking.k8s.io, kind: Ingress}
 ";
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "project.yaml", project)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "project.yaml", project);
     // No retries: the refusal is final at once.
     let app = application("guarded", "craftisia", &server.url("guarded")).replace(
         "    automated:\n",
         "    retry: {limit: 0}\n    automated:\n",
     );
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "app.yaml", &app);
     let state = [
         "get",
         "application",
@@ -930,9 +907,7 @@ fn seed_004s_craftista_frontend_deploys_from_its_chart_and_environment_values() 
     seed.push();
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &repo);
+    let (up, kc) = up_with_repository(dir.path(), &repo);
     let seeds =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync/tests/it/seeds/004-craftisia.yaml");
     let written = std::fs::read_to_string(seeds).unwrap().replace(
@@ -1063,9 +1038,7 @@ fn seed_002s_applications_sync_from_a_chart_repository_and_git() {
     seed.push();
 
     let dir = tempfile::tempdir().unwrap();
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &server.url("gitops"));
+    let (up, kc) = up_with_repository(dir.path(), &server.url("gitops"));
     let argo_cd = seed_documents(
         "002-argo-cd.yaml",
         &["argo-cd", "argo"],
@@ -1143,11 +1116,7 @@ fn seed_002s_applications_sync_from_a_chart_repository_and_git() {
 #[test]
 fn timeout_reconciliation_in_argocd_cm_sets_the_resync_period() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(GitServer::start());
-    let seed = Seed::new(&server, "polled");
-    seed.write("config/configmap.yaml", &CONFIGMAP.replace("COLOR", "blue"));
-    seed.commit("blue");
-    seed.push();
+    let (server, _seed, _) = color_repo(&runtime, "polled", "blue");
 
     // Read when the controller starts, as Argo CD's controller reads it.
     let dir = tempfile::tempdir().unwrap();
@@ -1164,15 +1133,9 @@ fn timeout_reconciliation_in_argocd_cm_sets_the_resync_period() {
         &kc,
     );
     assert!(up.stop().success());
-    let up = Up::start(dir.path(), &["--allow-http-credentials"]);
-    let kc = up.kubeconfigs[0].clone();
-    add_repository(dir.path(), &kc, &server.url("polled"));
+    let (up, kc) = up_with_repository(dir.path(), &server.url("polled"));
     let app = application("polled", "default", &server.url("polled"));
-    ok(
-        &kubectl(),
-        &["apply", "-f", &write(dir.path(), "app.yaml", &app)],
-        &kc,
-    );
+    apply(dir.path(), &kc, "app.yaml", &app);
     wait_for(&kc, &COLOR, "blue");
 
     // With nothing changed, the app is looked at every 2 s (by default every 120–180 s).

@@ -52,6 +52,16 @@ fn job(name: &str, annotations: Value) -> Value {
             "containers": [{"name": "main", "image": "busybox"}]}}}})
 }
 
+/// Applies a ConfigMap `name` carrying the tracking id `id`, as an app's sync left it.
+async fn tracked(configmaps: &Api<ConfigMap>, name: &str, id: &str) {
+    let mut obj = config_map(name, json!({}));
+    obj["metadata"]["annotations"] = json!({TRACKING_ID_ANNOTATION: id});
+    configmaps
+        .patch(name, &PatchParams::apply("test"), &Patch::Apply(&obj))
+        .await
+        .unwrap();
+}
+
 /// One operation run to its end; every step's message, and the last step.
 struct Run {
     messages: Vec<String>,
@@ -129,17 +139,7 @@ async fn waves_run_in_order_and_an_unknown_kind_fails_only_itself() {
     let api = EmbeddedApi::start(&["shop", "argocd"]).await;
     let client = api.client();
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
-    let mut dropped = config_map("dropped", json!({}));
-    dropped["metadata"]["annotations"] =
-        json!({TRACKING_ID_ANNOTATION: "shop:/ConfigMap:shop/dropped"});
-    configmaps
-        .patch(
-            "dropped",
-            &PatchParams::apply("test"),
-            &Patch::Apply(&dropped),
-        )
-        .await
-        .unwrap();
+    tracked(&configmaps, "dropped", "shop:/ConfigMap:shop/dropped").await;
     let previous = [ResourceStatus {
         version: "v1".into(),
         kind: "ConfigMap".into(),
@@ -371,17 +371,7 @@ async fn a_resource_another_app_tracks_is_shared_and_fails_with_fail_on_shared_r
     let api = EmbeddedApi::start(&["shop", "argocd"]).await;
     let client = api.client();
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
-    let mut theirs = config_map("settings", json!({}));
-    theirs["metadata"]["annotations"] =
-        json!({TRACKING_ID_ANNOTATION: "other:/ConfigMap:shop/settings"});
-    configmaps
-        .patch(
-            "settings",
-            &PatchParams::apply("test"),
-            &Patch::Apply(&theirs),
-        )
-        .await
-        .unwrap();
+    tracked(&configmaps, "settings", "other:/ConfigMap:shop/settings").await;
     let targets = [config_map("settings", json!({}))];
     let cluster = Cluster::new(client.clone());
     let comparison = compare(
