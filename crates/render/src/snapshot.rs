@@ -37,6 +37,11 @@ impl Snapshot {
         self.tree.commit()
     }
 
+    /// The commit's entries (files, links, submodules) with their kinds, unresolved.
+    pub fn git_tree(&self) -> &git::Tree {
+        &self.tree
+    }
+
     /// Total size of the files' contents.
     pub fn bytes(&self) -> usize {
         self.bytes

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ferry_api::argocd::ApplicationDestination;
+use ferry_api::selector::LabelSelector;
 use ferry_api::{Classify, Disposition};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
@@ -154,6 +155,45 @@ impl Clusters {
         }
     }
 
+    /// The cluster Secrets whose labels `selector` accepts, as the clusters generator of an
+    /// ApplicationSet sees them (`name` and `server` as written, empty when missing), sorted
+    /// by Secret name; of two Secrets with one `name`, the later stays.
+    pub async fn entries(
+        &self,
+        selector: &LabelSelector,
+    ) -> Result<Vec<ClusterEntry>, DestinationError> {
+        let secrets: Api<Secret> = Api::namespaced(self.control_plane.clone(), &self.namespace);
+        let mut listed = secrets
+            .list(&ListParams::default().labels(CLUSTER_SELECTOR))
+            .await
+            .map_err(DestinationError::Api)?
+            .items;
+        listed.sort_by_key(secret_name);
+        let mut entries: Vec<ClusterEntry> = Vec::new();
+        for secret in &listed {
+            let labels = secret.metadata.labels.clone().unwrap_or_default();
+            let label_map = labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            if !selector.matches(&label_map) {
+                continue;
+            }
+            // A Secret without a server (half-written, say) still yields its cluster, so
+            // its app stays generated and fails validation rather than being deleted.
+            let name = secret_text(secret, "name").unwrap_or_default();
+            entries.retain(|e| e.name != name);
+            entries.push(ClusterEntry {
+                name,
+                server: secret_text(secret, "server").unwrap_or_default(),
+                project: secret_text(secret, "project").unwrap_or_default(),
+                labels,
+                annotations: secret.metadata.annotations.clone().unwrap_or_default(),
+            });
+        }
+        Ok(entries)
+    }
+
     fn local(&self) -> Destination {
         Destination {
             server: IN_CLUSTER_SERVER.into(),
@@ -230,6 +270,21 @@ fn secret_text(secret: &Secret, key: &str) -> Option<String> {
 
 fn secret_name(secret: &Secret) -> String {
     secret.metadata.name.clone().unwrap_or_default()
+}
+
+/// A registered cluster, as an ApplicationSet's clusters generator reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterEntry {
+    /// `name`, empty when unset.
+    pub name: String,
+    /// `server`.
+    pub server: String,
+    /// `project`, empty when unset.
+    pub project: String,
+    /// The Secret's labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The Secret's annotations.
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// A cluster Secret's contents.

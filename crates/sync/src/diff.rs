@@ -186,7 +186,7 @@ fn secret_string_data_to_data(obj: &mut Value) {
 }
 
 /// Removes the field at an RFC 6901 `pointer`; nothing happens when it is not there.
-fn remove_pointer(obj: &mut Value, pointer: &str) {
+pub(crate) fn remove_pointer(obj: &mut Value, pointer: &str) {
     let Some((parent, last)) = pointer.rsplit_once('/') else {
         return;
     };

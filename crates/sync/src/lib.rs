@@ -8,10 +8,11 @@
 //! phase and wave a sync applies an object in; [`tracking`] ties objects to their
 //! Application; [`clusters`] are the destinations; [`diff`], [`live`] and [`compare`] find the gap between Git and the cluster,
 //! [`operation`] closes it wave by wave through [`apply`]; [`application`] is the controller
-//! that runs them.
+//! that runs them; [`appset`] generates Applications from ApplicationSets.
 
 pub mod application;
 pub mod apply;
+pub mod appset;
 pub mod bootstrap;
 pub mod clusters;
 pub mod compare;
@@ -22,7 +23,17 @@ pub mod live;
 pub mod metrics;
 pub mod operation;
 pub mod order;
+pub mod queue;
 pub mod tracking;
 pub mod windows;
 
 pub use bootstrap::{BootstrapError, bootstrap};
+
+/// Runs the Application and ApplicationSet controllers on `ctx` until one of their watches
+/// ends (the API server went away).
+pub async fn run_controllers(ctx: std::sync::Arc<application::Context>) {
+    tokio::select! {
+        () = application::run(ctx.clone()) => {}
+        () = appset::run(ctx) => {}
+    }
+}

@@ -80,13 +80,7 @@ const WAIT: Duration = Duration::from_secs(600);
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let (client, _) = kubeclient::connect(args.target.kubeconfig.as_deref()).await?;
-    let namespace = args
-        .target
-        .namespace
-        .clone()
-        .or_else(|| std::env::var("FERRY_NAMESPACE").ok())
-        .unwrap_or_else(|| "argocd".into());
-    let apps: Api<Application> = Api::namespaced(client, &namespace);
+    let apps: Api<Application> = Api::namespaced(client, &args.target.control_plane_namespace());
     match args.command {
         AppCommand::List => list(&apps).await,
         AppCommand::Get { name } => {

@@ -52,15 +52,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         resync,
     )?;
     eprintln!(
-        "Ferry's controllers are running (Applications in namespace {}).",
+        "Ferry's controllers are running (Applications and ApplicationSets in namespace {}).",
         args.namespace
     );
-    let controller = tokio::spawn(ferry_sync::application::run(Arc::new(ctx)));
+    let controller = tokio::spawn(ferry_sync::run_controllers(Arc::new(ctx)));
     tokio::select! {
         signal = super::up::wait_for_signal() => signal?,
         ended = controller => {
             ended?;
-            anyhow::bail!("the Application watch ended: the API server went away");
+            anyhow::bail!("the controllers' watches ended: the API server went away");
         }
     }
     eprintln!("shutting down");

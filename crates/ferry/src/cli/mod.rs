@@ -2,6 +2,7 @@
 
 mod app;
 mod apply;
+mod appset;
 mod controller;
 mod delete;
 mod discover;
@@ -41,6 +42,17 @@ pub struct Target {
     namespace: Option<String>,
 }
 
+impl Target {
+    /// `-n`, else `$FERRY_NAMESPACE`, else `argocd`: where Applications and ApplicationSets
+    /// live.
+    fn control_plane_namespace(&self) -> String {
+        self.namespace
+            .clone()
+            .or_else(|| std::env::var("FERRY_NAMESPACE").ok())
+            .unwrap_or_else(|| "argocd".into())
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Start the embedded Kubernetes-compatible API server and Ferry's controllers.
@@ -49,6 +61,8 @@ enum Command {
     Controller(controller::Args),
     /// Argo CD Applications: list, get, history, sync, rollback.
     App(app::Args),
+    /// List and show ApplicationSets, as `argocd appset` does.
+    Appset(appset::Args),
     /// Create or update objects from YAML files with server-side apply.
     Apply(apply::Args),
     /// Show objects.
@@ -72,6 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(a) => up::run(a).await,
         Command::Controller(a) => controller::run(a).await,
         Command::App(a) => app::run(a).await,
+        Command::Appset(a) => appset::run(a).await,
         Command::Apply(a) => apply::run(a).await,
         Command::Get(a) => get::run(a).await,
         Command::Delete(a) => delete::run(a).await,

@@ -103,7 +103,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             tracing::error!("web endpoints stopped: {e}");
         }
     });
-    let controller = ctx.map(|ctx| tokio::spawn(ferry_sync::application::run(Arc::new(ctx))));
+    let controller = ctx.map(|ctx| tokio::spawn(ferry_sync::run_controllers(Arc::new(ctx))));
     println!("Ferry is up.");
     for started in &servers {
         println!("  API server  https://{}", started.server.addr());

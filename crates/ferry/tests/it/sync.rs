@@ -971,7 +971,7 @@ fn seed_004s_craftista_frontend_deploys_from_its_chart_and_environment_values() 
 
 /// The seed's documents whose `metadata.name` is one of `names`, their repository URLs
 /// replaced.
-fn seed_documents(file: &str, names: &[&str], urls: &[(&str, &str)]) -> String {
+pub(super) fn seed_documents(file: &str, names: &[&str], urls: &[(&str, &str)]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../sync/tests/it/seeds")
         .join(file);

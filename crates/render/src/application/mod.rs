@@ -307,6 +307,27 @@ impl SourceRenderer {
         Ok(rendered)
     }
 
+    /// The whole tree of `repo_url` at `revision` (branch, tag, SemVer constraint, commit
+    /// or `HEAD`), through the same fetch gate, revision cache and snapshots as renders:
+    /// what an ApplicationSet's git generator reads.
+    pub async fn snapshot_at(
+        &self,
+        repo_url: &str,
+        revision: &str,
+        credentials: Option<&Credentials>,
+        refresh: Refresh,
+    ) -> Result<Arc<Snapshot>, RenderError> {
+        let source = ApplicationSource {
+            repo_url: repo_url.to_string(),
+            target_revision: Some(revision.to_string()),
+            ..ApplicationSource::default()
+        };
+        let checkout = self
+            .checkout("repoURL", &source, credentials, refresh)
+            .await?;
+        self.snapshot(&checkout).await
+    }
+
     /// Fetches the source's repository and resolves its revision.
     async fn checkout(
         &self,

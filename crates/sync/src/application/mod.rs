@@ -23,6 +23,8 @@ use kube::runtime::watcher;
 use tokio::sync::mpsc;
 
 pub use reconcile::Context;
+
+use crate::queue::{Outcome, Queue};
 pub use resync::Resync;
 
 /// Argo CD's refresh annotation (`normal` or `hard`), removed once served.
@@ -31,12 +33,12 @@ pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 /// Runs the controller until the watch ends (the API server shut down).
 pub async fn run(ctx: Arc<Context>) {
     let apps: Api<Application> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let (queue, mut next) = mpsc::unbounded_channel::<Message>();
+    let queue = Queue::default();
     let latest: Arc<tokio::sync::Mutex<HashMap<String, Application>>> = Arc::default();
 
     let watch = {
         let latest = latest.clone();
-        let queue = queue.clone();
+        let waker = queue.waker();
         let metrics = ctx.metrics.clone();
         tokio::spawn(async move {
             let mut seen: HashMap<String, String> = HashMap::new();
@@ -74,10 +76,7 @@ pub async fn run(ctx: Arc<Context>) {
                         latest.lock().await.insert(name.clone(), app);
                         if seen.get(&name) != Some(&fingerprint) {
                             seen.insert(name.clone(), fingerprint);
-                            let _ = queue.send(Message::Wake(Wake {
-                                name,
-                                generation: None,
-                            }));
+                            waker.wake(name);
                         }
                     }
                     Ok(watcher::Event::Delete(app)) => {
@@ -99,17 +98,14 @@ pub async fn run(ctx: Arc<Context>) {
     let (changed, mut changes) = mpsc::unbounded_channel();
     ctx.clusters.subscribe(changed);
     {
-        let (ctx, latest, queue) = (ctx.clone(), latest.clone(), queue.clone());
+        let (ctx, latest, waker) = (ctx.clone(), latest.clone(), queue.waker());
         tokio::spawn(async move {
             while let Some(obj) = changes.recv().await {
                 let Some(name) = ctx.tracking.app_of(&obj) else {
                     continue;
                 };
                 if latest.lock().await.contains_key(&name) {
-                    let _ = queue.send(Message::Wake(Wake {
-                        name,
-                        generation: None,
-                    }));
+                    waker.wake(name);
                 }
             }
         });
@@ -117,7 +113,7 @@ pub async fn run(ctx: Arc<Context>) {
 
     // A project change (created after its apps, windows or lists edited) wakes its apps.
     {
-        let (latest, queue) = (latest.clone(), queue.clone());
+        let (latest, waker) = (latest.clone(), queue.waker());
         let projects: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         tokio::spawn(async move {
             let mut events = std::pin::pin!(watcher(projects, watcher::Config::default()));
@@ -147,132 +143,36 @@ pub async fn run(ctx: Arc<Context>) {
                     .map(|a| a.name().to_string())
                     .collect();
                 for name in members {
-                    let _ = queue.send(Message::Wake(Wake {
-                        name,
-                        generation: None,
-                    }));
+                    waker.wake(name);
                 }
             }
         });
     }
 
-    // Each app has one pending resync timer; a timer from before the latest reconcile is
-    // stale and ignored, so timers never pile up. An app is reconciled by one task at a
-    // time; a wake that arrives meanwhile runs it once more when that task is done.
-    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_RECONCILES));
-    let mut apps: HashMap<String, AppState> = HashMap::new();
-    while let Some(message) = next.recv().await {
-        match message {
-            Message::Wake(Wake { name, generation }) => {
-                let state = apps.entry(name.clone()).or_default();
-                if generation.is_some_and(|g| g != state.generation) {
-                    continue;
-                }
-                if state.running {
-                    state.again = true;
-                    continue;
-                }
-                if !latest.lock().await.contains_key(&name) {
-                    apps.remove(&name);
-                    continue;
-                }
-                state.running = true;
-                let after_write = state.wrote;
-                let (ctx, queue, permits) = (ctx.clone(), queue.clone(), permits.clone());
-                let latest = latest.clone();
-                tokio::spawn(async move {
-                    let Ok(_permit) = permits.acquire_owned().await else {
-                        return;
-                    };
-                    let Some(app) = current(&ctx, &latest, &name, after_write).await else {
-                        let _ = queue.send(Message::Done {
-                            name,
-                            requeue_after: Duration::from_secs(5),
-                            wrote: false,
-                        });
-                        return;
-                    };
-                    let started = std::time::Instant::now();
-                    let result = reconcile::reconcile(&ctx, &app).await;
-                    ctx.metrics.reconciled(&app, started.elapsed());
-                    let (requeue_after, wrote) = match result {
-                        Ok(outcome) => (outcome.requeue_after, outcome.wrote),
-                        Err(e) => {
-                            tracing::warn!(app = %name, error = %e, "writing Application status");
-                            (Duration::from_secs(5), false)
-                        }
-                    };
-                    let _ = queue.send(Message::Done {
-                        name,
-                        requeue_after,
-                        wrote,
-                    });
-                });
-            }
-            Message::Done {
-                name,
-                requeue_after,
-                wrote,
-            } => {
-                let state = apps.entry(name.clone()).or_default();
-                state.running = false;
-                state.wrote = wrote;
-                state.generation += 1;
-                let generation = Some(state.generation);
-                let delay = if std::mem::take(&mut state.again) {
-                    Duration::ZERO
-                } else {
-                    requeue_after
-                };
-                let queue = queue.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    let _ = queue.send(Message::Wake(Wake { name, generation }));
-                });
+    let reconcile = {
+        let (ctx, latest) = (ctx.clone(), latest.clone());
+        move |name: String, after_write: bool| {
+            let (ctx, latest) = (ctx.clone(), latest.clone());
+            async move {
+                let app = current(&ctx, &latest, &name, after_write).await?;
+                let started = std::time::Instant::now();
+                let result = reconcile::reconcile(&ctx, &app).await;
+                ctx.metrics.reconciled(&app, started.elapsed());
+                Some(result.unwrap_or_else(|e| {
+                    tracing::warn!(app = %name, error = %e, "writing Application status");
+                    Outcome::retry_soon()
+                }))
             }
         }
-        if watch.is_finished() {
-            break;
-        }
-    }
+    };
+    queue
+        .run(CONCURRENT_RECONCILES, reconcile, || watch.is_finished())
+        .await;
 }
 
 /// How many apps are reconciled at once (Argo CD's `--status-processors` default is 20,
 /// `--operation-processors` 10).
 const CONCURRENT_RECONCILES: usize = 16;
-
-/// What the controller loop is told.
-enum Message {
-    /// Reconcile an app.
-    Wake(Wake),
-    /// A reconcile finished and asks to be run again after `requeue_after`; `wrote` when it
-    /// wrote the Application.
-    Done {
-        name: String,
-        requeue_after: Duration,
-        wrote: bool,
-    },
-}
-
-/// The loop's view of one app.
-#[derive(Default)]
-struct AppState {
-    /// Bumped by each finished reconcile; a resync timer of an older one is stale.
-    generation: u64,
-    /// A reconcile is under way.
-    running: bool,
-    /// A wake came while it was: run again right after.
-    again: bool,
-    /// The last reconcile wrote the Application: read it from the API next time.
-    wrote: bool,
-}
-
-/// A request to reconcile an app: from the watch (`generation` is `None`) or from its resync
-/// timer.
-struct Wake {
-    name: String,
-    generation: Option<u64>,
-}
 
 /// The app to reconcile: the watch's copy, or the API's when the last reconcile wrote it or
 /// an operation runs (the watch may not have delivered that write yet, and a step taken from

@@ -28,6 +28,7 @@ use crate::live::Cluster;
 use crate::metrics::Metrics;
 use crate::operation::settings::ResourcePolicy;
 use crate::operation::{self, Phase, Settings, Start, retry};
+use crate::queue::Outcome;
 use crate::tracking::{self, Tracking};
 use crate::windows;
 
@@ -60,15 +61,6 @@ enum StepError {
     InvalidSpec(String),
     /// Rendering or comparing failed: `ComparisonError`.
     Comparison(String),
-}
-
-/// What the reconcile leaves for the next one.
-pub struct Outcome {
-    /// When to look again.
-    pub requeue_after: Duration,
-    /// Whether the Application was written (its watch copy is stale until the watch
-    /// delivers the write).
-    pub wrote: bool,
 }
 
 /// Reconciles `app`; only a failed status write is an error.
