@@ -65,6 +65,7 @@ pub async fn compare(
     previous: &[ResourceStatus],
     ignore: &[ResourceIgnoreDifferences],
     tracking: &Tracking,
+    health: &health::Checks,
 ) -> Result<Comparison, String> {
     let rules = IgnoreRules::new(ignore)?;
     let mut errors = Vec::new();
@@ -171,7 +172,7 @@ pub async fn compare(
         .map(|(target, live, _)| managed(target, Some(target), live.as_ref()))
         .chain(prunable.iter().map(|live| managed(live, None, Some(live))))
         .collect();
-    let verdict = aggregate::aggregate(app.namespace, app.name, &managed, health::assess);
+    let verdict = aggregate::aggregate(app.namespace, app.name, &managed, |obj| health.assess(obj));
     for (resource, health) in resources.iter_mut().zip(verdict.resources) {
         resource.health = health.map(to_status);
     }

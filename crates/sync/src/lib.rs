@@ -13,6 +13,7 @@
 pub mod application;
 pub mod apply;
 pub mod appset;
+pub mod argocd_cm;
 pub mod bootstrap;
 pub mod clusters;
 pub mod compare;

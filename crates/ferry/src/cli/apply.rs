@@ -85,6 +85,21 @@ impl kubeclient::Resource {
 /// Reads every YAML document of the given files (directories: their `.yaml`, `.yml` and
 /// `.json` files, sorted), skipping empty documents and unwrapping `List` objects.
 pub fn read_documents(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
+    read_objects(paths, Names::Required)
+}
+
+/// Whether the objects read must be named (what is applied or deleted) or not (what is
+/// only judged, such as `ferry health`'s input).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// `metadata.name` is required.
+    Required,
+    /// Only `apiVersion` and `kind` are.
+    Optional,
+}
+
+/// As [`read_documents`], with `names` saying whether `metadata.name` is required.
+pub fn read_objects(paths: &[PathBuf], names: Names) -> anyhow::Result<Vec<Document>> {
     let mut out = Vec::new();
     for path in paths {
         if path == Path::new("-") {
@@ -92,7 +107,7 @@ pub fn read_documents(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
             std::io::stdin()
                 .read_to_string(&mut text)
                 .context("cannot read standard input")?;
-            parse_into(&text, "<stdin>", &mut out)?;
+            parse_into(&text, "<stdin>", names, &mut out)?;
         } else if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .with_context(|| format!("cannot read directory {}", path.display()))?
@@ -108,12 +123,12 @@ pub fn read_documents(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
             for f in files {
                 let text = std::fs::read_to_string(&f)
                     .with_context(|| format!("cannot read {}", f.display()))?;
-                parse_into(&text, &f.display().to_string(), &mut out)?;
+                parse_into(&text, &f.display().to_string(), names, &mut out)?;
             }
         } else {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            parse_into(&text, &path.display().to_string(), &mut out)?;
+            parse_into(&text, &path.display().to_string(), names, &mut out)?;
         }
     }
     if out.is_empty() {
@@ -129,7 +144,12 @@ pub fn read_documents(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
     Ok(out)
 }
 
-fn parse_into(text: &str, source: &str, out: &mut Vec<Document>) -> anyhow::Result<()> {
+fn parse_into(
+    text: &str,
+    source: &str,
+    names: Names,
+    out: &mut Vec<Document>,
+) -> anyhow::Result<()> {
     for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let value: Value = serde::Deserialize::deserialize(doc)
             .with_context(|| format!("{source}: document {} is not valid YAML", i + 1))?;
@@ -143,16 +163,21 @@ fn parse_into(text: &str, source: &str, out: &mut Vec<Document>) -> anyhow::Resu
                     && o.contains_key("items") =>
             {
                 for item in o["items"].as_array().into_iter().flatten() {
-                    push_checked(item.clone(), &source, out)?;
+                    push_checked(item.clone(), &source, names, out)?;
                 }
             }
-            v => push_checked(v, &source, out)?,
+            v => push_checked(v, &source, names, out)?,
         }
     }
     Ok(())
 }
 
-fn push_checked(value: Value, source: &str, out: &mut Vec<Document>) -> anyhow::Result<()> {
+fn push_checked(
+    value: Value,
+    source: &str,
+    names: Names,
+    out: &mut Vec<Document>,
+) -> anyhow::Result<()> {
     if !value.is_object() {
         bail!(
             "{source}: expected a Kubernetes object, found {}",
@@ -164,7 +189,7 @@ fn push_checked(value: Value, source: &str, out: &mut Vec<Document>) -> anyhow::
             bail!("{source}: {field} is required");
         }
     }
-    if meta::name(&value).is_none_or(str::is_empty) {
+    if names == Names::Required && meta::name(&value).is_none_or(str::is_empty) {
         bail!("{source}: metadata.name is required");
     }
     out.push(Document {

@@ -12,7 +12,10 @@ use ferry_render::application::SourceRenderer;
 use ferry_render::helm::{self, HelmRenderer};
 use ferry_source::git::{GitCache, GitOptions};
 use ferry_source::secrets::ClusterSecrets;
+use ferry_sync::argocd_cm::ArgoCdSettings;
 use ferry_sync::clusters::Clusters;
+use ferry_sync::health::Checks;
+use ferry_sync::health::custom::Customizations;
 use ferry_sync::metrics::Metrics;
 use ferry_sync::tracking::Tracking;
 
@@ -34,6 +37,10 @@ pub struct Args {
     /// Send repository credentials over plain `http://` (loopback test servers).
     #[arg(long)]
     allow_http_credentials: bool,
+    /// Lua health scripts in Argo CD's `resource_customizations/<group>/<Kind>/health.lua`
+    /// layout (default: `resource_customizations` in the data directory, when it exists).
+    #[arg(long)]
+    customizations: Option<PathBuf>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -43,14 +50,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ferry_sync::bootstrap(&client, &args.namespace)
         .await
         .context("cannot prepare the cluster for the controllers")?;
-    let resync = ferry_sync::application::Resync::read(&client, &args.namespace).await;
+    let customizations = args
+        .customizations
+        .clone()
+        .unwrap_or_else(|| dir.join(CUSTOMIZATIONS));
     let ctx = context(
         &dir,
         client,
         &args.namespace,
         args.allow_http_credentials,
-        resync,
-    )?;
+        &customizations,
+    )
+    .await?;
     eprintln!(
         "Ferry's controllers are running (Applications and ApplicationSets in namespace {}).",
         args.namespace
@@ -67,16 +78,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the Application controller works with: `client` for the control plane and the
-/// in-cluster destination, cluster Secrets for the others, the Git, chart and render caches
-/// under `dir`, and the metrics.
-pub fn context(
+/// Where the controllers look for Lua health scripts by default, under the data directory.
+pub const CUSTOMIZATIONS: &str = "resource_customizations";
+
+/// What the controllers work with: `client` for the control plane and the in-cluster
+/// destination, cluster Secrets for the others, the Git, chart and render caches under
+/// `dir`, the metrics, and what `argocd-cm` and the `customizations` directory say (read
+/// now: a change takes a restart, as in Argo CD).
+pub async fn context(
     dir: &Path,
     client: kube::Client,
     namespace: &str,
     allow_http_credentials: bool,
-    resync: ferry_sync::application::Resync,
+    customizations: &Path,
 ) -> anyhow::Result<ferry_sync::application::Context> {
+    let settings = ArgoCdSettings::read(&client, namespace).await;
+    let custom = Customizations::from_settings(&settings).with_directory(customizations)?;
     let cache = dir.join("cache");
     let metrics = Arc::new(Metrics::new());
     let options = GitOptions {
@@ -93,7 +110,8 @@ pub fn context(
         tracking: Tracking::default(),
         namespace: namespace.to_string(),
         metrics,
-        resync,
+        resync: ferry_sync::application::Resync::of(&settings),
+        health: Checks::new(custom),
         client,
     })
 }

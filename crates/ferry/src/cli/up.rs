@@ -37,6 +37,10 @@ pub struct Args {
     /// default so a password never travels in clear text.
     #[arg(long)]
     allow_http_credentials: bool,
+    /// Lua health scripts in Argo CD's `resource_customizations/<group>/<Kind>/health.lua`
+    /// layout (default: `resource_customizations` in the data directory, when it exists).
+    #[arg(long)]
+    customizations: Option<PathBuf>,
     /// Serve the API only; run the controllers elsewhere (`ferry controller --kubeconfig`).
     #[arg(long)]
     no_controller: bool,
@@ -84,14 +88,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let ctx = if args.no_controller {
         None
     } else {
-        let resync = ferry_sync::application::Resync::read(&client, &args.namespace).await;
-        Some(super::controller::context(
-            &dir,
-            client.clone(),
-            &args.namespace,
-            args.allow_http_credentials,
-            resync,
-        )?)
+        let customizations = args
+            .customizations
+            .clone()
+            .unwrap_or_else(|| dir.join(super::controller::CUSTOMIZATIONS));
+        Some(
+            super::controller::context(
+                &dir,
+                client.clone(),
+                &args.namespace,
+                args.allow_http_credentials,
+                &customizations,
+            )
+            .await?,
+        )
     };
     let web_state = ferry_web::WebState {
         client,

@@ -24,6 +24,7 @@ use super::project;
 use super::resync::Resync;
 use crate::clusters::{Clusters, DestinationError};
 use crate::compare::{self, AppRef, Comparison};
+use crate::health::Checks;
 use crate::live::Cluster;
 use crate::metrics::Metrics;
 use crate::operation::settings::ResourcePolicy;
@@ -53,6 +54,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// How often apps are looked at with nothing having changed.
     pub resync: Resync,
+    /// How resources' health is judged (Lua customizations, built-in checks).
+    pub health: Checks,
 }
 
 /// A step that failed, and the condition it becomes.
@@ -207,6 +210,7 @@ async fn steps(
                 &previous,
                 &app.spec.ignore_differences,
                 &ctx.tracking,
+                &ctx.health,
             )
             .await
             .map_err(StepError::Comparison)
@@ -254,26 +258,19 @@ async fn steps(
                 // A sync to another revision or source (`--revision`, a rollback) renders
                 // and compares what it syncs; the status keeps comparing with the spec.
                 // A resumed operation keeps the commits its first step resolved.
+                let scope = Scope {
+                    cluster: &cluster,
+                    project: &project,
+                    health: &ctx.health,
+                };
                 let state = match as_synced(app, &pinned(&state), &revisions) {
                     None => {
-                        run_operation(
-                            &cluster,
-                            &project,
-                            app,
-                            status,
-                            state,
-                            &comparison,
-                            &revisions,
-                        )
-                        .await
+                        run_operation(&scope, app, status, state, &comparison, &revisions).await
                     }
                     Some(synced) => {
                         let (targets, revisions) = render(ctx, &synced).await?;
                         let compared = compare_now(targets, status.resources.clone()).await?;
-                        run_operation(
-                            &cluster, &project, &synced, status, state, &compared, &revisions,
-                        )
-                        .await
+                        run_operation(&scope, &synced, status, state, &compared, &revisions).await
                     }
                 };
                 if state.phase != Phase::Running.as_str() {
@@ -562,12 +559,21 @@ fn retry_wait(state: &OperationState) -> Option<Duration> {
         .ok()
 }
 
+/// Where an operation runs and by which rules.
+struct Scope<'a> {
+    /// The destination.
+    cluster: &'a Cluster,
+    /// The app's project (its resource lists).
+    project: &'a AppProject,
+    /// How health is judged.
+    health: &'a Checks,
+}
+
 /// Steps the operation once and returns its new state: Running, Succeeded (history
 /// recorded), Failed, or Running again with `finishedAt` set when `retry` allows another
 /// attempt.
 async fn run_operation(
-    cluster: &Cluster,
-    project: &AppProject,
+    scope: &Scope<'_>,
     app: &Application,
     status: &mut ApplicationStatus,
     mut state: OperationState,
@@ -582,7 +588,8 @@ async fn run_operation(
         ));
     }
     let mut settings = Settings::new(app, &state.operation);
-    settings.policy = Some(ResourcePolicy::of(project));
+    settings.health = scope.health.clone();
+    settings.policy = Some(ResourcePolicy::of(scope.project));
     let revision = revisions.first().cloned().unwrap_or_default();
     let started_at = chrono::DateTime::parse_from_rfc3339(&state.started_at)
         .map(|t| t.timestamp())
@@ -596,7 +603,8 @@ async fn run_operation(
         .as_ref()
         .map(|r| r.resources.clone())
         .unwrap_or_default();
-    let progress = operation::advance(cluster, comparison, &settings, &start, &previous).await;
+    let progress =
+        operation::advance(scope.cluster, comparison, &settings, &start, &previous).await;
     state.sync_result = Some(SyncOperationResult {
         resources: progress.resources,
         revision: revision.clone(),

@@ -6,11 +6,8 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::Api;
+use crate::argocd_cm::ArgoCdSettings;
 
-/// Argo CD's settings ConfigMap.
-const ARGOCD_CM: &str = "argocd-cm";
 /// How long "never" is: the periodic look is off.
 const OFF: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -33,21 +30,12 @@ impl Default for Resync {
 }
 
 impl Resync {
-    /// The settings in `argocd-cm` of `namespace`; the defaults when it or a key is missing,
-    /// and, with a warning, when a value is not a duration.
-    pub async fn read(client: &kube::Client, namespace: &str) -> Resync {
-        let maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-        let data = match maps.get_opt(ARGOCD_CM).await {
-            Ok(found) => found.and_then(|m| m.data).unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(error = %e, "reading argocd-cm; the resync defaults apply");
-                Default::default()
-            }
-        };
+    /// The settings in `argocd-cm`; the defaults when a key is missing and, with a warning,
+    /// when a value is not a duration.
+    pub fn of(settings: &ArgoCdSettings) -> Resync {
         Resync::from_settings(
-            data.get("timeout.reconciliation").map(String::as_str),
-            data.get("timeout.reconciliation.jitter")
-                .map(String::as_str),
+            settings.get("timeout.reconciliation"),
+            settings.get("timeout.reconciliation.jitter"),
         )
     }
 

@@ -2,10 +2,11 @@
 //! (`Healthy`, `Suspended`, `Progressing`, `Missing`, `Degraded`, `Unknown`) and an optional
 //! message, from the built-in checks of gitops-engine, one file per API group.
 //!
-//! [`assess`] is the entry point: an object being deleted is `Progressing` ("Pending
-//! deletion"); a kind with a built-in check gets its verdict; a kind without one has no health
-//! (`None`), which aggregation ignores. An object whose fields do not have the types its kind
-//! declares is `Unknown` with the reason, as Argo CD reports a failed conversion.
+//! [`Checks::assess`] is the entry point: an object being deleted is `Progressing` ("Pending
+//! deletion"); a kind with a Lua script ([`custom`], run by [`lua`]) gets the script's
+//! verdict; else a kind with a built-in check gets that one's; a kind without either has no
+//! health (`None`), which aggregation ignores. An object whose fields do not have the types
+//! its kind declares is `Unknown` with the reason, as Argo CD reports a failed conversion.
 //! [`aggregate`] combines resources' verdicts into an Application's.
 
 pub mod aggregate;
@@ -15,7 +16,11 @@ mod argoproj;
 mod autoscaling;
 mod batch;
 mod core;
+pub mod custom;
+pub mod lua;
 mod networking;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -86,15 +91,46 @@ impl Health {
     }
 }
 
-/// The health of `obj`, or `None` when its kind has no built-in check. A hook being deleted
-/// keeps its own verdict until its finalizer is removed.
-pub fn assess(obj: &Value) -> Option<Health> {
-    if ferry_api::meta::is_being_deleted(obj)
-        && !ferry_api::meta::finalizers(obj).contains(&HOOK_FINALIZER)
-    {
-        return Some(Health::new(HealthCode::Progressing, "Pending deletion"));
+/// How a controller judges health: its Lua scripts, then the built-in checks. Cheap to
+/// clone.
+#[derive(Clone, Debug, Default)]
+pub struct Checks {
+    custom: Arc<custom::Customizations>,
+}
+
+impl Checks {
+    /// Checks with `custom`'s scripts.
+    pub fn new(custom: custom::Customizations) -> Self {
+        Checks {
+            custom: Arc::new(custom),
+        }
     }
-    let gvk = ferry_api::meta::GroupVersionKind::of(obj)?;
+
+    /// The health of `obj`, or `None` when nothing judges its kind (or its script returned
+    /// no status). A hook being deleted keeps its own verdict until its finalizer is
+    /// removed; a script that fails makes it `Unknown` with the reason.
+    pub fn assess(&self, obj: &Value) -> Option<Health> {
+        if ferry_api::meta::is_being_deleted(obj)
+            && !ferry_api::meta::finalizers(obj).contains(&HOOK_FINALIZER)
+        {
+            return Some(Health::new(HealthCode::Progressing, "Pending deletion"));
+        }
+        let gvk = ferry_api::meta::GroupVersionKind::of(obj)?;
+        match self.custom.script_for(&gvk.group, &gvk.kind) {
+            Some(script) => lua::run(script, obj)
+                .unwrap_or_else(|message| Some(Health::new(HealthCode::Unknown, message))),
+            None => builtin(obj, &gvk),
+        }
+    }
+}
+
+/// The health of `obj` by the built-in checks alone ([`Checks::assess`] without scripts).
+pub fn assess(obj: &Value) -> Option<Health> {
+    Checks::default().assess(obj)
+}
+
+/// The built-in check's verdict, `None` for a kind without one.
+fn builtin(obj: &Value, gvk: &ferry_api::meta::GroupVersionKind) -> Option<Health> {
     let check: Check = match (gvk.group.as_str(), gvk.kind.as_str()) {
         ("apps", "Deployment") => apps::deployment,
         ("apps", "StatefulSet") => apps::stateful_set,

@@ -30,7 +30,7 @@ use task::{ResultCode, SyncTask, TaskPhase};
 
 use crate::apply::{self, ApplyOptions};
 use crate::compare::Comparison;
-use crate::health::{self, HealthCode};
+use crate::health::HealthCode;
 use crate::hook::{HOOK_FINALIZER, SyncPhase};
 use crate::live::{self, Cluster};
 
@@ -325,7 +325,7 @@ impl Run<'_> {
                 }
                 continue;
             };
-            let health = health::assess(live);
+            let health = self.settings.health.assess(live);
             if task.hook {
                 let (state, message) = match health {
                     None => (

@@ -39,6 +39,8 @@ pub struct Settings {
     pub create_namespace: Option<(String, Option<ManagedNamespaceMetadata>)>,
     /// The project's resource lists; every kind is allowed without one.
     pub policy: Option<ResourcePolicy>,
+    /// How a wave's and a hook's health is judged.
+    pub health: crate::health::Checks,
 }
 
 /// An AppProject's resource lists as a sync applies them to each object, Argo CD's
@@ -146,6 +148,7 @@ impl Settings {
             create_namespace: (has("CreateNamespace=true") && !namespace.is_empty())
                 .then_some((namespace, managed)),
             policy: None,
+            health: crate::health::Checks::default(),
         }
     }
 

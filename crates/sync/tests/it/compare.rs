@@ -4,6 +4,7 @@
 
 use ferry_api::argocd::ResourceStatus;
 use ferry_sync::compare::{AppRef, compare};
+use ferry_sync::health::Checks;
 use ferry_sync::live::{Cluster, LiveError};
 use ferry_sync::tracking::{TRACKING_ID_ANNOTATION, Tracking};
 use ferry_testkit::EmbeddedApi;
@@ -98,6 +99,7 @@ async fn compares_targets_with_the_live_cluster() {
         &previous,
         &[],
         &Tracking::default(),
+        &Checks::default(),
     )
     .await
     .unwrap();
@@ -161,6 +163,7 @@ async fn an_app_whose_objects_all_match_is_synced_and_healthy() {
         &[],
         &[],
         &Tracking::default(),
+        &Checks::default(),
     )
     .await
     .unwrap();

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ferry_api::argocd::{ResourceResult, ResourceStatus};
 use ferry_sync::compare::{AppRef, compare};
+use ferry_sync::health::Checks;
 use ferry_sync::live::Cluster;
 use ferry_sync::operation::{self, Phase, Progress, Settings, Start};
 use ferry_sync::tracking::{TRACKING_ID_ANNOTATION, Tracking};
@@ -37,6 +38,7 @@ fn settings(prune: bool) -> Settings {
         propagation: kube::api::PropagationPolicy::Foreground,
         create_namespace: None,
         policy: None,
+        health: Checks::default(),
     }
 }
 
@@ -104,9 +106,17 @@ async fn run_operation(
     let mut results = Vec::new();
     let mut messages = Vec::new();
     for _ in 0..200 {
-        let comparison = compare(cluster, &APP, targets.to_vec(), &known, &[], &tracking)
-            .await
-            .unwrap();
+        let comparison = compare(
+            cluster,
+            &APP,
+            targets.to_vec(),
+            &known,
+            &[],
+            &tracking,
+            &Checks::default(),
+        )
+        .await
+        .unwrap();
         let progress = operation::advance(cluster, &comparison, settings, &start, &results).await;
         messages.push(progress.message.clone());
         results = progress.resources.clone();
@@ -381,6 +391,7 @@ async fn a_resource_another_app_tracks_is_shared_and_fails_with_fail_on_shared_r
         &[],
         &[],
         &Tracking::default(),
+        &Checks::default(),
     )
     .await
     .unwrap();
@@ -464,9 +475,17 @@ async fn terminating_stops_running_hooks() {
     let mut results = Vec::new();
     // Two steps: the hook is created, then it is running.
     for _ in 0..2 {
-        let comparison = compare(&cluster, &APP, targets.to_vec(), &[], &[], &tracking)
-            .await
-            .unwrap();
+        let comparison = compare(
+            &cluster,
+            &APP,
+            targets.to_vec(),
+            &[],
+            &[],
+            &tracking,
+            &Checks::default(),
+        )
+        .await
+        .unwrap();
         results = operation::advance(&cluster, &comparison, &settings(false), &start, &results)
             .await
             .resources;

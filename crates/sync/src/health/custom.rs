@@ -1,0 +1,307 @@
+//! Where health scripts come from, and which one judges a kind, as Argo CD decides:
+//!
+//! 1. `argocd-cm`: `resource.customizations.health.<group>_<Kind>` (`<Kind>` alone for the
+//!    core group, `all` for every kind; globs such as `*.crossplane.io_*`), with
+//!    `resource.customizations.useOpenLibs.<group>_<Kind>`, over the older
+//!    `resource.customizations` YAML (`<group>/<Kind>: {health.lua, health.lua.useOpenLibs}`).
+//!    An exact key first, then the first glob (in key order) that matches.
+//! 2. A directory in Argo CD's `resource_customizations/<group>/<Kind>/health.lua` layout
+//!    (`--customizations DIR`, else `resource_customizations` in the data directory), whose
+//!    scripts get the open libraries, as Argo CD's built-in ones do: the exact directory
+//!    first, then directories with `_` in their path, `_` matching any one segment's text
+//!    (`_.crossplane.io/_`), in path order.
+//! 3. The built-in checks ([`super::assess_builtin`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::lua::Script;
+use crate::argocd_cm::ArgoCdSettings;
+use crate::operation::settings::glob;
+
+/// The health scripts of one controller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Customizations {
+    /// From `argocd-cm`, by key (`group/Kind`, `Kind`, or a glob of those).
+    overrides: BTreeMap<String, Script>,
+    /// From the directory, by key; keys with `*` are globs per path segment.
+    directory: BTreeMap<String, Script>,
+}
+
+/// A customizations directory that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("reading health scripts under {path}: {source}")]
+pub struct CustomizationsError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
+impl Customizations {
+    /// The health scripts of `argocd-cm`. A legacy `resource.customizations` that does not
+    /// parse is skipped with a warning, as a bad setting is in Argo CD's log.
+    pub fn from_settings(settings: &ArgoCdSettings) -> Self {
+        let mut overrides: BTreeMap<String, Script> = BTreeMap::new();
+        if let Some(legacy) = settings.get("resource.customizations") {
+            match yaml_serde::from_str::<BTreeMap<String, LegacyOverride>>(legacy) {
+                Ok(entries) => {
+                    for (key, entry) in entries {
+                        if let Some(source) = entry.health.filter(|s| !s.trim().is_empty()) {
+                            overrides.insert(
+                                key,
+                                Script {
+                                    source,
+                                    open_libs: entry.open_libs.unwrap_or(false),
+                                },
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "argocd-cm: resource.customizations is not YAML of overrides; skipped")
+                }
+            }
+        }
+        for (kind, source) in settings.with_prefix("resource.customizations.health.") {
+            let key = override_key(kind);
+            let open_libs = overrides.get(&key).is_some_and(|s| s.open_libs);
+            overrides.insert(
+                key,
+                Script {
+                    source: source.to_string(),
+                    open_libs,
+                },
+            );
+        }
+        for (kind, value) in settings.with_prefix("resource.customizations.useOpenLibs.") {
+            if let Some(script) = overrides.get_mut(&override_key(kind)) {
+                script.open_libs = value.trim().eq_ignore_ascii_case("true");
+            }
+        }
+        overrides.retain(|_, script| !script.source.trim().is_empty());
+        Customizations {
+            overrides,
+            directory: BTreeMap::new(),
+        }
+    }
+
+    /// These scripts and those of a `resource_customizations` directory. A missing
+    /// directory adds nothing.
+    pub fn with_directory(mut self, dir: &Path) -> Result<Self, CustomizationsError> {
+        if !dir.is_dir() {
+            return Ok(self);
+        }
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(current) = pending.pop() {
+            let entries = std::fs::read_dir(&current).map_err(|source| CustomizationsError {
+                path: current.clone(),
+                source,
+            })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.file_name().is_some_and(|n| n == "health.lua") {
+                    let source =
+                        std::fs::read_to_string(&path).map_err(|source| CustomizationsError {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    let key = current
+                        .strip_prefix(dir)
+                        .unwrap_or(&current)
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().replace('_', "*"))
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    self.directory.insert(
+                        key,
+                        Script {
+                            source,
+                            open_libs: true,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Whether there is no script at all.
+    pub fn is_empty(&self) -> bool {
+        self.overrides.is_empty() && self.directory.is_empty()
+    }
+
+    /// How many scripts there are.
+    pub fn len(&self) -> usize {
+        self.overrides.len() + self.directory.len()
+    }
+
+    /// The script that judges `group`/`kind`, if any.
+    pub fn script_for(&self, group: &str, kind: &str) -> Option<&Script> {
+        let key = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{group}/{kind}")
+        };
+        if let Some(script) = self.overrides.get(&key) {
+            return Some(script);
+        }
+        if let Some((_, script)) = self
+            .overrides
+            .iter()
+            .find(|(pattern, _)| pattern.contains('*') && glob(pattern, &key))
+        {
+            return Some(script);
+        }
+        if let Some(script) = self.directory.get(&key) {
+            return Some(script);
+        }
+        self.directory
+            .iter()
+            .find(|(pattern, _)| pattern.contains('*') && segments_match(pattern, &key))
+            .map(|(_, script)| script)
+    }
+}
+
+/// `group_Kind` of a split key as Argo CD's `convertToOverrideKey` reads it.
+fn override_key(kind: &str) -> String {
+    if kind == "all" {
+        return "*/*".to_string();
+    }
+    match kind.split_once('_') {
+        Some((group, kind)) => format!("{group}/{kind}"),
+        None => kind.to_string(),
+    }
+}
+
+/// A glob whose `*` stays within one path segment (doublestar's `PathMatch`).
+fn segments_match(pattern: &str, key: &str) -> bool {
+    let patterns: Vec<&str> = pattern.split('/').collect();
+    let parts: Vec<&str> = key.split('/').collect();
+    patterns.len() == parts.len() && patterns.iter().zip(&parts).all(|(p, k)| glob(p, k))
+}
+
+/// One entry of the legacy `resource.customizations` YAML.
+#[derive(serde::Deserialize)]
+struct LegacyOverride {
+    #[serde(rename = "health.lua")]
+    health: Option<String>,
+    #[serde(rename = "health.lua.useOpenLibs")]
+    open_libs: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(entries: &[(&str, &str)]) -> ArgoCdSettings {
+        ArgoCdSettings::new(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn argocd_cm_keys_as_argo_cd_reads_them() {
+        let custom = Customizations::from_settings(&settings(&[
+            (
+                "resource.customizations.health.cert-manager.io_Certificate",
+                "return {status='Healthy'}",
+            ),
+            (
+                "resource.customizations.useOpenLibs.cert-manager.io_Certificate",
+                "true",
+            ),
+            (
+                "resource.customizations.health.ConfigMap",
+                "return {status='Degraded'}",
+            ),
+            (
+                "resource.customizations.health.*.crossplane.io_*",
+                "return {status='Suspended'}",
+            ),
+            (
+                "resource.customizations",
+                "apps/Deployment:\n  health.lua: return {status='Progressing'}\nbatch/Job:\n  ignoreDifferences: x\n",
+            ),
+        ]));
+        let cert = custom.script_for("cert-manager.io", "Certificate").unwrap();
+        assert!(cert.open_libs);
+        assert!(
+            custom
+                .script_for("", "ConfigMap")
+                .unwrap()
+                .source
+                .contains("Degraded")
+        );
+        assert!(
+            custom
+                .script_for("apps", "Deployment")
+                .unwrap()
+                .source
+                .contains("Progressing")
+        );
+        assert!(
+            custom
+                .script_for("pkg.crossplane.io", "Provider")
+                .unwrap()
+                .source
+                .contains("Suspended")
+        );
+        assert!(custom.script_for("batch", "Job").is_none());
+        assert!(custom.script_for("", "Secret").is_none());
+    }
+
+    #[test]
+    fn a_directory_in_argo_cd_s_layout_and_its_wildcards() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, status) in [
+            ("argoproj.io/Rollout", "Healthy"),
+            ("_.crossplane.io/_", "Suspended"),
+            ("Namespace", "Degraded"),
+        ] {
+            let at = dir.path().join(path);
+            std::fs::create_dir_all(&at).unwrap();
+            std::fs::write(
+                at.join("health.lua"),
+                format!("return {{status='{status}'}}"),
+            )
+            .unwrap();
+        }
+        let custom = Customizations::default()
+            .with_directory(dir.path())
+            .unwrap();
+        assert_eq!(custom.len(), 3);
+        assert!(
+            custom
+                .script_for("argoproj.io", "Rollout")
+                .unwrap()
+                .open_libs
+        );
+        assert!(
+            custom
+                .script_for("pkg.crossplane.io", "Provider")
+                .unwrap()
+                .source
+                .contains("Suspended")
+        );
+        assert!(
+            custom.script_for("crossplane.io", "Provider").is_none(),
+            "`*.crossplane.io` needs the dot"
+        );
+        assert!(
+            custom
+                .script_for("", "Namespace")
+                .unwrap()
+                .source
+                .contains("Degraded")
+        );
+        let missing = Customizations::default()
+            .with_directory(&dir.path().join("none"))
+            .unwrap();
+        assert!(missing.is_empty());
+    }
+}
