@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value as LuaValue, VmState};
+use mlua::{HookTriggers, IntoLuaMulti as _, Lua, LuaOptions, StdLib, Value as LuaValue, VmState};
 use serde_json::Value;
 
 use super::{Health, HealthCode};
@@ -36,19 +36,11 @@ pub struct Script {
 /// Runs `script` on `obj`: its verdict, `None` when it returns nothing a status can be read
 /// from (Argo CD's empty status: no health, and no built-in check either), or why it failed.
 pub fn run(script: &Script, obj: &Value) -> Result<Option<Health>, String> {
-    let lua = state(script.open_libs).map_err(|e| message(&e))?;
     let deadline = Instant::now() + TIMEOUT;
+    let lua = state(script.open_libs, deadline).map_err(|e| message(&e))?;
     lua.set_hook(
         HookTriggers::new().every_nth_instruction(CHECK_EVERY),
-        move |_, _| {
-            if Instant::now() > deadline {
-                Err(mlua::Error::RuntimeError(
-                    "context deadline exceeded".to_string(),
-                ))
-            } else {
-                Ok(VmState::Continue)
-            }
-        },
+        move |_, _| past(deadline).map(|()| VmState::Continue),
     )
     .map_err(|e| message(&e))?;
     lua.globals()
@@ -65,8 +57,19 @@ pub fn run(script: &Script, obj: &Value) -> Result<Option<Health>, String> {
     verdict(returned.into_iter().last().unwrap_or(LuaValue::Nil))
 }
 
-/// A fresh sandboxed state.
-fn state(open_libs: bool) -> mlua::Result<Lua> {
+/// An error once `deadline` has passed.
+fn past(deadline: Instant) -> mlua::Result<()> {
+    if Instant::now() > deadline {
+        Err(mlua::Error::RuntimeError(
+            "context deadline exceeded".to_string(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A fresh sandboxed state for a run that ends at `deadline`.
+fn state(open_libs: bool, deadline: Instant) -> mlua::Result<Lua> {
     // The JIT lib only to turn the compiler off: traces would not see the deadline hook.
     let mut libs = StdLib::TABLE | StdLib::OS | StdLib::JIT;
     if open_libs {
@@ -122,6 +125,81 @@ fn state(open_libs: bool) -> mlua::Result<Lua> {
         })?,
     )?;
     globals.raw_set("_GOPHER_LUA_VERSION", "GopherLua 1.1.2")?;
+    // A coroutine is a thread of its own: it gets the deadline hook too.
+    if let Ok(coroutine) = globals.get::<mlua::Table>("coroutine") {
+        coroutine.raw_set(
+            "create",
+            lua.create_function(move |lua, body: mlua::Function| {
+                let thread = lua.create_thread(body)?;
+                thread.set_hook(
+                    HookTriggers::new().every_nth_instruction(CHECK_EVERY),
+                    move |_, _| past(deadline).map(|()| VmState::Continue),
+                )?;
+                Ok(thread)
+            })?,
+        )?;
+        let wrap: mlua::Function = lua
+            .load(
+                "local create, resume = coroutine.create, coroutine.resume
+                 return function(body)
+                   local co = create(body)
+                   return function(...)
+                     local results = {resume(co, ...)}
+                     if not results[1] then error(results[2], 2) end
+                     return unpack(results, 2, table.maxn(results))
+                   end
+                 end",
+            )
+            .eval()?;
+        coroutine.raw_set("wrap", wrap)?;
+    }
+    // What catches errors must not catch the deadline's: past it, they raise it again.
+    for (table, name) in [("_G", "pcall"), ("_G", "xpcall"), ("coroutine", "resume")] {
+        let Ok(owner) = globals.get::<mlua::Table>(table) else {
+            continue;
+        };
+        let original: mlua::Function = owner.raw_get(name)?;
+        owner.raw_set(
+            name,
+            lua.create_function(move |_, args: mlua::MultiValue| {
+                let result: mlua::MultiValue = original.call(args)?;
+                past(deadline)?;
+                Ok(result)
+            })?,
+        )?;
+    }
+    // Text only: LuaJIT's bytecode loader trusts what it reads.
+    for name in ["load", "loadstring"] {
+        let original: mlua::Function = globals.raw_get(name)?;
+        globals.raw_set(
+            name,
+            lua.create_function(move |lua, (chunk, name): (LuaValue, Option<String>)| {
+                let text = match &chunk {
+                    LuaValue::String(text) => text.as_bytes().to_vec(),
+                    LuaValue::Function(reader) => {
+                        let mut text = Vec::new();
+                        loop {
+                            match reader.call::<LuaValue>(())? {
+                                LuaValue::String(piece) if !piece.as_bytes().is_empty() => {
+                                    text.extend_from_slice(&piece.as_bytes());
+                                }
+                                _ => break,
+                            }
+                        }
+                        text
+                    }
+                    _ => return original.call((chunk, name)),
+                };
+                if text.first() == Some(&0x1b) {
+                    return (LuaValue::Nil, "binary chunks are not loaded").into_lua_multi(lua);
+                }
+                original.call((lua.create_string(&text)?, name))
+            })?,
+        )?;
+    }
+    if let Ok(string) = globals.get::<mlua::Table>("string") {
+        string.raw_set("dump", LuaValue::Nil)?;
+    }
     Ok(lua)
 }
 
@@ -422,6 +500,48 @@ return hs
             run_script(source, json!({"n": 1e15, "f": 0.5}), false).unwrap(),
             Some(Health::new(HealthCode::Healthy, "1000000000000000/0.5"))
         );
+    }
+
+    #[test]
+    fn catching_errors_does_not_catch_the_deadline_and_bytecode_is_not_loaded() {
+        for source in [
+            "while true do pcall(function() while true do end end) end",
+            "while true do xpcall(function() while true do end end, function(e) return e end) end",
+        ] {
+            let error = run_script(source, json!({}), false).unwrap_err();
+            assert!(
+                error.contains("context deadline exceeded"),
+                "{source}: {error}"
+            );
+        }
+        let error = run_script(
+            "local co = coroutine.create(function() while true do end end) while true do coroutine.resume(co) end",
+            json!({}),
+            true,
+        )
+        .unwrap_err();
+        assert!(error.contains("context deadline exceeded"), "{error}");
+        let verdict = run_script(
+            r"local f, err = loadstring('\27LJ\2') return {status = 'Healthy', message = err}",
+            json!({}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            verdict,
+            Some(Health::new(
+                HealthCode::Healthy,
+                "binary chunks are not loaded"
+            ))
+        );
+        let text = run_script(
+            "return loadstring('return {status = \"Healthy\"}')()",
+            json!({}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(text, Some(Health::of(HealthCode::Healthy)));
+        assert!(run_script("return string.dump(function() end)", json!({}), true).is_err());
     }
 
     #[test]
