@@ -172,7 +172,9 @@ pub async fn compare(
         .map(|(target, live, _)| managed(target, Some(target), live.as_ref()))
         .chain(prunable.iter().map(|live| managed(live, None, Some(live))))
         .collect();
-    let verdict = aggregate::aggregate(app.namespace, app.name, &managed, |obj| health.assess(obj));
+    let verdict = health.in_place(|| {
+        aggregate::aggregate(app.namespace, app.name, &managed, |obj| health.assess(obj))
+    });
     for (resource, health) in resources.iter_mut().zip(verdict.resources) {
         resource.health = health.map(to_status);
     }

@@ -1,5 +1,6 @@
-//! `ferry app list|get|history|sync|rollback`: Argo CD's `argocd app` for Applications on the
-//! cluster, without an API server in between. `sync` and `rollback` write the Application's
+//! `ferry app list|get|history|sync|rollback|refresh|wait|set|delete`: Argo CD's `argocd app`
+//! for Applications on the cluster, without an API server in between (the spec-changing and
+//! waiting commands are in `app_lifecycle`). `sync` and `rollback` write the Application's
 //! `operation` (the field `argocd app sync` writes, so the controller runs it as Argo CD
 //! would), then wait for it to end and print what happened; `--async` returns at once.
 
@@ -12,6 +13,7 @@ use ferry_api::argocd::{
 };
 use kube::api::{Api, ListParams, Patch, PatchParams};
 
+use super::app_lifecycle;
 use super::{Target, stdout, table};
 use crate::kubeclient;
 
@@ -26,11 +28,60 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum AppCommand {
     /// List Applications.
-    List,
+    List {
+        /// `wide` (the table), `name`, `yaml` or `json`.
+        #[arg(short = 'o', long, default_value = "wide")]
+        output: Output,
+    },
     /// Show an Application: source, sync and health status, conditions, resources.
     Get {
         /// The Application.
         name: String,
+        /// `wide` (the summary), `name`, `yaml` or `json`.
+        #[arg(short = 'o', long, default_value = "wide")]
+        output: Output,
+        /// Refresh first and show the result (`--hard-refresh` renders again too).
+        #[arg(long)]
+        refresh: bool,
+        /// Refresh, rendering again even when the commit is unchanged.
+        #[arg(long)]
+        hard_refresh: bool,
+    },
+    /// Ask the controller to look at an Application now and wait until it has.
+    Refresh {
+        /// The Application.
+        name: String,
+        /// Render again even when the commit is unchanged.
+        #[arg(long)]
+        hard: bool,
+    },
+    /// Wait until an Application is synced, healthy and idle (or as the flags say).
+    Wait {
+        /// The Application.
+        name: String,
+        #[command(flatten)]
+        wait: app_lifecycle::WaitFor,
+    },
+    /// Change an Application's source, destination, project or sync policy.
+    Set {
+        /// The Application.
+        name: String,
+        #[command(flatten)]
+        fields: app_lifecycle::SetFields,
+    },
+    /// Delete an Application, with its resources unless `--cascade=false`.
+    Delete {
+        /// The Application.
+        name: String,
+        /// Delete the Application's resources too.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        cascade: bool,
+        /// `foreground` (the default) or `background` deletion of the resources.
+        #[arg(long, default_value = "foreground")]
+        propagation_policy: String,
+        /// Wait until the Application is gone.
+        #[arg(long)]
+        wait: bool,
     },
     /// Show the deployment history (ids for `rollback`).
     History {
@@ -82,10 +133,44 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (client, _) = kubeclient::connect(args.target.kubeconfig.as_deref()).await?;
     let apps: Api<Application> = Api::namespaced(client, &args.target.control_plane_namespace());
     match args.command {
-        AppCommand::List => list(&apps).await,
-        AppCommand::Get { name } => {
-            print_app(&fetch(&apps, &name).await?);
+        AppCommand::List { output } => list(&apps, output).await,
+        AppCommand::Get {
+            name,
+            output,
+            refresh,
+            hard_refresh,
+        } => {
+            let app = if refresh || hard_refresh {
+                app_lifecycle::refresh(&apps, &name, hard_refresh).await?
+            } else {
+                fetch(&apps, &name).await?
+            };
+            show(&app, output)
+        }
+        AppCommand::Refresh { name, hard } => {
+            print_app(&app_lifecycle::refresh(&apps, &name, hard).await?);
             Ok(())
+        }
+        AppCommand::Wait { name, wait } => {
+            print_app(&app_lifecycle::wait(&apps, &name, &wait).await?);
+            Ok(())
+        }
+        AppCommand::Set { name, fields } => {
+            app_lifecycle::set(&apps, &name, &fields).await?;
+            Ok(())
+        }
+        AppCommand::Delete {
+            name,
+            cascade,
+            propagation_policy,
+            wait,
+        } => {
+            let background = match propagation_policy.as_str() {
+                "foreground" => false,
+                "background" => true,
+                other => bail!("--propagation-policy {other:?}: use foreground or background"),
+            };
+            app_lifecycle::delete(&apps, &name, cascade, background, wait).await
         }
         AppCommand::History { name } => history(&fetch(&apps, &name).await?),
         AppCommand::Sync {
@@ -266,8 +351,45 @@ fn whoami() -> String {
     std::env::var("USER").unwrap_or_else(|_| "ferry".into())
 }
 
-async fn list(apps: &Api<Application>) -> anyhow::Result<()> {
+/// How `list` and `get` print.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    Wide,
+    Name,
+    Yaml,
+    Json,
+}
+
+/// One app as `get -o` asks.
+fn show(app: &Application, output: Output) -> anyhow::Result<()> {
+    match output {
+        Output::Wide => print_app(app),
+        Output::Name => stdout::line(app.name()),
+        Output::Yaml => stdout::write(&yaml_serde::to_string(app)?),
+        Output::Json => stdout::line(serde_json::to_string_pretty(app)?),
+    }
+    Ok(())
+}
+
+async fn list(apps: &Api<Application>, output: Output) -> anyhow::Result<()> {
     let listed = apps.list(&ListParams::default()).await?;
+    match output {
+        Output::Wide => {}
+        Output::Name => {
+            for app in &listed.items {
+                stdout::line(app.name());
+            }
+            return Ok(());
+        }
+        Output::Yaml => {
+            stdout::write(&yaml_serde::to_string(&listed.items)?);
+            return Ok(());
+        }
+        Output::Json => {
+            stdout::line(serde_json::to_string_pretty(&listed.items)?);
+            return Ok(());
+        }
+    }
     let mut lines = vec![
         [
             "NAME",

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand.
 
 mod app;
+mod app_lifecycle;
 mod apply;
 mod appset;
 mod controller;
@@ -59,7 +60,7 @@ enum Command {
     Up(up::Args),
     /// Run Ferry's controllers against any Kubernetes API (a kubeconfig).
     Controller(controller::Args),
-    /// Argo CD Applications: list, get, history, sync, rollback.
+    /// Argo CD Applications: list, get, history, sync, rollback, refresh, wait, set, delete.
     App(app::Args),
     /// List and show ApplicationSets, as `argocd appset` does.
     Appset(appset::Args),

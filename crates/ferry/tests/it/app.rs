@@ -255,3 +255,103 @@ spec:
     );
     assert!(up.stop().success());
 }
+
+/// `ferry app set`, `wait`, `get -o`, `list -o name`, `refresh` and `delete` (cascading) on
+/// one Application, as a user would run them.
+#[test]
+fn set_wait_refresh_and_delete_from_the_cli() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (server, _seed, _) = color_repo(&runtime, "lifecycle", "teal");
+    let repo = server.url("lifecycle");
+    let dir = tempfile::tempdir().unwrap();
+    let (up, kc) = up_with_repository(dir.path(), &repo);
+    let app = format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: shop, namespace: argocd}}
+spec:
+  project: default
+  source: {{repoURL: {repo}, targetRevision: nowhere, path: config}}
+  destination: {{server: https://kubernetes.default.svc, namespace: shop}}
+"
+    );
+    apply(dir.path(), &kc, "app.yaml", &app);
+
+    succeeds(
+        &kc,
+        &[
+            "app",
+            "set",
+            "shop",
+            "--revision",
+            "main",
+            "--sync-policy",
+            "automated",
+            "--self-heal",
+            "--sync-option",
+            "CreateNamespace=true",
+        ],
+    );
+    let waited = succeeds(&kc, &["app", "wait", "shop", "--timeout", "60"]);
+    assert!(waited.contains("Synced"), "{waited}");
+    assert_eq!(
+        ok(
+            &kubectl(),
+            &[
+                "get",
+                "configmap",
+                "settings",
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.data.color}"
+            ],
+            &kc
+        ),
+        "teal"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&succeeds(&kc, &["app", "get", "shop", "-o", "json"])).unwrap();
+    assert_eq!(json["spec"]["source"]["targetRevision"], "main");
+    assert_eq!(json["spec"]["syncPolicy"]["automated"]["selfHeal"], true);
+    assert_eq!(
+        json["spec"]["syncPolicy"]["syncOptions"],
+        serde_json::json!(["CreateNamespace=true"])
+    );
+    assert_eq!(succeeds(&kc, &["app", "list", "-o", "name"]), "shop\n");
+    let refreshed = succeeds(&kc, &["app", "get", "shop", "--hard-refresh"]);
+    assert!(refreshed.contains("Synced"), "{refreshed}");
+    let error = fails(
+        &kc,
+        &[
+            "app",
+            "set",
+            "shop",
+            "--auto-prune",
+            "--sync-policy",
+            "none",
+        ],
+    );
+    assert!(error.contains("need automated sync"), "{error}");
+
+    succeeds(&kc, &["app", "delete", "shop", "--wait"]);
+    assert_eq!(
+        ok(
+            &kubectl(),
+            &[
+                "get",
+                "configmaps",
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.items[*].metadata.name}"
+            ],
+            &kc
+        ),
+        "",
+        "the cascade took the app's resources"
+    );
+    let error = fails(&kc, &["app", "wait", "shop", "--timeout", "1"]);
+    assert!(error.contains("not found"), "{error}");
+    assert!(up.stop().success());
+}

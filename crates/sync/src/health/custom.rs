@@ -17,15 +17,18 @@ use std::path::{Path, PathBuf};
 
 use super::lua::Script;
 use crate::argocd_cm::ArgoCdSettings;
-use crate::operation::settings::glob;
 
 /// The health scripts of one controller.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Customizations {
     /// From `argocd-cm`, by key (`group/Kind`, `Kind`, or a glob of those).
     overrides: BTreeMap<String, Script>,
-    /// From the directory, by key; keys with `*` are globs per path segment.
+    /// Every override key as a glob (`*` spans `/`), in key order.
+    override_globs: Vec<(globset::GlobMatcher, String)>,
+    /// From the directory, by path (`group/Kind`, `_` as written).
     directory: BTreeMap<String, Script>,
+    /// The directory paths with `_`, each segment a glob (`_` any text), in path order.
+    directory_globs: Vec<(Vec<globset::GlobMatcher>, String)>,
 }
 
 /// A customizations directory that cannot be read.
@@ -63,7 +66,9 @@ impl Customizations {
             }
         }
         for (kind, source) in settings.with_prefix("resource.customizations.health.") {
-            let key = override_key(kind);
+            let Some(key) = override_key(kind) else {
+                continue;
+            };
             let open_libs = overrides.get(&key).is_some_and(|s| s.open_libs);
             overrides.insert(
                 key,
@@ -74,14 +79,23 @@ impl Customizations {
             );
         }
         for (kind, value) in settings.with_prefix("resource.customizations.useOpenLibs.") {
-            if let Some(script) = overrides.get_mut(&override_key(kind)) {
-                script.open_libs = value.trim().eq_ignore_ascii_case("true");
-            }
+            let Some(script) = override_key(kind).and_then(|key| overrides.get_mut(&key)) else {
+                continue;
+            };
+            script.open_libs = parse_bool(value).unwrap_or_else(|| {
+                tracing::warn!(key = %kind, %value, "argocd-cm: useOpenLibs is not a boolean; false applies");
+                false
+            });
         }
         overrides.retain(|_, script| !script.source.trim().is_empty());
+        let override_globs = overrides
+            .keys()
+            .filter_map(|key| Some((matcher(key)?, key.clone())))
+            .collect();
         Customizations {
             overrides,
-            directory: BTreeMap::new(),
+            override_globs,
+            ..Customizations::default()
         }
     }
 
@@ -111,7 +125,7 @@ impl Customizations {
                         .strip_prefix(dir)
                         .unwrap_or(&current)
                         .components()
-                        .map(|c| c.as_os_str().to_string_lossy().replace('_', "*"))
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
                         .collect::<Vec<_>>()
                         .join("/");
                     self.directory.insert(
@@ -124,6 +138,18 @@ impl Customizations {
                 }
             }
         }
+        self.directory_globs = self
+            .directory
+            .keys()
+            .filter(|path| path.contains('_'))
+            .filter_map(|path| {
+                let segments = path
+                    .split('/')
+                    .map(|segment| matcher(&segment.replace('_', "*")))
+                    .collect::<Option<Vec<_>>>()?;
+                Some((segments, path.clone()))
+            })
+            .collect();
         Ok(self)
     }
 
@@ -147,39 +173,66 @@ impl Customizations {
         if let Some(script) = self.overrides.get(&key) {
             return Some(script);
         }
-        if let Some((_, script)) = self
-            .overrides
+        let glob = self
+            .override_globs
             .iter()
-            .find(|(pattern, _)| pattern.contains('*') && glob(pattern, &key))
-        {
-            return Some(script);
+            .find(|(glob, _)| glob.is_match(&key))
+            .and_then(|(_, pattern)| self.overrides.get(pattern));
+        if glob.is_some() {
+            return glob;
         }
         if let Some(script) = self.directory.get(&key) {
             return Some(script);
         }
-        self.directory
+        let parts: Vec<&str> = key.split('/').collect();
+        self.directory_globs
             .iter()
-            .find(|(pattern, _)| pattern.contains('*') && segments_match(pattern, &key))
-            .map(|(_, script)| script)
+            .find(|(segments, _)| {
+                segments.len() == parts.len()
+                    && segments
+                        .iter()
+                        .zip(&parts)
+                        .all(|(glob, part)| glob.is_match(part))
+            })
+            .and_then(|(_, path)| self.directory.get(path))
     }
 }
 
-/// `group_Kind` of a split key as Argo CD's `convertToOverrideKey` reads it.
-fn override_key(kind: &str) -> String {
+/// A compiled glob; `None` (with a warning) when it does not parse.
+fn matcher(pattern: &str) -> Option<globset::GlobMatcher> {
+    match globset::Glob::new(pattern) {
+        Ok(glob) => Some(glob.compile_matcher()),
+        Err(e) => {
+            tracing::warn!(%pattern, error = %e, "health customization key is not a glob; matched exactly only");
+            None
+        }
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// `group_Kind` of a split key as Argo CD's `convertToOverrideKey` reads it; `None`, with a
+/// warning, for a key with more than one `_` (Argo CD refuses it).
+fn override_key(kind: &str) -> Option<String> {
     if kind == "all" {
-        return "*/*".to_string();
+        return Some("*/*".to_string());
     }
-    match kind.split_once('_') {
-        Some((group, kind)) => format!("{group}/{kind}"),
-        None => kind.to_string(),
+    let parts: Vec<&str> = kind.split('_').collect();
+    match parts.as_slice() {
+        [kind] => Some(kind.to_string()),
+        [group, kind] => Some(format!("{group}/{kind}")),
+        _ => {
+            tracing::warn!(key = %kind, "argocd-cm: a health customization key has more than one `_`; skipped");
+            None
+        }
     }
-}
-
-/// A glob whose `*` stays within one path segment (doublestar's `PathMatch`).
-fn segments_match(pattern: &str, key: &str) -> bool {
-    let patterns: Vec<&str> = pattern.split('/').collect();
-    let parts: Vec<&str> = key.split('/').collect();
-    patterns.len() == parts.len() && patterns.iter().zip(&parts).all(|(p, k)| glob(p, k))
 }
 
 /// One entry of the legacy `resource.customizations` YAML.
@@ -303,5 +356,54 @@ mod tests {
             .with_directory(&dir.path().join("none"))
             .unwrap();
         assert!(missing.is_empty());
+    }
+
+    #[test]
+    fn every_key_is_a_glob_and_booleans_are_go_s() {
+        let custom = Customizations::from_settings(&settings(&[
+            (
+                "resource.customizations.health.{apps,batch}_Job",
+                "return {status='Healthy'}",
+            ),
+            ("resource.customizations.useOpenLibs.{apps,batch}_Job", "1"),
+            (
+                "resource.customizations.health.a_b_c",
+                "return {status='Degraded'}",
+            ),
+        ]));
+        let job = custom.script_for("batch", "Job").unwrap();
+        assert!(job.open_libs);
+        assert_eq!(custom.len(), 1, "a key with two `_` is skipped");
+    }
+
+    #[test]
+    fn wildcard_directories_are_tried_in_the_order_of_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, status) in [("example.com/_", "Degraded"), ("example.com/F_", "Healthy")] {
+            let at = dir.path().join(path);
+            std::fs::create_dir_all(&at).unwrap();
+            std::fs::write(
+                at.join("health.lua"),
+                format!("return {{status='{status}'}}"),
+            )
+            .unwrap();
+        }
+        let custom = Customizations::default()
+            .with_directory(dir.path())
+            .unwrap();
+        assert!(
+            custom
+                .script_for("example.com", "Foo")
+                .unwrap()
+                .source
+                .contains("Healthy")
+        );
+        assert!(
+            custom
+                .script_for("example.com", "Bar")
+                .unwrap()
+                .source
+                .contains("Degraded")
+        );
     }
 }

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use mlua::{HookTriggers, IntoLuaMulti as _, Lua, LuaOptions, StdLib, Value as LuaValue, VmState};
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Value as LuaValue, VmState};
 use serde_json::Value;
 
 use super::{Health, HealthCode};
@@ -38,7 +38,8 @@ pub struct Script {
 pub fn run(script: &Script, obj: &Value) -> Result<Option<Health>, String> {
     let deadline = Instant::now() + TIMEOUT;
     let lua = state(script.open_libs, deadline).map_err(|e| message(&e))?;
-    lua.set_hook(
+    // One hook for every thread, coroutines included (LuaJIT has one hook per state).
+    lua.set_global_hook(
         HookTriggers::new().every_nth_instruction(CHECK_EVERY),
         move |_, _| past(deadline).map(|()| VmState::Continue),
     )
@@ -52,7 +53,8 @@ pub fn run(script: &Script, obj: &Value) -> Result<Option<Health>, String> {
     let returned: mlua::MultiValue = lua
         .load(script.source.as_str())
         .set_name("=<string>")
-        .eval()
+        .set_mode(mlua::chunk::ChunkMode::Text)
+        .call(())
         .map_err(|e| message(&e))?;
     verdict(returned.into_iter().last().unwrap_or(LuaValue::Nil))
 }
@@ -79,7 +81,8 @@ fn state(open_libs: bool, deadline: Instant) -> mlua::Result<Lua> {
     lua.set_memory_limit(MEMORY)?;
     lua.load("jit.off()").exec()?;
     let globals = lua.globals();
-    for unsafe_global in ["dofile", "loadfile", "jit"] {
+    // `newproxy`'s `__gc` would run with hooks off, beyond the deadline; gopher-lua has none.
+    for unsafe_global in ["dofile", "loadfile", "jit", "newproxy"] {
         globals.raw_set(unsafe_global, LuaValue::Nil)?;
     }
     // Lua 5.1's base library brings `coroutine`; gopher-lua's does not.
@@ -125,34 +128,6 @@ fn state(open_libs: bool, deadline: Instant) -> mlua::Result<Lua> {
         })?,
     )?;
     globals.raw_set("_GOPHER_LUA_VERSION", "GopherLua 1.1.2")?;
-    // A coroutine is a thread of its own: it gets the deadline hook too.
-    if let Ok(coroutine) = globals.get::<mlua::Table>("coroutine") {
-        coroutine.raw_set(
-            "create",
-            lua.create_function(move |lua, body: mlua::Function| {
-                let thread = lua.create_thread(body)?;
-                thread.set_hook(
-                    HookTriggers::new().every_nth_instruction(CHECK_EVERY),
-                    move |_, _| past(deadline).map(|()| VmState::Continue),
-                )?;
-                Ok(thread)
-            })?,
-        )?;
-        let wrap: mlua::Function = lua
-            .load(
-                "local create, resume = coroutine.create, coroutine.resume
-                 return function(body)
-                   local co = create(body)
-                   return function(...)
-                     local results = {resume(co, ...)}
-                     if not results[1] then error(results[2], 2) end
-                     return unpack(results, 2, table.maxn(results))
-                   end
-                 end",
-            )
-            .eval()?;
-        coroutine.raw_set("wrap", wrap)?;
-    }
     // What catches errors must not catch the deadline's: past it, they raise it again.
     for (table, name) in [("_G", "pcall"), ("_G", "xpcall"), ("coroutine", "resume")] {
         let Ok(owner) = globals.get::<mlua::Table>(table) else {
@@ -173,27 +148,8 @@ fn state(open_libs: bool, deadline: Instant) -> mlua::Result<Lua> {
         let original: mlua::Function = globals.raw_get(name)?;
         globals.raw_set(
             name,
-            lua.create_function(move |lua, (chunk, name): (LuaValue, Option<String>)| {
-                let text = match &chunk {
-                    LuaValue::String(text) => text.as_bytes().to_vec(),
-                    LuaValue::Function(reader) => {
-                        let mut text = Vec::new();
-                        loop {
-                            match reader.call::<LuaValue>(())? {
-                                LuaValue::String(piece) if !piece.as_bytes().is_empty() => {
-                                    text.extend_from_slice(&piece.as_bytes());
-                                }
-                                _ => break,
-                            }
-                        }
-                        text
-                    }
-                    _ => return original.call((chunk, name)),
-                };
-                if text.first() == Some(&0x1b) {
-                    return (LuaValue::Nil, "binary chunks are not loaded").into_lua_multi(lua);
-                }
-                original.call((lua.create_string(&text)?, name))
+            lua.create_function(move |_, (chunk, name): (LuaValue, Option<String>)| {
+                original.call::<mlua::MultiValue>((chunk, name, "t"))
             })?,
         )?;
     }
@@ -260,16 +216,26 @@ fn verdict(returned: LuaValue) -> Result<Option<Health>, String> {
             ));
         }
     };
-    let json = to_json(&LuaValue::Table(table), 0)?;
+    let json = to_json(&LuaValue::Table(table), &mut Vec::new())?;
     // Go's `json.Unmarshal` into `{status, message}`: any other shape is a type error,
     // which Argo CD turns into an empty status.
     let Value::Object(fields) = json else {
         return Ok(None);
     };
-    let text = |key: &str| match fields.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(()),
+    // Go matches field names case-insensitively; of several spellings the last (in the
+    // encoder's sorted order) wins.
+    let text = |key: &str| {
+        let mut found = Ok(String::new());
+        for (name, value) in &fields {
+            if name.eq_ignore_ascii_case(key) {
+                found = match value {
+                    Value::Null => Ok(String::new()),
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(()),
+                };
+            }
+        }
+        found
     };
     let (Ok(status), Ok(message)) = (text("status"), text("message")) else {
         return Ok(None);
@@ -292,16 +258,24 @@ fn verdict(returned: LuaValue) -> Result<Option<Health>, String> {
 }
 
 /// A Lua value as gopher-json encodes it: a table with keys 1..n is an array (an empty one
-/// too), one with string keys an object.
-fn to_json(value: &LuaValue, depth: usize) -> Result<Value, String> {
-    if depth > 64 {
-        return Err("cannot encode recursively nested tables to JSON".to_string());
+/// too), one with string keys an object; a table met twice (`seen`) is refused, as gopher-json
+/// refuses it.
+fn to_json(value: &LuaValue, seen: &mut Vec<*const std::ffi::c_void>) -> Result<Value, String> {
+    if let LuaValue::Table(table) = value {
+        let at = table.to_pointer();
+        if seen.contains(&at) {
+            return Err("cannot encode recursively nested tables to JSON".to_string());
+        }
+        seen.push(at);
     }
     Ok(match value {
         LuaValue::Nil => Value::Null,
         LuaValue::Boolean(b) => Value::Bool(*b),
         LuaValue::Integer(i) => Value::from(*i),
-        LuaValue::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+        LuaValue::Number(n) => match serde_json::Number::from_f64(*n) {
+            Some(n) => Value::Number(n),
+            None => return Err(format!("json: unsupported value: {}", number(*n))),
+        },
         LuaValue::String(s) => Value::String(s.to_string_lossy()),
         LuaValue::Table(table) => {
             let length = table.raw_len();
@@ -311,7 +285,7 @@ fn to_json(value: &LuaValue, depth: usize) -> Result<Value, String> {
                 let (key, item) = pair.map_err(|e| message(&e))?;
                 match key {
                     LuaValue::String(key) => {
-                        strings.insert(key.to_string_lossy(), to_json(&item, depth + 1)?);
+                        strings.insert(key.to_string_lossy(), to_json(&item, seen)?);
                     }
                     LuaValue::Integer(_) => integers += 1,
                     _ => return Err("cannot encode mixed or invalid key types".to_string()),
@@ -329,7 +303,7 @@ fn to_json(value: &LuaValue, depth: usize) -> Result<Value, String> {
                 let mut items = Vec::with_capacity(length);
                 for index in 1..=length {
                     let item: LuaValue = table.raw_get(index).map_err(|e| message(&e))?;
-                    items.push(to_json(&item, depth + 1)?);
+                    items.push(to_json(&item, seen)?);
                 }
                 Value::Array(items)
             }
@@ -522,17 +496,23 @@ return hs
         .unwrap_err();
         assert!(error.contains("context deadline exceeded"), "{error}");
         let verdict = run_script(
-            r"local f, err = loadstring('\27LJ\2') return {status = 'Healthy', message = err}",
+            r"local f, err = loadstring('\27LJ\2') return {status = 'Healthy', message = tostring(f == nil)}",
             json!({}),
             false,
         )
         .unwrap();
+        assert_eq!(verdict, Some(Health::new(HealthCode::Healthy, "true")));
+        let error =
+            run_script("coroutine.create(print) while true do end", json!({}), true).unwrap_err();
+        assert!(error.contains("context deadline exceeded"), "{error}");
+        assert!(run_script("return newproxy(true)", json!({}), false).is_err());
+        let shared = "local t = {} for i = 1, 40 do t = {a = t, b = t} end return {status = 'Healthy', x = t}";
+        let error = run_script(shared, json!({}), false).unwrap_err();
+        assert!(error.contains("recursively nested"), "{error}");
+        assert!(run_script("return {status = 'Healthy', x = 0/0}", json!({}), false).is_err());
         assert_eq!(
-            verdict,
-            Some(Health::new(
-                HealthCode::Healthy,
-                "binary chunks are not loaded"
-            ))
+            run_script("return {Status = 'Healthy'}", json!({}), false).unwrap(),
+            Some(Health::of(HealthCode::Healthy))
         );
         let text = run_script(
             "return loadstring('return {status = \"Healthy\"}')()",

@@ -106,6 +106,19 @@ impl Checks {
         }
     }
 
+    /// Runs `judge`, which may run Lua scripts for up to a second each, without holding up
+    /// the other tasks of a multi-threaded tokio runtime (tokio's `block_in_place`); with no
+    /// scripts, or elsewhere, it just runs.
+    pub fn in_place<R>(&self, judge: impl FnOnce() -> R) -> R {
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if !self.custom.is_empty() && multi_threaded {
+            tokio::task::block_in_place(judge)
+        } else {
+            judge()
+        }
+    }
+
     /// The health of `obj`, or `None` when nothing judges its kind (or its script returned
     /// no status). A hook being deleted keeps its own verdict until its finalizer is
     /// removed; a script that fails makes it `Unknown` with the reason.

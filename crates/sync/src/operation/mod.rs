@@ -325,7 +325,8 @@ impl Run<'_> {
                 }
                 continue;
             };
-            let health = self.settings.health.assess(live);
+            let checks = &self.settings.health;
+            let health = checks.in_place(|| checks.assess(live));
             if task.hook {
                 let (state, message) = match health {
                     None => (
