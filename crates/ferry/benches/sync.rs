@@ -10,10 +10,10 @@
 //! `FERRY_BENCH_REPOS`, default 100). Results go to stdout as a Markdown table for
 //! docs/benchmarks.md.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ferry_api::argocd::Application;
@@ -22,7 +22,6 @@ use ferry_testkit::seed::Seed;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 /// The resync period plus its largest jitter (120 s + 60 s), and a margin.
 const RESYNC_PASS: Duration = Duration::from_secs(185);
 
@@ -52,7 +51,7 @@ fn main() {
     }
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let (mut child, kubeconfig, web) = start(dir.path());
+    let (mut child, kubeconfig, web) = common::start(dir.path());
     let pid = child.id();
     let rows = runtime.block_on(measure(
         &server,
@@ -82,18 +81,12 @@ async fn measure(
     per_repo: usize,
     pid: u32,
 ) -> Vec<(String, String)> {
-    let config = kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig"),
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await
-    .expect("config");
-    let client = kube::Client::try_from(config).expect("client");
+    let client = common::client(kubeconfig).await;
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     namespaces
         .create(
             &PostParams::default(),
-            &object(json!({"metadata": {"name": "bench"}})),
+            &common::object(json!({"metadata": {"name": "bench"}})),
         )
         .await
         .expect("namespace");
@@ -103,7 +96,7 @@ async fn measure(
     secrets
         .create(
             &PostParams::default(),
-            &object(json!({"metadata": {"name": "creds",
+            &common::object(json!({"metadata": {"name": "creds",
                     "labels": {"argocd.argoproj.io/secret-type": "repo-creds"}},
                 "stringData": {"url": prefix, "username": USER, "password": PASSWORD}})),
         )
@@ -124,7 +117,7 @@ async fn measure(
                 "syncPolicy": {"automated": {"prune": true}}}
         });
         applications
-            .create(&PostParams::default(), &object(app))
+            .create(&PostParams::default(), &common::object(app))
             .await
             .expect("application");
     }
@@ -148,7 +141,7 @@ async fn measure(
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let rss_synced = rss_mib(pid);
+    let rss_synced = common::rss_mib(pid);
 
     // One full resync period with nothing changed: every app is reconciled once more.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -193,13 +186,9 @@ async fn measure(
         ),
         (
             "RSS after the no-op pass".into(),
-            format!("{:.0} MiB", rss_mib(pid)),
+            format!("{:.0} MiB", common::rss_mib(pid)),
         ),
     ]
-}
-
-fn object<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> T {
-    serde_json::from_value(body).expect("object")
 }
 
 async fn resource_versions(apps: &Api<Application>) -> BTreeMap<String, String> {
@@ -242,55 +231,4 @@ async fn metrics(web: &str) -> Counters {
         reconcile_seconds: sum("argocd_app_reconcile_sum"),
         git_calls: sum("argocd_git_request_total"),
     }
-}
-
-fn start(dir: &Path) -> (Child, PathBuf, String) {
-    let mut child = Command::new(FERRY)
-        .args([
-            "up",
-            "--listen",
-            "127.0.0.1:0",
-            "--allow-http-credentials",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("FERRY_LOG", "warn")
-        .env("HOME", dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("ferry up runs");
-    let (mut kubeconfig, mut web) = (None, None);
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("stdout line");
-        if let Some(path) = line.trim().strip_prefix("kubeconfig") {
-            kubeconfig.get_or_insert_with(|| PathBuf::from(path.trim()));
-        }
-        if let Some(rest) = line.trim().strip_prefix("web") {
-            web = rest
-                .trim()
-                .trim_start_matches("http://")
-                .split_whitespace()
-                .next()
-                .map(str::to_string);
-        }
-        if line.starts_with("Try:") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    (
-        child,
-        kubeconfig.expect("kubeconfig printed"),
-        web.expect("web address printed"),
-    )
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
 }

@@ -10,6 +10,7 @@
 pub mod generators;
 pub mod reconcile;
 pub mod template;
+mod write;
 
 use std::collections::HashMap;
 use std::sync::Arc;
